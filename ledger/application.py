@@ -1,0 +1,207 @@
+"""The ledger application: one object wiring store, registry, keys and pipeline together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Tracking
+
+from ledger.crypto import DecryptionError, open_personal, restore_personal
+from ledger.errors import ConfigurationError, LedgerError
+from ledger.integrity import AuditReport, ChainVerifier, split_state
+from ledger.keys import KeyRing
+from ledger.persistence import LedgerRecorder
+from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Result
+from ledger.records import (
+    LEDGER_SOURCE,
+    LedgerEvent,
+    NewEvent,
+    idempotency_key,
+    learner_stream,
+)
+from ledger.registry import IssuerRegistry
+from ledger.settings import Settings
+from schemas.catalogue import Catalogue, load_catalogue
+from schemas.validation import EventValidator
+
+ERASURE_COMPLETED = "org.lll.learner.erasure-completed.v1"
+INTERNAL_KEYS = ("pd", "issuer", "recordedAt")
+
+
+def open_recorder(settings: Settings) -> LedgerRecorder:
+    """The store adapter the settings select (SQLite by default, PostgreSQL by URL).
+
+    Raises:
+        ConfigurationError: the URL names no supported database.
+    """
+    if settings.is_postgres:
+        from ledger.postgres import PostgresLedgerRecorder
+
+        return PostgresLedgerRecorder(settings.database_url)
+    if settings.database_url.startswith("sqlite:///"):
+        from ledger.sqlite import SQLiteLedgerRecorder
+
+        return SQLiteLedgerRecorder(settings.sqlite_path())
+    raise ConfigurationError(
+        "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://user:pw@host:port/db"
+    )
+
+
+class Ledger:
+    """Composition of the ledger core. Open with :meth:`open`, close when done.
+
+    Args:
+        settings: configuration (database, master key, limits).
+        recorder: the store; built from ``settings`` when omitted.
+    """
+
+    def __init__(self, settings: Settings, recorder: LedgerRecorder | None = None) -> None:
+        self.settings = settings
+        self.recorder = recorder or open_recorder(settings)
+        self.catalogue: Catalogue = load_catalogue()
+        self.validator = EventValidator(self.catalogue)
+        self.registry = IssuerRegistry(self.recorder, self.catalogue)
+        self.keyring = KeyRing(self.recorder, settings.master_key)
+        self.pipeline = IngestPipeline(
+            self.recorder,
+            self.catalogue,
+            self.validator,
+            self.registry,
+            self.keyring,
+            max_event_bytes=settings.max_event_bytes,
+        )
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Ledger:
+        """Open (creating tables if needed) the ledger the settings point at."""
+        ledger = cls(settings or Settings.from_env())
+        ledger.recorder.create_tables()
+        ledger.registry.refresh()
+        return ledger
+
+    def close(self) -> None:
+        self.recorder.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        raws: Sequence[bytes | str],
+        channel: Channel,
+        *,
+        tracking: Tracking | None = None,
+    ) -> list[Result]:
+        """Run one batch through the shared pipeline (see :class:`IngestPipeline`)."""
+        return self.pipeline.process(raws, channel, tracking=tracking)
+
+    def erase(self, learner_id: str, *, request_id: str | None = None) -> int:
+        """Crypto-shred a learner: destroy their key and record the erasure.
+
+        Returns:
+            The position of the erasure-completed event.
+
+        Raises:
+            LedgerError: the id is not a learner id.
+        """
+        request_id = request_id or f"erasure-{uuid.uuid4().hex}"
+        event_id = request_id + ":completed"
+        event: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": LEDGER_SOURCE,
+            "type": ERASURE_COMPLETED,
+            "subject": learner_id,
+            "time": _now(),
+            "datacontenttype": "application/json",
+            "data": {"requestId": request_id, "completedAt": _now(), "keyDestroyed": True},
+        }
+        problems = self.validator.validate(event)
+        if problems:
+            raise LedgerError(f"cannot erase: {problems[0]}")
+        body = dict(event, issuer="ledger", recordedAt=_now())
+        stream = learner_stream(learner_id)
+        new = NewEvent(
+            idempotency_key(LEDGER_SOURCE, event_id),
+            stream,
+            ERASURE_COMPLETED,
+            orjson.dumps(body),
+        )
+        outcome = self.recorder.destroy_key(learner_id, [new])
+        self.keyring.forget(learner_id)
+        return outcome[0].position
+
+    # -- reading --------------------------------------------------------------------------
+
+    def decode(
+        self, position: int, stream: uuid.UUID, version: int, topic: str, state: bytes
+    ) -> LedgerEvent:
+        """Turn a stored row back into the event as issued (personal data decrypted)."""
+        digest, _, body = split_state(state)
+        record: dict[str, Any] = orjson.loads(body)
+        sealed = record.pop("pd", None)
+        issuer = record.pop("issuer", "")
+        recorded_at = record.pop("recordedAt", "")
+        erased = False
+        if sealed is not None:
+            key = self.keyring.for_reading(record.get("subject", ""))
+            aad = stream.bytes + idempotency_key(record["source"], record["id"])
+            if key is None:
+                erased = True
+            else:
+                try:
+                    restore_personal(record["data"], open_personal(key, sealed, aad))
+                except DecryptionError:
+                    erased = True
+        return LedgerEvent(
+            position, stream, version, topic, record, issuer, recorded_at, erased, digest.hex()
+        )
+
+    def learner_events(self, learner_id: str) -> list[LedgerEvent]:
+        """One learner's stream, in order, decrypted where possible."""
+        rows = self.recorder.select_stream(learner_stream(learner_id))
+        return [self.decode(r.position, r.stream, r.version, r.topic, r.state) for r in rows]
+
+    def log(self, start: int = 1, limit: int = 1000) -> list[LedgerEvent]:
+        """The global log from ``start`` (registry events excluded from decoding)."""
+        rows = self.recorder.select_log(start, limit)
+        return [
+            self.decode(r.position, r.stream, r.version, r.topic, r.state)
+            for r in rows
+            if r.topic.startswith("org.lll.")
+        ]
+
+    def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
+        """Re-check the whole hash chain and every checkpoint.
+
+        Args:
+            progress: called with the number of rows checked after each page.
+        """
+        verifier = ChainVerifier(self.recorder.checkpoints())
+        for page in self.recorder.iter_log():
+            if not verifier.feed(page):
+                break
+            if progress:
+                progress(len(page))
+        return verifier.finish()
+
+    def iter_log_rows(self, start: int = 1) -> Iterator[Any]:
+        for page in self.recorder.iter_log(start):
+            yield from page
+
+
+def _now() -> str:
+    from ledger.pipeline import utc_now
+
+    return utc_now()
+
+
+__all__ = ["Accepted", "Channel", "Duplicated", "Ledger", "open_recorder"]

@@ -1,0 +1,131 @@
+"""Entry point of the ``ledger`` command: argument parsing and dispatch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from ledger.errors import ConfigurationError, LedgerError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ledger.cli import commands as c
+
+    parser = argparse.ArgumentParser(
+        prog="ledger",
+        description="Lifelong Learner Ledger: an append-only, tamper-evident record of "
+        "lifelong learning and work. Configured by LEDGER_* environment variables "
+        "(LEDGER_DATABASE_URL, LEDGER_MASTER_KEY, LEDGER_DATA_DIR).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("schemas", help="list event types, or show one schema")
+    s = p.add_subparsers(dest="action", metavar="ACTION")
+    s.add_parser("list", help="list the event types (the default)")
+    show = s.add_parser("show", help="print one event type's JSON Schema")
+    show.add_argument("type", help="event type, e.g. org.lll.learning.course-completed.v1")
+    _add_json(p)
+    p.set_defaults(handler=c.schemas)
+
+    p = sub.add_parser("issuers", help="manage the issuer registry")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", help="register an issuer (or update its registration)")
+    add.add_argument("id", help="short id, e.g. uni-north (also names its Kafka topic)")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--source", required=True, help="the CloudEvents source its events carry")
+    add.add_argument("--kind", required=True, choices=["institution", "employer"])
+    add.add_argument(
+        "--types",
+        nargs="+",
+        help="categories (learning, work, credentials, corrections) or type names; default by kind",
+    )
+    _add_json(add)
+    lst = s.add_parser("list", help="list registered issuers")
+    _add_json(lst)
+    sus = s.add_parser("suspend", help="stop accepting events from an issuer")
+    sus.add_argument("id")
+    _add_json(sus)
+    p.set_defaults(handler=c.issuers)
+
+    p = sub.add_parser("ingest", help="ingest a JSONL file of CloudEvents")
+    p.add_argument("file", help="one CloudEvent per line")
+    p.add_argument(
+        "--issuer", help="authenticate every line as this issuer (default: trust each source)"
+    )
+    p.add_argument("--rejects", help="where rejected lines go (default: FILE.rejects.jsonl)")
+    p.add_argument("--batch-size", type=int, help="events per append (default LEDGER_BATCH_SIZE)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_json(p)
+    p.set_defaults(handler=c.ingest)
+
+    p = sub.add_parser("audit", help="auditor tools")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ver = s.add_parser("verify", help="re-check the whole hash chain; exit 1 naming the failure")
+    ver.add_argument("--no-progress", action="store_true")
+    _add_json(ver)
+    p.set_defaults(handler=c.audit)
+
+    p = sub.add_parser("erase", help="crypto-shred a learner's personal data")
+    p.add_argument("--learner", required=True, help="the learner's ledger id")
+    _add_json(p)
+    p.set_defaults(handler=c.erase)
+
+    p = sub.add_parser("show", help="print a learner's events (decrypted where possible)")
+    p.add_argument("--learner", required=True)
+    _add_json(p)
+    p.set_defaults(handler=c.show)
+
+    p = sub.add_parser("keys", help="key management")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s.add_parser("generate", help="print a new random master key (base64)")
+    p.set_defaults(handler=c.keys)
+
+    p = sub.add_parser("demo", help="generate, ingest and audit a realistic population")
+    p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    p.add_argument("--learners", type=int, default=200, help="how many learners")
+    p.add_argument("--db", help="database file (default: LEDGER_DATA_DIR/demo/ledger.db)")
+    p.add_argument("--no-progress", action="store_true")
+    _add_json(p)
+    p.set_defaults(handler=c.demo)
+
+    p = sub.add_parser("bench", help="benchmarks that print and save figures")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ap = s.add_parser("append", help="append throughput: SQLite and PostgreSQL, batch sizes")
+    ap.add_argument("--events", type=int, default=20_000, help="events per measurement")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 100, 500, 2000])
+    ap.add_argument("--reference-events", type=int, default=2_000)
+    ap.add_argument(
+        "--postgres-url", help="PostgreSQL to measure (default LEDGER_BENCH_POSTGRES_URL)"
+    )
+    ap.add_argument("--out", help="JSON results file (default bench-results/append-<time>.json)")
+    _add_json(ap)
+    p.set_defaults(handler=c.bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigurationError as exc:
+        print(f"ledger: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except LedgerError as exc:
+        print(f"ledger: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ledger: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Named errors of the ledger core; library errors are translated into these at the boundary."""
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+
+class ConfigurationError(LedgerError):
+    """A setting is missing or malformed."""
+
+
+class MasterKeyMissingError(ConfigurationError):
+    """Personal data must be encrypted or decrypted but no master key was configured."""
+
+
+class MasterKeyMismatchError(ConfigurationError):
+    """A learner key was wrapped under a different master key than the one configured."""
+
+
+class LearnerErasedError(LedgerError):
+    """The learner's key was destroyed; their personal data can no longer be read or written."""
+
+    def __init__(self, learner_id: str) -> None:
+        super().__init__(f"learner {learner_id} was erased")
+        self.learner_id = learner_id
+
+
+class StoreError(LedgerError):
+    """The database refused or failed an operation."""
+
+
+class UnknownIssuerError(LedgerError):
+    """No issuer with this id is registered."""
+
+
+class RegistryError(LedgerError):
+    """An issuer registry change is not allowed."""

@@ -1,0 +1,102 @@
+"""The key ring: each learner's data key, created on first need, destroyed on erasure."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from ledger.crypto import DataKey, MasterKey, generate_key
+from ledger.errors import LearnerErasedError
+from ledger.persistence import KeyRecord, LedgerRecorder
+
+CACHE_SIZE = 50_000
+
+
+class KeyRing:
+    """Unwrapped learner keys, cached; the master key is asked for only when needed.
+
+    Args:
+        recorder: where wrapped keys live.
+        master: returns the master key; called lazily so runs that never touch
+            personal data need none.
+    """
+
+    def __init__(self, recorder: LedgerRecorder, master: Callable[[], bytes]) -> None:
+        self._recorder = recorder
+        self._master_source = master
+        self._master: MasterKey | None = None
+        # learner id -> DataKey, or None when the learner was erased
+        self._cache: OrderedDict[str, DataKey | None] = OrderedDict()
+
+    def _master_key(self) -> MasterKey:
+        if self._master is None:
+            self._master = MasterKey(self._master_source())
+        return self._master
+
+    def _remember(self, learner_id: str, key: DataKey | None) -> None:
+        self._cache[learner_id] = key
+        self._cache.move_to_end(learner_id)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def erased_among(self, learner_ids: Iterable[str]) -> set[str]:
+        """Which of these learners were erased (one query for those not cached)."""
+        wanted = set(learner_ids)
+        unknown = [lid for lid in wanted if lid not in self._cache]
+        if unknown:
+            records = self._recorder.load_keys(unknown)
+            for record in records.values():
+                self._load(record)
+        return {lid for lid in wanted if lid in self._cache and self._cache[lid] is None}
+
+    def _load(self, record: KeyRecord) -> None:
+        if record.erased:
+            self._remember(record.learner_id, None)
+        elif record.learner_id not in self._cache:
+            master = self._master_key()
+            assert record.wrapped is not None
+            raw = master.unwrap(record.learner_id, record.wrapped, record.key_id)
+            self._remember(record.learner_id, DataKey(raw))
+
+    def for_writing(self, learner_ids: Iterable[str]) -> dict[str, DataKey]:
+        """Data keys for these learners, creating keys for learners who have none.
+
+        Raises:
+            LearnerErasedError: one of them was erased.
+            MasterKeyMissingError: no master key is configured.
+        """
+        wanted = set(learner_ids)
+        erased = self.erased_among(wanted)
+        if erased:
+            raise LearnerErasedError(sorted(erased)[0])
+        missing = [lid for lid in wanted if self._cache.get(lid) is None]
+        if missing:
+            master = self._master_key()
+            fresh = [
+                KeyRecord(lid, master.key_id, master.wrap(lid, generate_key()), None)
+                for lid in missing
+            ]
+            self._recorder.insert_keys(fresh)
+            # Another writer may have created some first: read back what won.
+            for record in self._recorder.load_keys(missing).values():
+                self._load(record)
+        out: dict[str, DataKey] = {}
+        for lid in wanted:
+            key = self._cache.get(lid)
+            if key is None:
+                raise LearnerErasedError(lid)
+            out[lid] = key
+        return out
+
+    def for_reading(self, learner_id: str) -> DataKey | None:
+        """The learner's key, or None when erased or never created."""
+        if learner_id not in self._cache:
+            record = self._recorder.load_keys([learner_id]).get(learner_id)
+            if record is None:
+                return None
+            self._load(record)
+        return self._cache.get(learner_id)
+
+    def forget(self, learner_id: str) -> None:
+        """Mark a learner erased in this process's cache."""
+        self._remember(learner_id, None)

@@ -1,0 +1,169 @@
+"""The store port: what every storage adapter provides, and the append plan they share.
+
+Adapters (``ledger.sqlite``, ``ledger.postgres``) wrap the ``eventsourcing`` recorders
+for the events table, the notification log and tracking, and add the tables the ledger
+needs beside them: idempotency keys, append checkpoints and wrapped learner keys. Every
+append runs in one transaction under the events table's write lock, so the chain head,
+stream versions and the idempotency check are read and extended atomically.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent, Tracking
+
+from ledger.integrity import Checkpoint, StoredRow, seal
+from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A learner's wrapped data key, or its tombstone once erased."""
+
+    learner_id: str
+    key_id: str
+    wrapped: bytes | None
+    erased_at: str | None
+
+    @property
+    def erased(self) -> bool:
+        return self.wrapped is None
+
+
+@dataclass
+class AppendPlan:
+    """What one append will write, decided under the write lock.
+
+    ``slots[i]`` says what became of input ``i``: an index into ``stored`` (new, or a
+    repeat of an earlier event of the same batch) or the position of an existing event.
+    """
+
+    stored: list[StoredEvent] = field(default_factory=list)
+    keys: list[bytes] = field(default_factory=list)
+    slots: list[tuple[str, int]] = field(default_factory=list)
+    head: bytes = b""
+
+    def outcomes(self, positions: Sequence[int]) -> list[AppendOutcome]:
+        """Resolve the plan once the database has assigned ``positions`` to ``stored``."""
+        out: list[AppendOutcome] = []
+        for kind, ref in self.slots:
+            if kind == "new":
+                s = self.stored[ref]
+                out.append(Appended(positions[ref], s.originator_id, s.originator_version))  # type: ignore[arg-type]
+            elif kind == "repeat":
+                out.append(Duplicate(positions[ref]))
+            else:
+                out.append(Duplicate(ref))
+        return out
+
+
+def plan_append(
+    events: Sequence[NewEvent],
+    existing: dict[bytes, int],
+    heads: dict[UUID, int],
+    prev: bytes,
+) -> AppendPlan:
+    """Decide versions, chain hashes and duplicates for a batch.
+
+    Args:
+        events: the batch, in the order it must be stored.
+        existing: positions of already stored events, by idempotency key.
+        heads: current last version of each stream the batch touches.
+        prev: the hash of the last stored event (the chain head).
+    """
+    plan = AppendPlan(head=prev)
+    in_batch: dict[bytes, int] = {}
+    for ev in events:
+        if ev.key in existing:
+            plan.slots.append(("stored", existing[ev.key]))
+            continue
+        earlier = in_batch.get(ev.key)
+        if earlier is not None:
+            plan.slots.append(("repeat", earlier))
+            continue
+        version = heads.get(ev.stream, 0) + 1
+        heads[ev.stream] = version
+        state, prev = seal(prev, ev.stream, version, ev.topic, ev.body)
+        index = len(plan.stored)
+        in_batch[ev.key] = index
+        plan.stored.append(StoredEvent(ev.stream, version, ev.topic, state))
+        plan.keys.append(ev.key)
+        plan.slots.append(("new", index))
+    plan.head = prev
+    return plan
+
+
+class LedgerRecorder(ABC):
+    """Port: durable, append-only storage of the ledger's events and keys."""
+
+    url_scheme: str = ""
+
+    @abstractmethod
+    def create_tables(self) -> None:
+        """Create every table, index and guard if missing (idempotent)."""
+
+    @abstractmethod
+    def append(
+        self, events: Sequence[NewEvent], *, tracking: Tracking | None = None
+    ) -> list[AppendOutcome]:
+        """Atomically append a batch: all of its new events or none.
+
+        Events whose (source, id) is already stored, or repeated within the batch, are
+        reported as :class:`Duplicate` and not stored again. Events keep their batch
+        order within each stream and in the global sequence. ``tracking`` (a consumed
+        position) is recorded in the same transaction.
+        """
+
+    @abstractmethod
+    def select_log(self, start: int, limit: int) -> list[StoredRow]:
+        """Rows of the global log with position ≥ ``start``, ascending, at most ``limit``."""
+
+    @abstractmethod
+    def select_stream(self, stream: UUID, *, after_version: int = 0) -> list[StoredRow]:
+        """A stream's rows in version order."""
+
+    @abstractmethod
+    def max_position(self) -> int:
+        """The last position in the log, 0 when empty."""
+
+    @abstractmethod
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every recorded append checkpoint, in order."""
+
+    @abstractmethod
+    def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+        """Positions of stored events, by idempotency key."""
+
+    @abstractmethod
+    def max_tracking_id(self, name: str) -> int | None:
+        """The last position recorded for a tracked upstream (eventsourcing tracking)."""
+
+    @abstractmethod
+    def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
+        """Wrapped keys (or tombstones) of the learners that have one."""
+
+    @abstractmethod
+    def insert_keys(self, records: Sequence[KeyRecord]) -> None:
+        """Store new wrapped keys; a learner that already has a key keeps it."""
+
+    @abstractmethod
+    def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
+        """Crypto-shred: replace a learner's wrapped key by a tombstone and append
+        ``events`` (the erasure record), in one transaction."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def iter_log(self, start: int = 1, page: int = 5000) -> Iterator[list[StoredRow]]:
+        """The whole log from ``start``, page by page."""
+        while True:
+            rows = self.select_log(start, page)
+            if not rows:
+                return
+            yield rows
+            start = rows[-1].position + 1

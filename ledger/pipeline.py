@@ -1,0 +1,264 @@
+"""The ingest pipeline every channel shares: validate → authorise → dedupe → encrypt → append.
+
+File ingest, the Kafka worker and the HTTP API all hand batches of raw events to
+:class:`IngestPipeline`; each input comes back accepted (with its position), recognised
+as a duplicate, or rejected with problems naming the field and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Tracking
+
+from ledger.crypto import DataKey, extract_personal, seal_personal
+from ledger.keys import KeyRing
+from ledger.persistence import LedgerRecorder
+from ledger.records import (
+    Appended,
+    NewEvent,
+    idempotency_key,
+    issuer_stream,
+    learner_stream,
+)
+from ledger.registry import Issuer, IssuerRegistry
+from schemas.catalogue import Catalogue, EventType
+from schemas.validation import EventValidator, Problem
+
+CORRECTIONS = "corrections"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Stored at ``position`` of the global sequence."""
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicated:
+    """Already stored (same source and id) at ``position``; not stored again."""
+
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Refused, for every reason listed."""
+
+    problems: tuple[Problem, ...]
+
+    def reasons(self) -> list[dict[str, str]]:
+        return [p.as_dict() for p in self.problems]
+
+
+Result = Accepted | Duplicated | Rejected
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How a batch arrived.
+
+    Attributes:
+        name: ``file``, ``kafka`` or ``http``.
+        issuer_id: the issuer this channel authenticates (a Kafka topic only that issuer
+            may write, an HTTP token). ``None`` marks an operator's trusted file, where the
+            registered owner of each event's ``source`` is the issuer.
+    """
+
+    name: str
+    issuer_id: str | None = None
+
+
+def _reject(path: str, rule: str, message: str) -> Rejected:
+    return Rejected((Problem(path, rule, message),))
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class _Candidate:
+    index: int
+    event: dict[str, Any]
+    etype: EventType
+    issuer: Issuer
+    key: bytes
+    stripped: dict[str, Any] | None = None
+    personal: list[tuple[list[str | int], Any]] | None = None
+
+
+class IngestPipeline:
+    """Turns raw inputs into appended events, one atomic append per batch."""
+
+    def __init__(
+        self,
+        recorder: LedgerRecorder,
+        catalogue: Catalogue,
+        validator: EventValidator,
+        registry: IssuerRegistry,
+        keyring: KeyRing,
+        *,
+        max_event_bytes: int,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self.recorder = recorder
+        self.catalogue = catalogue
+        self.validator = validator
+        self.registry = registry
+        self.keyring = keyring
+        self.max_event_bytes = max_event_bytes
+        self.clock = clock
+
+    def process(
+        self,
+        raws: Sequence[bytes | str],
+        channel: Channel,
+        *,
+        tracking: Tracking | None = None,
+    ) -> list[Result]:
+        """Run one batch through the pipeline.
+
+        Args:
+            raws: the inputs, each one JSON-encoded CloudEvent.
+            channel: how they arrived (decides who the issuer is).
+            tracking: an upstream position to record in the same transaction.
+
+        Returns:
+            One result per input, in input order.
+
+        Raises:
+            StoreError: the database failed; nothing of the batch was stored.
+            MasterKeyMissingError: personal data arrived and no master key is set.
+        """
+        self.registry.refresh()
+        results: list[Result | None] = [None] * len(raws)
+        candidates: list[_Candidate] = []
+        for i, raw in enumerate(raws):
+            outcome = self._admit(i, raw, channel)
+            if isinstance(outcome, Rejected):
+                results[i] = outcome
+            else:
+                candidates.append(outcome)
+        candidates = self._check_learners(candidates, results)
+        candidates = self._check_corrections(candidates, results)
+        new_events = self._seal(candidates)
+        outcomes = self.recorder.append(new_events, tracking=tracking)
+        for cand, out in zip(candidates, outcomes, strict=True):
+            results[cand.index] = (
+                Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)
+            )
+        return [r if r is not None else _reject("", "internal", "not processed") for r in results]
+
+    def _admit(self, index: int, raw: bytes | str, channel: Channel) -> _Candidate | Rejected:
+        data = raw.encode() if isinstance(raw, str) else raw
+        if len(data) > self.max_event_bytes:
+            return _reject(
+                "", "max-size", f"event is {len(data)} bytes; the limit is {self.max_event_bytes}"
+            )
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            return _reject("", "json", f"not valid JSON: {exc}")
+        problems = self.validator.validate(event)
+        if problems:
+            return Rejected(tuple(problems))
+        source: str = event["source"]
+        issuer = self.registry.by_source(source)
+        if issuer is None:
+            return _reject(
+                "source", "registered-issuer", "no registered issuer publishes from this source"
+            )
+        if channel.issuer_id is not None and issuer.id != channel.issuer_id:
+            return _reject(
+                "source",
+                "matches-channel",
+                f"source belongs to issuer {issuer.id!r}, but this channel is "
+                f"authenticated as issuer {channel.issuer_id!r}",
+            )
+        if not issuer.active:
+            return _reject("source", "active-issuer", f"issuer {issuer.id!r} is suspended")
+        if event["type"] not in issuer.types:
+            return _reject(
+                "type",
+                "issuer-authorised",
+                f"issuer {issuer.id!r} is not registered to publish {event['type']}",
+            )
+        etype = self.catalogue.get(event["type"])
+        return _Candidate(index, event, etype, issuer, idempotency_key(source, event["id"]))
+
+    def _check_learners(
+        self, candidates: list[_Candidate], results: list[Result | None]
+    ) -> list[_Candidate]:
+        subjects = {c.event["subject"] for c in candidates if "subject" in c.event}
+        erased = self.keyring.erased_among(subjects) if subjects else set()
+        if not erased:
+            return candidates
+        kept = []
+        for c in candidates:
+            if c.event.get("subject") in erased:
+                results[c.index] = _reject(
+                    "subject", "not-erased", "this learner was erased; no new events are accepted"
+                )
+            else:
+                kept.append(c)
+        return kept
+
+    def _check_corrections(
+        self, candidates: list[_Candidate], results: list[Result | None]
+    ) -> list[_Candidate]:
+        fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
+        if not fixes:
+            return candidates
+        targets = {
+            idempotency_key(c.event["data"]["target"]["source"], c.event["data"]["target"]["id"])
+            for c in fixes
+        }
+        known = set(self.recorder.positions_of(list(targets)))
+        kept = []
+        for c in candidates:
+            if c.etype.category == CORRECTIONS:
+                target = c.event["data"]["target"]
+                if target["source"] != c.event["source"]:
+                    results[c.index] = _reject(
+                        "data.target.source",
+                        "own-events-only",
+                        "an issuer may retract or correct only its own events",
+                    )
+                    continue
+                if idempotency_key(target["source"], target["id"]) not in known:
+                    results[c.index] = _reject(
+                        "data.target", "exists", "no stored event has this source and id"
+                    )
+                    continue
+            kept.append(c)
+            known.add(c.key)
+        return kept
+
+    def _seal(self, candidates: list[_Candidate]) -> list[NewEvent]:
+        needs_key: set[str] = set()
+        for c in candidates:
+            if c.etype.personal_paths:
+                c.stripped, c.personal = extract_personal(c.event["data"], c.etype.personal_paths)
+                if c.personal:
+                    needs_key.add(c.event["subject"])
+        keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
+        now = self.clock()
+        out: list[NewEvent] = []
+        for c in candidates:
+            event = c.event
+            subject = event.get("subject")
+            stream = learner_stream(subject) if subject else issuer_stream(c.issuer.id)
+            record = dict(event)
+            if c.personal:
+                record["data"] = c.stripped
+                record["pd"] = seal_personal(keys[subject], c.personal, stream.bytes + c.key)  # type: ignore[index]
+            record["issuer"] = c.issuer.id
+            record["recordedAt"] = now
+            out.append(NewEvent(c.key, stream, event["type"], orjson.dumps(record)))
+        return out

@@ -1,0 +1,89 @@
+"""What the ledger stores: stream ids, idempotency keys, and the stored record of an event."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+LEDGER_NAMESPACE = UUID("6f1d5c1e-3b7a-5d2e-9a41-0c8e7b2f4d10")
+REGISTRY_STREAM = uuid5(LEDGER_NAMESPACE, "registry:issuers")
+LEDGER_SOURCE = "urn:lll:ledger"
+LEDGER_ISSUER_ID = "ledger"
+
+
+def learner_stream(learner_id: str) -> UUID:
+    """The stream (eventsourcing originator id) holding one learner's events."""
+    return uuid5(LEDGER_NAMESPACE, "learner:" + learner_id)
+
+
+def issuer_stream(issuer_id: str) -> UUID:
+    """The stream for an issuer's events that concern no learner (e.g. pathway definitions)."""
+    return uuid5(LEDGER_NAMESPACE, "issuer:" + issuer_id)
+
+
+def idempotency_key(source: str, event_id: str) -> bytes:
+    """16-byte key under which (source, id) is stored exactly once."""
+    return hashlib.blake2b(source.encode() + b"\x00" + event_id.encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event ready to append: validated, authorised, personal data encrypted.
+
+    Attributes:
+        key: the idempotency key of its (source, id).
+        stream: the stream it belongs to (a learner's, an issuer's, the registry's).
+        topic: the CloudEvents type.
+        body: the serialised stored record (without the chain header).
+    """
+
+    key: bytes
+    stream: UUID
+    topic: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The event was stored at ``position`` (its place in the global sequence)."""
+
+    position: int
+    stream: UUID
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An event with the same (source, id) is already stored at ``position``."""
+
+    position: int
+
+
+AppendOutcome = Appended | Duplicate
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """A stored event read back, with personal data decrypted where the key still exists.
+
+    Attributes:
+        position: place in the global sequence.
+        stream: the stream id; ``version`` is the place within it.
+        envelope: the CloudEvent as the issuer sent it (personal fields omitted if erased).
+        issuer: the registered issuer id it was accepted from.
+        recorded_at: when the ledger stored it (RFC 3339, UTC).
+        erased: True when personal data existed but its key was destroyed.
+        hash: the chain hash sealing this event (hex).
+    """
+
+    position: int
+    stream: UUID
+    version: int
+    topic: str
+    envelope: dict[str, Any]
+    issuer: str
+    recorded_at: str
+    erased: bool
+    hash: str

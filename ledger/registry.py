@@ -1,0 +1,210 @@
+"""The issuer registry: who may publish which event types, kept as events in the ledger.
+
+Registrations are appended to a dedicated stream of the same hash-linked log, so who was
+authorised to publish what, and since when, is itself tamper-evident and replayable.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ledger.errors import RegistryError, UnknownIssuerError
+from ledger.integrity import split_state
+from ledger.persistence import LedgerRecorder
+from ledger.records import (
+    LEDGER_ISSUER_ID,
+    LEDGER_SOURCE,
+    REGISTRY_STREAM,
+    NewEvent,
+    idempotency_key,
+)
+from schemas.catalogue import Catalogue
+
+TOPIC_REGISTERED = "ledger.registry.issuer-registered"
+TOPIC_SUSPENDED = "ledger.registry.issuer-suspended"
+ISSUER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+KINDS = ("institution", "employer", "ledger")
+# What each kind may publish unless told otherwise.
+DEFAULT_CATEGORIES = {
+    "institution": ("learning", "credentials", "corrections"),
+    "employer": ("work", "credentials", "corrections"),
+}
+LEARNER_SIDE = "learner"
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """A registered publisher.
+
+    Attributes:
+        id: short stable id (also names its Kafka topic).
+        name: display name.
+        source: the CloudEvents ``source`` its events carry.
+        kind: institution, employer, or ledger (the ledger itself).
+        types: the event types it may publish.
+        active: False once suspended.
+    """
+
+    id: str
+    name: str
+    source: str
+    kind: str
+    types: frozenset[str]
+    active: bool = True
+    registered_at: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["types"] = sorted(self.types)
+        return d
+
+
+def _ledger_issuer(catalogue: Catalogue) -> Issuer:
+    return Issuer(
+        id=LEDGER_ISSUER_ID,
+        name="Lifelong Learner Ledger",
+        source=LEDGER_SOURCE,
+        kind="ledger",
+        types=frozenset(t.name for t in catalogue if t.category == LEARNER_SIDE),
+    )
+
+
+class IssuerRegistry:
+    """Folds the registry stream into the current issuers; refreshes incrementally."""
+
+    def __init__(self, recorder: LedgerRecorder, catalogue: Catalogue) -> None:
+        self._recorder = recorder
+        self._catalogue = catalogue
+        self._version = 0
+        builtin = _ledger_issuer(catalogue)
+        self._by_id: dict[str, Issuer] = {builtin.id: builtin}
+        self._by_source: dict[str, Issuer] = {builtin.source: builtin}
+
+    def refresh(self) -> None:
+        """Apply registry events recorded since the last refresh."""
+        for row in self._recorder.select_stream(REGISTRY_STREAM, after_version=self._version):
+            _, _, body = split_state(row.state)
+            record = orjson.loads(body)
+            self._apply(row.topic, record)
+            self._version = row.version
+
+    def _apply(self, topic: str, record: dict[str, Any]) -> None:
+        raw = record["issuer"]
+        if topic == TOPIC_REGISTERED:
+            issuer = Issuer(
+                id=raw["id"],
+                name=raw["name"],
+                source=raw["source"],
+                kind=raw["kind"],
+                types=frozenset(raw["types"]),
+                active=True,
+                registered_at=record["recordedAt"],
+            )
+        elif topic == TOPIC_SUSPENDED:
+            current = self._by_id[raw["id"]]
+            issuer = Issuer(**{**asdict(current), "active": False})
+        else:
+            return
+        old = self._by_id.get(issuer.id)
+        if old is not None:
+            self._by_source.pop(old.source, None)
+        self._by_id[issuer.id] = issuer
+        self._by_source[issuer.source] = issuer
+
+    def get(self, issuer_id: str) -> Issuer | None:
+        return self._by_id.get(issuer_id)
+
+    def by_source(self, source: str) -> Issuer | None:
+        return self._by_source.get(source)
+
+    def all(self) -> list[Issuer]:
+        return sorted(self._by_id.values(), key=lambda i: i.id)
+
+    def resolve_types(self, kind: str, spec: Iterable[str] | None) -> frozenset[str]:
+        """Expand categories (``learning``) and type names into the set of type names.
+
+        Raises:
+            RegistryError: an unknown category or type, or a learner-side type.
+        """
+        names: set[str] = set()
+        items = list(spec) if spec else list(DEFAULT_CATEGORIES.get(kind, ()))
+        categories = {t.category for t in self._catalogue}
+        for item in items:
+            if item in categories:
+                names.update(t.name for t in self._catalogue if t.category == item)
+            elif item in self._catalogue:
+                names.add(item)
+            else:
+                raise RegistryError(
+                    f"types: {item!r} is neither a category ({', '.join(sorted(categories))}) "
+                    "nor an event type (see `ledger schemas`)"
+                )
+        side = sorted(n for n in names if self._catalogue.get(n).category == LEARNER_SIDE)
+        if side:
+            raise RegistryError(
+                f"types: learner-side events ({side[0]}, …) are published only by the ledger"
+            )
+        return frozenset(names)
+
+    def register(
+        self, issuer_id: str, *, name: str, source: str, kind: str, types: Iterable[str] | None
+    ) -> Issuer:
+        """Register an issuer, or re-register it with new details.
+
+        Raises:
+            RegistryError: a field breaks a rule (the message names it).
+        """
+        self.refresh()
+        if not ISSUER_ID.match(issuer_id):
+            raise RegistryError("id: 2-63 lower-case letters, digits or '-', starting alphanumeric")
+        if issuer_id == LEDGER_ISSUER_ID or source == LEDGER_SOURCE:
+            raise RegistryError("id: 'ledger' and its source are reserved for the ledger itself")
+        if kind not in DEFAULT_CATEGORIES:
+            raise RegistryError(f"kind: must be one of {', '.join(DEFAULT_CATEGORIES)}")
+        if not source or len(source) > 512:
+            raise RegistryError("source: must be a URI of 1 to 512 characters")
+        owner = self._by_source.get(source)
+        if owner is not None and owner.id != issuer_id:
+            raise RegistryError(f"source: already registered to issuer {owner.id!r}")
+        if not name.strip():
+            raise RegistryError("name: must not be empty")
+        resolved = self.resolve_types(kind, types)
+        current = self._by_id.get(issuer_id)
+        candidate = Issuer(issuer_id, name, source, kind, resolved, True)
+        if current is not None and current.active and _same(current, candidate):
+            return current
+        self._append(TOPIC_REGISTERED, candidate)
+        return self._by_id[issuer_id]
+
+    def suspend(self, issuer_id: str) -> Issuer:
+        """Stop accepting events from an issuer (its history stays).
+
+        Raises:
+            UnknownIssuerError: no such issuer.
+        """
+        self.refresh()
+        current = self._by_id.get(issuer_id)
+        if current is None or current.kind == "ledger":
+            raise UnknownIssuerError(f"no registered issuer {issuer_id!r}")
+        if current.active:
+            self._append(TOPIC_SUSPENDED, current)
+        return self._by_id[issuer_id]
+
+    def _append(self, topic: str, issuer: Issuer) -> None:
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        record = {"issuer": issuer.as_dict(), "recordedAt": now}
+        body = orjson.dumps(record)
+        key = idempotency_key(LEDGER_SOURCE + "/registry", uuid.uuid4().hex)
+        self._recorder.append([NewEvent(key, REGISTRY_STREAM, topic, body)])
+        self.refresh()
+
+
+def _same(a: Issuer, b: Issuer) -> bool:
+    return (a.name, a.source, a.kind, a.types) == (b.name, b.source, b.kind, b.types)

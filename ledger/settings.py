@@ -1,0 +1,118 @@
+"""Typed settings read from the environment, all prefixed ``LEDGER_``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.crypto import decode_key
+from ledger.errors import ConfigurationError, MasterKeyMissingError
+
+PREFIX = "LEDGER_"
+DEFAULT_DATA_DIR = Path("ledger-data")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{PREFIX}{name}: must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{PREFIX}{name}: must be between {low} and {high}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the embedded defaults.
+
+    Attributes:
+        data_dir: where the embedded database, rejects and demo files live.
+        database_url: ``sqlite:///path`` (default: ``<data_dir>/ledger.db``) or
+            ``postgresql://user:password@host:port/db``.
+        max_event_bytes: events larger than this are rejected.
+        batch_size: events per append transaction.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    max_event_bytes: int = 256 * 1024
+    batch_size: int = 500
+    _master_key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
+
+        Raises:
+            ConfigurationError: a value is malformed (the message names the variable).
+        """
+        env = os.environ if env is None else env
+        data_dir = Path(env.get(PREFIX + "DATA_DIR") or DEFAULT_DATA_DIR)
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "database_url": env.get(PREFIX + "DATABASE_URL", ""),
+            "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
+            "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
+            "_master_key": _master_key(env),
+        }
+        values.update(overrides)
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{Path(str(values['data_dir'])) / 'ledger.db'}"
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def has_master_key(self) -> bool:
+        return self._master_key is not None
+
+    def master_key(self) -> bytes:
+        """The master key that wraps learner keys.
+
+        Raises:
+            MasterKeyMissingError: neither LEDGER_MASTER_KEY nor LEDGER_MASTER_KEY_FILE is set.
+        """
+        if self._master_key is None:
+            raise MasterKeyMissingError(
+                "LEDGER_MASTER_KEY is not set: personal data cannot be encrypted or read. "
+                "Set it to base64 of 32 random bytes (`ledger keys generate` prints one), "
+                "or point LEDGER_MASTER_KEY_FILE at a file holding it."
+            )
+        return self._master_key
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    def sqlite_path(self) -> Path:
+        """The SQLite file of a ``sqlite:///`` URL.
+
+        Raises:
+            ConfigurationError: the URL is neither SQLite nor PostgreSQL.
+        """
+        url = self.database_url
+        if not url.startswith("sqlite:///"):
+            raise ConfigurationError(
+                "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://…"
+            )
+        return Path(url.removeprefix("sqlite:///"))
+
+
+def _master_key(env: Mapping[str, str]) -> bytes | None:
+    raw = env.get(PREFIX + "MASTER_KEY")
+    if raw:
+        return decode_key(raw)
+    path = env.get(PREFIX + "MASTER_KEY_FILE")
+    if path:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"LEDGER_MASTER_KEY_FILE: cannot read: {exc.strerror}"
+            ) from None
+        return decode_key(text, name="LEDGER_MASTER_KEY_FILE")
+    return None

@@ -1,0 +1,268 @@
+"""SQLite adapter of the store port: the embedded default, one file, no server."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
+
+from ledger.errors import StoreError
+from ledger.integrity import GENESIS, HASH_LEN, Checkpoint, StoredRow
+from ledger.persistence import KeyRecord, LedgerRecorder, plan_append
+from ledger.records import AppendOutcome, NewEvent
+
+EVENTS_TABLE = "ledger_events"
+# SQLite's default cap on bound parameters is 32766; stay far below it.
+CHUNK = 900
+
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_event_keys", "ledger_checkpoints")
+
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS ledger_event_keys ("
+    " key BLOB PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS ledger_checkpoints ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, first_position INTEGER NOT NULL,"
+    " last_position INTEGER NOT NULL, count INTEGER NOT NULL, head BLOB NOT NULL,"
+    " committed_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_learner_keys ("
+    " learner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB,"
+    " created_at TEXT NOT NULL, erased_at TEXT) WITHOUT ROWID",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
+        f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"
+        for t in GUARDED_TABLES
+        for op in ("UPDATE", "DELETE")
+    ),
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+class SQLiteLedgerRecorder(LedgerRecorder):
+    """The ledger on one SQLite file (WAL mode), through eventsourcing's SQLite recorder."""
+
+    url_scheme = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.datastore = SQLiteDatastore(self.path, lock_timeout=30)
+            self.recorder = SQLiteProcessRecorder(self.datastore, events_table_name=EVENTS_TABLE)
+        except PersistenceError as exc:
+            raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"SQLiteLedgerRecorder({self.path!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[SQLiteCursor]:
+        """An IMMEDIATE transaction: takes the write lock first, so reads made inside it
+        (chain head, stream versions, idempotency keys) cannot be raced by another writer."""
+        try:
+            with self.datastore.get_connection(commit=True) as conn:
+                cursor = conn.cursor()
+                cursor.execute("PRAGMA secure_delete = ON")
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        except (sqlite3.Error, PersistenceError) as exc:
+            raise StoreError(f"SQLite write failed: {exc}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[SQLiteCursor]:
+        try:
+            with self.datastore.get_connection(commit=False) as conn:
+                yield conn.cursor()
+        except (sqlite3.Error, PersistenceError) as exc:
+            raise StoreError(f"SQLite read failed: {exc}") from None
+
+    def create_tables(self) -> None:
+        try:
+            self.recorder.create_table()
+        except PersistenceError as exc:
+            raise StoreError(f"cannot create tables: {exc}") from None
+        with self._write() as c:
+            for statement in SCHEMA:
+                c.execute(statement)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    # -- append ---------------------------------------------------------------------------
+
+    def append(
+        self, events: Sequence[NewEvent], *, tracking: Tracking | None = None
+    ) -> list[AppendOutcome]:
+        if not events and tracking is None:
+            return []
+        with self._write() as c:
+            return self._append(c, events, tracking)
+
+    def _append(
+        self, c: SQLiteCursor, events: Sequence[NewEvent], tracking: Tracking | None
+    ) -> list[AppendOutcome]:
+        existing = self._existing(c, list({e.key for e in events}))
+        heads = self._heads(c, list({e.stream for e in events}))
+        c.execute(
+            f"SELECT substr(state, 1, {HASH_LEN}) FROM {EVENTS_TABLE} ORDER BY rowid DESC LIMIT 1"
+        )
+        row = c.fetchone()
+        prev = bytes(row[0]) if row else GENESIS
+        plan = plan_append(events, existing, heads, prev)
+        positions: list[int] = []
+        if plan.stored:
+            positions = list(self.recorder._insert_events(c, plan.stored) or [])
+            c.executemany(
+                "INSERT INTO ledger_event_keys (key, position) VALUES (?, ?)",
+                list(zip(plan.keys, positions, strict=True)),
+            )
+            c.execute(
+                "INSERT INTO ledger_checkpoints"
+                " (first_position, last_position, count, head, committed_at) VALUES (?,?,?,?,?)",
+                (positions[0], positions[-1], len(positions), plan.head, _now()),
+            )
+        if tracking is not None:
+            self.recorder._insert_tracking(c, tracking)
+        return plan.outcomes(positions)
+
+    def _existing(self, c: SQLiteCursor, keys: list[bytes]) -> dict[bytes, int]:
+        found: dict[bytes, int] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            c.execute(f"SELECT key, position FROM ledger_event_keys WHERE key IN ({marks})", chunk)
+            found.update((bytes(k), p) for k, p in c.fetchall())
+        return found
+
+    def _heads(self, c: SQLiteCursor, streams: list[UUID]) -> dict[UUID, int]:
+        heads: dict[UUID, int] = {}
+        for chunk in _chunks(streams):
+            marks = ",".join("?" * len(chunk))
+            c.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {EVENTS_TABLE}"
+                f" WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                [s.hex for s in chunk],
+            )
+            heads.update((UUID(o), v) for o, v in c.fetchall())
+        return heads
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _rows(raw: list[Any]) -> list[StoredRow]:
+        return [StoredRow(p, UUID(o), v, t, bytes(s)) for p, o, v, t, s in raw]
+
+    def select_log(self, start: int, limit: int) -> list[StoredRow]:
+        with self._read() as c:
+            c.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state"
+                f" FROM {EVENTS_TABLE} WHERE rowid >= ? ORDER BY rowid LIMIT ?",
+                (start, limit),
+            )
+            return self._rows(c.fetchall())
+
+    def select_stream(self, stream: UUID, *, after_version: int = 0) -> list[StoredRow]:
+        with self._read() as c:
+            c.execute(
+                "SELECT rowid, originator_id, originator_version, topic, state"
+                f" FROM {EVENTS_TABLE} WHERE originator_id = ? AND originator_version > ?"
+                " ORDER BY originator_version",
+                (stream.hex, after_version),
+            )
+            return self._rows(c.fetchall())
+
+    def max_position(self) -> int:
+        with self._read() as c:
+            c.execute(f"SELECT MAX(rowid) FROM {EVENTS_TABLE}")
+            row = c.fetchone()
+            return int(row[0] or 0)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self._read() as c:
+            c.execute(
+                "SELECT seq, first_position, last_position, count, head"
+                " FROM ledger_checkpoints ORDER BY seq"
+            )
+            return [Checkpoint(s, f, last, n, bytes(h)) for s, f, last, n, h in c.fetchall()]
+
+    def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+        with self._read() as c:
+            return self._existing(c, list(keys))
+
+    def max_tracking_id(self, name: str) -> int | None:
+        try:
+            return self.recorder.max_tracking_id(name)
+        except PersistenceError as exc:
+            raise StoreError(str(exc)) from None
+
+    # -- learner keys ---------------------------------------------------------------------
+
+    def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
+        found: dict[str, KeyRecord] = {}
+        with self._read() as c:
+            for chunk in _chunks(list(learner_ids)):
+                marks = ",".join("?" * len(chunk))
+                c.execute(
+                    "SELECT learner_id, key_id, wrapped, erased_at FROM ledger_learner_keys"
+                    f" WHERE learner_id IN ({marks})",
+                    chunk,
+                )
+                for lid, kid, wrapped, erased in c.fetchall():
+                    found[lid] = KeyRecord(
+                        lid, kid, None if wrapped is None else bytes(wrapped), erased
+                    )
+        return found
+
+    def insert_keys(self, records: Sequence[KeyRecord]) -> None:
+        if not records:
+            return
+        now = _now()
+        with self._write() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO ledger_learner_keys"
+                " (learner_id, key_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
+                [(r.learner_id, r.key_id, r.wrapped, now) for r in records],
+            )
+
+    def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
+        now = _now()
+        with self._write() as c:
+            # secure_delete (set on every write) overwrites the old key bytes in the file.
+            c.execute(
+                "INSERT INTO ledger_learner_keys (learner_id, key_id, wrapped, created_at, erased_at)"
+                " VALUES (?, '', NULL, ?, ?) ON CONFLICT (learner_id) DO UPDATE"
+                " SET wrapped = NULL, erased_at = excluded.erased_at",
+                (learner_id, now, now),
+            )
+            outcomes = self._append(c, events, None)
+        self._checkpoint_wal()
+        return outcomes
+
+    def _checkpoint_wal(self) -> None:
+        # Old page images (with the key) may linger in the WAL until it is checkpointed.
+        try:
+            with self.datastore.get_connection(commit=True) as conn:
+                conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (sqlite3.Error, PersistenceError) as exc:
+            raise StoreError(f"SQLite WAL checkpoint failed: {exc}") from None
