@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg.rows import DictRow
 
@@ -20,30 +21,37 @@ from ledger.records import AppendOutcome, NewEvent
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 GUARDED_TABLES = (EVENTS_TABLE, "ledger_event_keys", "ledger_checkpoints")
 
-SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS ledger_event_keys ("
-    " key bytea PRIMARY KEY, position bigint NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_checkpoints ("
-    " seq bigserial PRIMARY KEY, first_position bigint NOT NULL,"
-    " last_position bigint NOT NULL, count integer NOT NULL, head bytea NOT NULL,"
-    " committed_at timestamptz NOT NULL DEFAULT now())",
-    "CREATE TABLE IF NOT EXISTS ledger_learner_keys ("
-    " learner_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
-    " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
-    "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS"
-    " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
-    *(
-        f"CREATE OR REPLACE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
-        f" ON {t} FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()"
-        for t in GUARDED_TABLES
-    ),
-]
+
+def schema_statements(schema: str) -> list[str]:
+    """DDL of the ledger's own tables and append-only guards in ``schema``."""
+    q = f'"{schema}".'
+    return [
+        f"CREATE TABLE IF NOT EXISTS {q}ledger_event_keys ("
+        " key bytea PRIMARY KEY, position bigint NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {q}ledger_checkpoints ("
+        " seq bigserial PRIMARY KEY, first_position bigint NOT NULL,"
+        " last_position bigint NOT NULL, count integer NOT NULL, head bytea NOT NULL,"
+        " committed_at timestamptz NOT NULL DEFAULT now())",
+        f"CREATE TABLE IF NOT EXISTS {q}ledger_learner_keys ("
+        " learner_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
+        " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
+        f"CREATE OR REPLACE FUNCTION {q}ledger_append_only() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+        *(
+            f"CREATE OR REPLACE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE"
+            f" ON {q}{t} FOR EACH STATEMENT EXECUTE FUNCTION {q}ledger_append_only()"
+            for t in GUARDED_TABLES
+        ),
+    ]
 
 
 def datastore_from_url(url: str, *, pool_size: int = 4) -> PostgresDatastore:
     """Build an eventsourcing PostgresDatastore from ``postgresql://user:pw@host:port/db``.
+
+    A ``?schema=NAME`` query selects the PostgreSQL schema (default ``public``).
 
     Raises:
         ConfigurationError: the URL lacks a part the datastore needs.
@@ -64,7 +72,23 @@ def datastore_from_url(url: str, *, pool_size: int = 4) -> PostgresDatastore:
         max_overflow=pool_size,
         connect_timeout=10,
         lock_timeout=30,
+        schema=schema_of(url),
     )
+
+
+def schema_of(url: str) -> str:
+    """The ``schema`` query parameter of a database URL (default ``public``).
+
+    Raises:
+        ConfigurationError: the name is not a plain identifier.
+    """
+    values = parse_qs(urlsplit(url).query).get("schema", ["public"])
+    name = values[-1]
+    if not SCHEMA_NAME.match(name):
+        raise ConfigurationError(
+            "LEDGER_DATABASE_URL: schema must be a plain lower-case identifier"
+        )
+    return name
 
 
 def redact(url: str) -> str:
@@ -83,6 +107,12 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.url = redact(url)
+        self.schema = schema_of(url)
+        q = f'"{self.schema}".'
+        self.t_events = q + EVENTS_TABLE
+        self.t_keys = q + "ledger_event_keys"
+        self.t_checkpoints = q + "ledger_checkpoints"
+        self.t_learner_keys = q + "ledger_learner_keys"
         try:
             self.datastore = datastore_from_url(url, pool_size=pool_size)
             self.recorder = PostgresProcessRecorder(
@@ -105,6 +135,9 @@ class PostgresLedgerRecorder(LedgerRecorder):
             raise StoreError(f"PostgreSQL operation failed: {exc}") from None
 
     def create_tables(self) -> None:
+        with self._tx(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(7412001)")
+            c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         try:
             self.recorder.create_table()
         except PersistenceError as exc:
@@ -112,7 +145,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=True) as c:
             # Serialise concurrent first starts of several workers.
             c.execute("SELECT pg_advisory_xact_lock(7412001)")
-            for statement in SCHEMA:
+            for statement in schema_statements(self.schema):
                 c.execute(statement)
 
     def close(self) -> None:
@@ -136,44 +169,71 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.recorder._lock_table(c)
         keys = list({e.key for e in events})
         c.execute(
-            "SELECT key, position FROM ledger_event_keys WHERE key = ANY(%s)", (keys,), prepare=True
+            f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%s)", (keys,), prepare=True
         )
         existing = {bytes(r["key"]): r["position"] for r in c.fetchall()}
         streams = list({e.stream for e in events})
         c.execute(
-            f"SELECT originator_id, max(originator_version) AS v FROM {EVENTS_TABLE}"
+            f"SELECT originator_id, max(originator_version) AS v FROM {self.t_events}"
             " WHERE originator_id = ANY(%s) GROUP BY originator_id",
             (streams,),
             prepare=True,
         )
         heads = {r["originator_id"]: r["v"] for r in c.fetchall()}
         c.execute(
-            f"SELECT substring(state from 1 for {HASH_LEN}) AS h FROM {EVENTS_TABLE}"
-            " ORDER BY notification_id DESC LIMIT 1",
+            f"SELECT notification_id AS n, substring(state from 1 for {HASH_LEN}) AS h"
+            f" FROM {self.t_events} ORDER BY notification_id DESC LIMIT 1",
             prepare=True,
         )
         row = c.fetchone()
-        prev = bytes(row["h"]) if row else GENESIS
+        prev, last = (bytes(row["h"]), row["n"]) if row else (GENESIS, 0)
         plan = plan_append(events, existing, heads, prev)
         positions: list[int] = []
         if plan.stored:
-            self.recorder._insert_stored_events(c, plan.stored)
-            positions = list(self.recorder._fetch_ids_after_insert_events(c, plan.stored) or [])
+            positions = self._copy_events(c, plan.stored, last)
+            with c.copy(f"COPY {self.t_keys} (key, position) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types(["bytea", "int8"])
+                for key, position in zip(plan.keys, positions, strict=True):
+                    cp.write_row((key, position))
             c.execute(
-                "INSERT INTO ledger_event_keys (key, position)"
-                " SELECT * FROM unnest(%s::bytea[], %s::bigint[])",
-                (plan.keys, positions),
-                prepare=True,
-            )
-            c.execute(
-                "INSERT INTO ledger_checkpoints (first_position, last_position, count, head)"
+                f"INSERT INTO {self.t_checkpoints} (first_position, last_position, count, head)"
                 " VALUES (%s, %s, %s, %s)",
                 (positions[0], positions[-1], len(positions), plan.head),
                 prepare=True,
             )
+            self.recorder._notify_channel(c)
         if tracking is not None:
             self.recorder._insert_tracking(c, tracking)
         return plan.outcomes(positions)
+
+    def _copy_events(
+        self, c: psycopg.Cursor[DictRow], stored: Sequence[StoredEvent], last: int
+    ) -> list[int]:
+        """Insert rows into eventsourcing's events table with binary COPY.
+
+        COPY is several times faster than the recorder's INSERT of a composite array.
+        It returns no ids, but under the EXCLUSIVE lock this transaction is the only
+        writer, so its rows are exactly those after ``last``, in insertion order.
+        """
+        with c.copy(
+            f"COPY {self.t_events} (originator_id, originator_version, topic, state)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as cp:
+            cp.set_types(["uuid", "int8", "text", "bytea"])
+            for s in stored:
+                cp.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+        c.execute(
+            f"SELECT notification_id AS n FROM {self.t_events} WHERE notification_id > %s"
+            " ORDER BY notification_id",
+            (last,),
+            prepare=True,
+        )
+        positions = [r["n"] for r in c.fetchall()]
+        if len(positions) != len(stored):
+            raise StoreError(
+                f"expected {len(stored)} new rows after position {last}, found {len(positions)}"
+            )
+        return positions
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -194,7 +254,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=False) as c:
             c.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
-                f" FROM {EVENTS_TABLE} WHERE notification_id >= %s"
+                f" FROM {self.t_events} WHERE notification_id >= %s"
                 " ORDER BY notification_id LIMIT %s",
                 (start, limit),
                 prepare=True,
@@ -205,7 +265,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=False) as c:
             c.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
-                f" FROM {EVENTS_TABLE} WHERE originator_id = %s AND originator_version > %s"
+                f" FROM {self.t_events} WHERE originator_id = %s AND originator_version > %s"
                 " ORDER BY originator_version",
                 (stream, after_version),
                 prepare=True,
@@ -214,7 +274,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def max_position(self) -> int:
         with self._tx(commit=False) as c:
-            c.execute(f"SELECT max(notification_id) AS m FROM {EVENTS_TABLE}")
+            c.execute(f"SELECT max(notification_id) AS m FROM {self.t_events}")
             row = c.fetchone()
             return int(row["m"] or 0) if row else 0
 
@@ -222,7 +282,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=False) as c:
             c.execute(
                 "SELECT seq, first_position, last_position, count, head"
-                " FROM ledger_checkpoints ORDER BY seq"
+                f" FROM {self.t_checkpoints} ORDER BY seq"
             )
             return [
                 Checkpoint(
@@ -233,9 +293,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         with self._tx(commit=False) as c:
-            c.execute(
-                "SELECT key, position FROM ledger_event_keys WHERE key = ANY(%s)", (list(keys),)
-            )
+            c.execute(f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%s)", (list(keys),))
             return {bytes(r["key"]): r["position"] for r in c.fetchall()}
 
     def max_tracking_id(self, name: str) -> int | None:
@@ -250,7 +308,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
     def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
         with self._tx(commit=False) as c:
             c.execute(
-                "SELECT learner_id, key_id, wrapped, erased_at FROM ledger_learner_keys"
+                f"SELECT learner_id, key_id, wrapped, erased_at FROM {self.t_learner_keys}"
                 " WHERE learner_id = ANY(%s)",
                 (list(learner_ids),),
                 prepare=True,
@@ -270,7 +328,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
             return
         with self._tx(commit=True) as c:
             c.execute(
-                "INSERT INTO ledger_learner_keys (learner_id, key_id, wrapped)"
+                f"INSERT INTO {self.t_learner_keys} (learner_id, key_id, wrapped)"
                 " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[])"
                 " ON CONFLICT (learner_id) DO NOTHING",
                 (
@@ -283,7 +341,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         with self._tx(commit=True) as c:
             c.execute(
-                "INSERT INTO ledger_learner_keys (learner_id, key_id, wrapped, erased_at)"
+                f"INSERT INTO {self.t_learner_keys} (learner_id, key_id, wrapped, erased_at)"
                 " VALUES (%s, '', NULL, now()) ON CONFLICT (learner_id) DO UPDATE"
                 " SET wrapped = NULL, erased_at = now()",
                 (learner_id,),
@@ -292,7 +350,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         # The old row version holds the wrapped key until vacuumed; reclaim it now.
         try:
             with self.datastore.get_connection() as conn:
-                conn.execute("VACUUM ledger_learner_keys")
+                conn.execute(f"VACUUM {self.t_learner_keys}")
         except (psycopg.Error, PersistenceError) as exc:
             raise StoreError(f"VACUUM after erasure failed: {exc}") from None
         return outcomes

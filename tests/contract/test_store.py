@@ -1,0 +1,154 @@
+"""Contract of the store port, run against SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from ledger.errors import StoreError
+from ledger.integrity import ChainVerifier
+from ledger.persistence import KeyRecord, LedgerRecorder
+from ledger.records import Appended, Duplicate, learner_stream
+from tests.conftest import NewEventBuilder
+
+
+def audit(recorder: LedgerRecorder) -> ChainVerifier:
+    verifier = ChainVerifier(recorder.checkpoints())
+    for page in recorder.iter_log(page=7):
+        verifier.feed(page)
+    verifier.finish()
+    return verifier
+
+
+def test_append_new_batch_assigns_consecutive_positions_and_stream_versions(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    batch = [new_event("a", "lrn_A"), new_event("b", "lrn_B"), new_event("c", "lrn_A")]
+    outcomes = recorder.append(batch)
+    assert outcomes == [
+        Appended(1, learner_stream("lrn_A"), 1),
+        Appended(2, learner_stream("lrn_B"), 1),
+        Appended(3, learner_stream("lrn_A"), 2),
+    ]
+    assert recorder.max_position() == 3
+
+
+def test_append_same_batch_twice_reports_duplicates_and_stores_nothing_more(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    batch = [new_event(f"e{i}", f"lrn_{i % 3}") for i in range(10)]
+    first = recorder.append(batch)
+    second = recorder.append(batch)
+    assert [o.position for o in second] == [o.position for o in first]
+    assert all(isinstance(o, Duplicate) for o in second)
+    assert recorder.max_position() == 10
+    assert len(recorder.checkpoints()) == 1
+
+
+def test_append_repeat_within_one_batch_is_stored_once(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    outcomes = recorder.append([new_event("x"), new_event("y"), new_event("x")])
+    assert outcomes[0] == Appended(1, learner_stream("lrn_A"), 1)
+    assert outcomes[2] == Duplicate(1)
+    assert recorder.max_position() == 2
+
+
+def test_append_same_id_from_other_source_is_a_different_event(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    outcomes = recorder.append(
+        [new_event("1", source="https://a.example"), new_event("1", source="https://b.example")]
+    )
+    assert all(isinstance(o, Appended) for o in outcomes)
+
+
+def test_append_failing_batch_stores_none_of_it(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append([new_event("a")], tracking=Tracking("upstream", 5))
+    # Tracking position 5 again is a conflict: the whole transaction must roll back.
+    with pytest.raises(StoreError):
+        recorder.append([new_event("b"), new_event("c")], tracking=Tracking("upstream", 5))
+    assert recorder.max_position() == 1
+    assert recorder.positions_of([new_event("b").key]) == {}
+    assert recorder.max_tracking_id("upstream") == 5
+
+
+def test_append_with_tracking_records_position_in_same_transaction(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append([new_event("a")], tracking=Tracking("kafka:uni:0", 41))
+    recorder.append([], tracking=Tracking("kafka:uni:0", 42))
+    assert recorder.max_tracking_id("kafka:uni:0") == 42
+    assert recorder.max_tracking_id("kafka:other:0") is None
+
+
+def test_select_stream_returns_one_learner_in_version_order(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append([new_event(f"e{i}", "lrn_A" if i % 2 else "lrn_B") for i in range(6)])
+    rows = recorder.select_stream(learner_stream("lrn_A"))
+    assert [r.version for r in rows] == [1, 2, 3]
+    assert [r.position for r in rows] == [2, 4, 6]
+    assert [
+        r.version for r in recorder.select_stream(learner_stream("lrn_A"), after_version=2)
+    ] == [3]
+
+
+def test_select_log_pages_through_global_sequence(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    for b in range(3):
+        recorder.append([new_event(f"b{b}e{i}", f"lrn_{i}") for i in range(4)])
+    pages = list(recorder.iter_log(page=5))
+    assert [len(p) for p in pages] == [5, 5, 2]
+    assert [r.position for p in pages for r in p] == list(range(1, 13))
+
+
+def test_appended_log_passes_audit_with_one_checkpoint_per_append(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    for b in range(4):
+        recorder.append([new_event(f"b{b}e{i}", f"lrn_{i % 2}") for i in range(5)])
+    report = audit(recorder).report
+    assert report.ok, report.failure
+    assert report.events_checked == 20
+    assert report.checkpoints_checked == 4
+
+
+def test_insert_keys_keeps_the_first_key_of_a_learner(recorder: LedgerRecorder) -> None:
+    recorder.insert_keys([KeyRecord("lrn_A", "k1", b"first", None)])
+    recorder.insert_keys(
+        [KeyRecord("lrn_A", "k1", b"second", None), KeyRecord("lrn_B", "k1", b"b", None)]
+    )
+    keys = recorder.load_keys(["lrn_A", "lrn_B", "lrn_C"])
+    assert keys["lrn_A"].wrapped == b"first"
+    assert keys["lrn_B"].wrapped == b"b"
+    assert "lrn_C" not in keys
+
+
+def test_destroy_key_leaves_a_tombstone_and_records_the_erasure(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.insert_keys(
+        [KeyRecord("lrn_A", "k1", b"secret", None), KeyRecord("lrn_B", "k1", b"b", None)]
+    )
+    outcomes = recorder.destroy_key("lrn_A", [new_event("erased", "lrn_A")])
+    assert isinstance(outcomes[0], Appended)
+    keys = recorder.load_keys(["lrn_A", "lrn_B"])
+    assert keys["lrn_A"].erased and keys["lrn_A"].erased_at
+    assert keys["lrn_B"].wrapped == b"b"
+    assert audit(recorder).report.ok
+
+
+def test_stored_events_cannot_be_updated_through_the_database(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append([new_event("a")])
+    from tests.integration.tamper import raw_execute
+
+    with pytest.raises(Exception, match="append-only"):
+        raw_execute(recorder, "UPDATE {events} SET topic = 'x'")
+    with pytest.raises(Exception, match="append-only"):
+        raw_execute(recorder, "DELETE FROM {events}")

@@ -1,0 +1,65 @@
+"""The dependency rule: schemas ← ledger ← projections ← consumers; composition roots aside."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# What each layer must never import.
+FORBIDDEN = {
+    "schemas": ("ledger", "projections", "consumers", "fastapi", "aiokafka"),
+    "ledger": ("projections", "consumers", "fastapi", "aiokafka"),
+    "projections": ("consumers", "fastapi", "aiokafka"),
+}
+# Composition roots may import everything.
+ROOTS = ("ledger/cli", "ledger/api")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def layer_files(layer: str) -> list[Path]:
+    return [
+        p
+        for p in sorted((ROOT / layer).rglob("*.py"))
+        if not any(str(p.relative_to(ROOT)).startswith(r) for r in ROOTS)
+    ]
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_nothing_outer(layer: str) -> None:
+    violations = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in layer_files(layer)
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN[layer]
+    ]
+    assert violations == []
+
+
+def test_rule_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import aiokafka\nfrom projections.x import y\n")
+    assert {"aiokafka", "projections.x"} <= imported_modules(bad)
+
+
+def test_nothing_imports_the_composition_roots() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}"
+        for layer in ("schemas", "ledger", "projections", "consumers")
+        for path in layer_files(layer)
+        for name in imported_modules(path)
+        if name.startswith(("ledger.cli", "ledger.api"))
+    ]
+    assert offenders == []
