@@ -78,7 +78,8 @@ def test_chain_changed_metadata_is_detected(
     }[field]
     rows[i] = changed
     failure = verify(rows, checkpoints).report.failure
-    assert failure is not None and failure.position == rows[i].position
+    assert failure is not None
+    assert failure.position == rows[i].position
 
 
 @given(logs(), st.data())
@@ -108,4 +109,5 @@ def test_chain_swapped_events_are_detected_at_the_first(
     rows[i] = replace(b, position=a.position)
     rows[j] = replace(a, position=b.position)
     failure = verify(rows, checkpoints).report.failure
-    assert failure is not None and failure.position == a.position
+    assert failure is not None
+    assert failure.position == a.position
