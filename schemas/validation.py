@@ -111,7 +111,9 @@ class EventValidator:
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        self._registry = jsonschema_rs.Registry([(uri, dict(doc)) for uri, doc in catalogue.resources()])
+        self._registry = jsonschema_rs.Registry(
+            [(uri, dict(doc)) for uri, doc in catalogue.resources()]
+        )
         self._envelope = self._compile(dict(catalogue.envelope))
         self._by_type = {t.name: self._compile(self._wrapper(t)) for t in catalogue}
 

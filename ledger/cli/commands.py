@@ -193,7 +193,7 @@ def keys(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from ledger.demo import run_demo
+    from ledger.cli.demo import run_demo
 
     return run_demo(args)
 

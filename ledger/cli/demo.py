@@ -1,0 +1,129 @@
+"""`ledger demo`: generate a population, ingest it on the embedded default, erase, audit."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ledger.application import Ledger
+from ledger.cli.commands import print_ingest_summary
+from ledger.cli.output import emit_json, out, progress_bar
+from ledger.crypto import decode_key, encode_key, generate_key
+from ledger.demo import generate
+from ledger.ingest import ingest_file
+from ledger.pipeline import Channel
+from ledger.settings import Settings
+
+
+def _demo_key(folder: Path) -> tuple[bytes, str | None]:
+    """The configured master key, or a demo-only key kept beside the demo database."""
+    settings = Settings.from_env()
+    if settings.has_master_key:
+        return settings.master_key(), None
+    path = folder / "master.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(encode_key(generate_key()) + "\n")
+    return decode_key(path.read_text(), name=str(path)), str(path)
+
+
+def _write_events(path: Path, events: list[dict[str, Any]], bad: list[tuple[str, bytes]]) -> int:
+    """Events in time order, bad lines spread among them, and a re-sent stretch at the end
+    (as a publisher that retries would)."""
+    lines = [orjson.dumps(e) for e in events]
+    step = max(1, len(lines) // (len(bad) + 1))
+    for i, (_, line) in enumerate(bad):
+        lines.insert((i + 1) * step + i, line)
+    resent = [orjson.dumps(e) for e in events[-min(25, len(events)) :]]
+    with path.open("wb") as fh:
+        for line in lines + resent:
+            fh.write(line + b"\n")
+    return len(lines) + len(resent)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    base = Settings.from_env()
+    db = Path(args.db) if args.db else base.data_dir / "demo" / "ledger.db"
+    folder = db.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    key, key_file = _demo_key(folder)
+    settings = Settings.from_env(database_url=f"sqlite:///{db}", _master_key=key)
+    population = generate(args.seed, args.learners, max_event_bytes=settings.max_event_bytes)
+    events_file = folder / f"events-seed{args.seed}-learners{args.learners}.jsonl"
+    lines = _write_events(events_file, population.events, population.bad_lines)
+    quiet = args.json or args.no_progress
+    with Ledger.open(settings) as ledger:
+        for spec in population.issuers:
+            ledger.registry.register(
+                spec.id, name=spec.name, source=spec.source, kind=spec.kind, types=spec.types
+            )
+        with progress_bar("ingest", events_file.stat().st_size, enabled=not quiet) as advance:
+            summary = ingest_file(
+                ledger,
+                events_file,
+                channel=Channel("file"),
+                batch_size=settings.batch_size,
+                rejects_path=events_file.with_suffix(".rejects.jsonl"),
+                on_batch=advance,
+            )
+        erased = []
+        for learner in population.erasure_requested:
+            already = ledger.keyring.erased_among([learner])
+            if not already:
+                ledger.erase(learner, request_id=f"ER{args.seed}-{learner[-6:]}")
+            erased.append(learner)
+        with progress_bar("audit", ledger.recorder.max_position(), enabled=not quiet) as advance:
+            report = ledger.audit(progress=advance)
+        sample = next(lid for lid in population.learners if lid not in erased)
+        sample_events = len(ledger.learner_events(sample))
+        erased_view = ledger.learner_events(erased[0]) if erased else []
+    by_category = collections.Counter(e["type"].split(".")[2] for e in population.events)
+    result = {
+        "database": str(db),
+        "events_file": str(events_file),
+        "seed": args.seed,
+        "learners": len(population.learners),
+        "issuers": [s.id for s in population.issuers],
+        "event_types_used": len({e["type"] for e in population.events}),
+        "events_by_category": dict(sorted(by_category.items())),
+        "ingest": summary.as_dict(),
+        "erased_learners": erased,
+        "erased_learner_events_readable_without_personal_data": sum(e.erased for e in erased_view),
+        "audit": report.as_dict(),
+        "sample_learner": {"id": sample, "events": sample_events},
+        "demo_master_key_file": key_file,
+        "lines_written": lines,
+    }
+    if args.json:
+        emit_json(result)
+        return 0 if report.ok else 1
+    out.print(f"[bold]Lifelong Learner Ledger demo[/] (seed {args.seed})")
+    out.print(
+        f"{len(population.learners)} learners, {len(population.issuers)} issuers "
+        f"({', '.join(s.id for s in population.issuers)}), "
+        f"{len(population.events)} events of {result['event_types_used']} types: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(by_category.items()))
+    )
+    print_ingest_summary(summary.as_dict())
+    for learner in erased:
+        out.print(
+            f"erased {learner}: key destroyed; {result['erased_learner_events_readable_without_personal_data']} "
+            "of their events now read without personal data"
+        )
+    status = "[green]OK[/]" if report.ok else f"[red]FAILED[/] {report.failure}"
+    out.print(f"audit: {status}, {report.events_checked} events, head {report.head}")
+    out.print(f"database: {db}")
+    env = f"LEDGER_DATABASE_URL=sqlite:///{db}"
+    if key_file:
+        env += f" LEDGER_MASTER_KEY_FILE={key_file}"
+    out.print("try:")
+    out.print(f"  {env} .venv/bin/ledger show --learner {sample}")
+    out.print(f"  {env} .venv/bin/ledger audit verify")
+    out.print(f"  {env} .venv/bin/ledger issuers list")
+    return 0 if report.ok else 1
