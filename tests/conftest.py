@@ -9,11 +9,16 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
+from typing import TYPE_CHECKING
+
 from ledger.crypto import encode_key, generate_key
 from ledger.persistence import LedgerRecorder
 from ledger.postgres import PostgresLedgerRecorder
 from ledger.records import NewEvent, idempotency_key, learner_stream
 from ledger.sqlite import SQLiteLedgerRecorder
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
 
 PG_ENV = "LEDGER_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -94,3 +99,39 @@ def master_key_env(monkeypatch: pytest.MonkeyPatch) -> str:
     key = encode_key(generate_key())
     monkeypatch.setenv("LEDGER_MASTER_KEY", key)
     return key
+
+
+LedgerBuilder = Callable[..., "Ledger"]
+
+
+@pytest.fixture
+def make_ledger(tmp_path: os.PathLike[str]) -> Iterator[LedgerBuilder]:
+    """Builder of Ledgers with the test issuers registered; closed after the test.
+
+    Call with a database URL (default: a fresh SQLite file) and optionally ``master_key``.
+    """
+    from ledger.application import Ledger
+    from ledger.settings import Settings
+    from tests.strategies import ISSUERS
+
+    opened: list[Ledger] = []
+    counter = iter(range(10**6))
+
+    def build(url: str | None = None, *, master_key: bytes | None = None) -> Ledger:
+        url = url or f"sqlite:///{tmp_path}/ledger-{next(counter)}.db"
+        settings = Settings.from_env({}, database_url=url, _master_key=master_key or generate_key())
+        ledger = Ledger.open(settings)
+        for issuer in ISSUERS:
+            ledger.registry.register(
+                issuer.id,
+                name=issuer.id.title(),
+                source=issuer.source,
+                kind=issuer.kind,
+                types=issuer.categories,
+            )
+        opened.append(ledger)
+        return ledger
+
+    yield build
+    for ledger in opened:
+        ledger.close()

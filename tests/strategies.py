@@ -192,7 +192,34 @@ def _event(
         event["datacontenttype"] = "application/json"
     if etype.subject == "learner":
         event["subject"] = draw(learners if learners is not None else learner_ids())
+    if etype.category == "corrections":
+        # An issuer may retract or correct only its own events.
+        event["data"]["target"]["source"] = issuer.source
+        if event["data"]["target"]["id"] == event["id"]:
+            event["data"]["target"]["id"] = event["id"] + "-target"
     return event
+
+
+def target_of(correction: dict[str, Any]) -> dict[str, Any]:
+    """A minimal stored event that ``correction`` may refer to (same issuer and learner)."""
+    issuer = next(i for i in ISSUERS if i.source == correction["source"])
+    target = correction["data"]["target"]
+    if issuer.kind == "employer":
+        kind, data = "work.employment-ended", {"employmentId": "J1", "endDate": "2020"}
+    else:
+        kind, data = (
+            "learning.enrolment-ended",
+            {"enrolmentId": "E1", "endDate": "2020", "reason": "completed"},
+        )
+    return {
+        "specversion": "1.0",
+        "id": target["id"],
+        "source": target["source"],
+        "type": f"org.lll.{kind}.v1",
+        "subject": correction["subject"],
+        "time": "2020-01-01T00:00:00Z",
+        "data": data,
+    }
 
 
 def event_types(categories: Sequence[str] | None = None) -> list[str]:
