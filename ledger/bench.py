@@ -85,8 +85,6 @@ def _with_fresh_ids(lines: Sequence[bytes], tag: str) -> list[bytes]:
     for line in lines:
         ev = orjson.loads(line)
         ev["id"] = f"{tag}-{ev['id']}"
-        if ev.get("subject"):
-            pass
         out.append(orjson.dumps(ev))
     return out
 
@@ -243,7 +241,7 @@ def run_append_bench(args: argparse.Namespace) -> int:
 
 def _report(results: list[Measurement], pg_base: str) -> dict[str, Any]:
     refs = {m.backend: m.rate for m in results if m.mode == "reference"}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "backend": m.backend,
             "mode": m.mode,

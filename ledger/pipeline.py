@@ -199,14 +199,20 @@ class IngestPipeline:
         erased = self.keyring.erased_among(subjects) if subjects else set()
         if not erased:
             return candidates
+        # A re-sent event of an erased learner is still a duplicate, not a rejection.
+        stored = self.recorder.positions_of(
+            [c.key for c in candidates if c.event.get("subject") in erased]
+        )
         kept = []
         for c in candidates:
-            if c.event.get("subject") in erased:
+            if c.event.get("subject") not in erased:
+                kept.append(c)
+            elif c.key in stored:
+                results[c.index] = Duplicated(stored[c.key])
+            else:
                 results[c.index] = _reject(
                     "subject", "not-erased", "this learner was erased; no new events are accepted"
                 )
-            else:
-                kept.append(c)
         return kept
 
     def _check_corrections(

@@ -54,9 +54,12 @@ def _rule_name(kind: object) -> str:
     name = type(kind).__name__
     # CamelCase kind names become the JSON Schema keyword they stand for.
     keyword = name[0].lower() + name[1:]
-    return {"falseSchema": "false", "oneOfNotValid": "oneOf", "oneOfMultipleValid": "oneOf"}.get(
-        keyword, keyword
-    )
+    return {
+        "falseSchema": "false",
+        "constant": "const",
+        "oneOfNotValid": "oneOf",
+        "oneOfMultipleValid": "oneOf",
+    }.get(keyword, keyword)
 
 
 def _without_value(error: Any) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
-
-from typing import TYPE_CHECKING
 
 from ledger.crypto import encode_key, generate_key
 from ledger.persistence import LedgerRecorder
