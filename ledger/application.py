@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -102,6 +102,13 @@ class Ledger:
     ) -> list[Result]:
         """Run one batch through the shared pipeline (see :class:`IngestPipeline`)."""
         return self.pipeline.process(raws, channel, tracking=tracking)
+
+    def ingest_stream(
+        self, batches: Iterable[tuple[Sequence[bytes | str], Channel]]
+    ) -> Iterator[list[Result]]:
+        """Ingest many batches, overlapping preparation with appends (see
+        :meth:`IngestPipeline.process_stream`)."""
+        return self.pipeline.process_stream(batches)
 
     def erase(self, learner_id: str, *, request_id: str | None = None) -> int:
         """Crypto-shred a learner: destroy their key and record the erasure.

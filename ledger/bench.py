@@ -70,13 +70,13 @@ class Measurement:
 
 
 def _events(count: int) -> tuple[list[dict[str, Any]], list[bytes]]:
-    learners = max(50, count // 25)
-    population = generate(seed=2024, learners=learners)
-    good = [orjson.dumps(e) for e in population.events]
-    while len(good) < count:
-        population = generate(seed=2024 + len(good), learners=learners)
-        good.extend(orjson.dumps(e) for e in population.events)
-    return [i.as_dict() for i in population.issuers], good
+    learners = max(50, count // 15)
+    while True:
+        population = generate(seed=2024, learners=learners)
+        if len(population.events) >= count:
+            break
+        learners *= 2
+    return [i.as_dict() for i in population.issuers], [orjson.dumps(e) for e in population.events]
 
 
 def _with_fresh_ids(lines: Sequence[bytes], tag: str) -> list[bytes]:
@@ -123,8 +123,11 @@ def _measure_ledger(
         ledger.ingest(_with_fresh_ids(lines[:batch], "warm"), Channel("bench"))
         started = time.perf_counter()
         accepted = 0
-        for start in range(0, len(lines), batch):
-            results = ledger.ingest(lines[start : start + batch], Channel("bench"))
+        batches = (
+            (lines[start : start + batch], Channel("bench"))
+            for start in range(0, len(lines), batch)
+        )
+        for results in ledger.ingest_stream(batches):
             accepted += sum(isinstance(r, Accepted) for r in results)
         seconds = time.perf_counter() - started
     if accepted != len(lines):

@@ -104,12 +104,19 @@ def ingest_lines(
     """
     summary = IngestSummary(source=source)
     started = time.perf_counter()
-    for batch in _batches(lines, batch_size):
-        consumed = sum(len(raw) for _, raw in batch)
-        payload = [(n, raw.rstrip(b"\r\n")) for n, raw in batch]
-        filled = [(n, raw) for n, raw in payload if raw.strip()]
-        summary.blank += len(payload) - len(filled)
-        results = ledger.ingest([raw for _, raw in filled], channel) if filled else []
+    staged: list[tuple[int, list[tuple[int, bytes]]]] = []
+
+    def feed() -> Iterator[tuple[list[bytes], Channel]]:
+        for batch in _batches(lines, batch_size):
+            consumed = sum(len(raw) for _, raw in batch)
+            payload = [(n, raw.rstrip(b"\r\n")) for n, raw in batch]
+            filled = [(n, raw) for n, raw in payload if raw.strip()]
+            summary.blank += len(payload) - len(filled)
+            staged.append((consumed, filled))
+            yield [raw for _, raw in filled], channel
+
+    for results in ledger.ingest_stream(feed()):
+        consumed, filled = staged.pop(0)
         for (number, raw), result in zip(filled, results, strict=True):
             if isinstance(result, Accepted):
                 summary.accepted += 1

@@ -7,7 +7,8 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,15 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch ready to append: results so far (rejections), and the events to store."""
+
+    results: list[Result | None]
+    indexes: list[int]
+    events: list[NewEvent]
+
+
 @dataclass(slots=True)
 class _Candidate:
     index: int
@@ -136,6 +146,17 @@ class IngestPipeline:
             StoreError: the database failed; nothing of the batch was stored.
             MasterKeyMissingError: personal data arrived and no master key is set.
         """
+        return self.commit(self.prepare(raws, channel), tracking=tracking)
+
+    def prepare(
+        self, raws: Sequence[bytes | str], channel: Channel, *, in_flight: Set[bytes] = frozenset()
+    ) -> PreparedBatch:
+        """Everything before the append: parse, validate, authorise, check, encrypt.
+
+        Args:
+            in_flight: idempotency keys of earlier batches prepared but not yet committed,
+                so a correction may refer to an event that is still on its way in.
+        """
         self.registry.refresh()
         results: list[Result | None] = [None] * len(raws)
         candidates: list[_Candidate] = []
@@ -146,14 +167,40 @@ class IngestPipeline:
             else:
                 candidates.append(outcome)
         candidates = self._check_learners(candidates, results)
-        candidates = self._check_corrections(candidates, results)
-        new_events = self._seal(candidates)
-        outcomes = self.recorder.append(new_events, tracking=tracking)
-        for cand, out in zip(candidates, outcomes, strict=True):
-            results[cand.index] = (
+        candidates = self._check_corrections(candidates, results, in_flight)
+        events = self._seal(candidates)
+        return PreparedBatch(results, [c.index for c in candidates], events)
+
+    def commit(self, batch: PreparedBatch, *, tracking: Tracking | None = None) -> list[Result]:
+        """Append a prepared batch atomically and resolve every input's result."""
+        results = list(batch.results)
+        outcomes = self.recorder.append(batch.events, tracking=tracking)
+        for index, out in zip(batch.indexes, outcomes, strict=True):
+            results[index] = (
                 Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)
             )
         return [r if r is not None else _reject("", "internal", "not processed") for r in results]
+
+    def process_stream(
+        self, batches: Iterable[tuple[Sequence[bytes | str], Channel]]
+    ) -> Iterator[list[Result]]:
+        """Process batches in order, preparing the next while the previous one is appended.
+
+        Preparation is Python work and the append mostly database work, so overlapping
+        them keeps both busy. Results come out in batch order; each append is still one
+        atomic transaction, committed in order.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append") as appender:
+            pending: Future[list[Result]] | None = None
+            pending_keys: frozenset[bytes] = frozenset()
+            for raws, channel in batches:
+                prepared = self.prepare(raws, channel, in_flight=pending_keys)
+                if pending is not None:
+                    yield pending.result()
+                pending = appender.submit(self.commit, prepared)
+                pending_keys = frozenset(e.key for e in prepared.events)
+            if pending is not None:
+                yield pending.result()
 
     def _admit(self, index: int, raw: bytes | str, channel: Channel) -> _Candidate | Rejected:
         data = raw.encode() if isinstance(raw, str) else raw
@@ -216,7 +263,7 @@ class IngestPipeline:
         return kept
 
     def _check_corrections(
-        self, candidates: list[_Candidate], results: list[Result | None]
+        self, candidates: list[_Candidate], results: list[Result | None], in_flight: Set[bytes]
     ) -> list[_Candidate]:
         fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
         if not fixes:
@@ -225,7 +272,7 @@ class IngestPipeline:
             idempotency_key(c.event["data"]["target"]["source"], c.event["data"]["target"]["id"])
             for c in fixes
         }
-        known = set(self.recorder.positions_of(list(targets)))
+        known = set(self.recorder.positions_of(list(targets))) | (targets & in_flight)
         kept = []
         for c in candidates:
             if c.etype.category == CORRECTIONS:

@@ -178,6 +178,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
             " WHERE originator_id = ANY(%s) GROUP BY originator_id",
             (streams,),
             prepare=True,
+            binary=True,
         )
         heads = {r["originator_id"]: r["v"] for r in c.fetchall()}
         c.execute(

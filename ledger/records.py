@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +14,13 @@ LEDGER_SOURCE = "urn:lll:ledger"
 LEDGER_ISSUER_ID = "ledger"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def learner_stream(learner_id: str) -> UUID:
     """The stream (eventsourcing originator id) holding one learner's events."""
     return uuid5(LEDGER_NAMESPACE, "learner:" + learner_id)
 
 
+@functools.lru_cache(maxsize=1 << 10)
 def issuer_stream(issuer_id: str) -> UUID:
     """The stream for an issuer's events that concern no learner (e.g. pathway definitions)."""
     return uuid5(LEDGER_NAMESPACE, "issuer:" + issuer_id)

@@ -1,0 +1,1 @@
+"""Kafka ingest workers feeding the shared ingest pipeline: issue 3."""

@@ -1,0 +1,1 @@
+"""Read models that follow the ledger's global sequence (learner record, consent, ...): issue 4."""
