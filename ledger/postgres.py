@@ -169,13 +169,13 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.recorder._lock_table(c)
         keys = list({e.key for e in events})
         c.execute(
-            f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%s)", (keys,), prepare=True
+            f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%b)", (keys,), prepare=True
         )
         existing = {bytes(r["key"]): r["position"] for r in c.fetchall()}
         streams = list({e.stream for e in events})
         c.execute(
             f"SELECT originator_id, max(originator_version) AS v FROM {self.t_events}"
-            " WHERE originator_id = ANY(%s) GROUP BY originator_id",
+            " WHERE originator_id = ANY(%b) GROUP BY originator_id",
             (streams,),
             prepare=True,
             binary=True,
@@ -224,17 +224,26 @@ class PostgresLedgerRecorder(LedgerRecorder):
             for s in stored:
                 cp.write_row((s.originator_id, s.originator_version, s.topic, s.state))
         c.execute(
-            f"SELECT notification_id AS n FROM {self.t_events} WHERE notification_id > %s"
-            " ORDER BY notification_id",
+            f"SELECT count(*) AS n, min(notification_id) AS lo, max(notification_id) AS hi"
+            f" FROM {self.t_events} WHERE notification_id > %s",
             (last,),
             prepare=True,
         )
-        positions = [r["n"] for r in c.fetchall()]
-        if len(positions) != len(stored):
+        row = c.fetchone()
+        assert row is not None
+        if row["n"] != len(stored):
             raise StoreError(
-                f"expected {len(stored)} new rows after position {last}, found {len(positions)}"
+                f"expected {len(stored)} new rows after position {last}, found {row['n']}"
             )
-        return positions
+        if row["hi"] - row["lo"] + 1 == row["n"]:
+            # The usual case: one contiguous run of the sequence.
+            return list(range(row["lo"], row["hi"] + 1))
+        c.execute(
+            f"SELECT notification_id AS n FROM {self.t_events} WHERE notification_id > %s"
+            " ORDER BY notification_id",
+            (last,),
+        )
+        return [r["n"] for r in c.fetchall()]
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -294,7 +303,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         with self._tx(commit=False) as c:
-            c.execute(f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%s)", (list(keys),))
+            c.execute(f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%b)", (list(keys),))
             return {bytes(r["key"]): r["position"] for r in c.fetchall()}
 
     def max_tracking_id(self, name: str) -> int | None:
@@ -330,7 +339,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=True) as c:
             c.execute(
                 f"INSERT INTO {self.t_learner_keys} (learner_id, key_id, wrapped)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[])"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %b::bytea[])"
                 " ON CONFLICT (learner_id) DO NOTHING",
                 (
                     [r.learner_id for r in records],
