@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from ledger.application import Ledger
@@ -120,7 +121,7 @@ def print_ingest_summary(s: dict[str, Any]) -> None:
         reasons = "; ".join(
             f"{x['path'] or '(event)'}: {x['message']} [{x['rule']}]" for x in r["reasons"]
         )
-        out.print(f"  line {r['line']}: {reasons}")
+        out.print(f"  line {r['line']}: {escape(reasons)}")
     if s["rejected"] > 10:
         out.print(f"  … {s['rejected'] - 10} more")
     if s["rejects_file"]:
