@@ -200,3 +200,12 @@ def test_demo_runs_on_the_embedded_default_and_is_idempotent(tmp_path: Path) -> 
         == first["ingest"]["accepted"] + first["ingest"]["duplicates"]
     )
     assert second["audit"]["ok"] is True
+
+
+def test_ingest_text_summary_names_field_and_rule(env: dict[str, str], tmp_path: Path) -> None:
+    register_uni(env)
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(course("c2", endDate="20x") + b"\n")
+    proc = ledger("ingest", str(events), "--no-progress", env=env)
+    assert "line 1: data.endDate:" in proc.stdout
+    assert "[pattern]" in proc.stdout
