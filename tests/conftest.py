@@ -82,7 +82,7 @@ def new_event() -> NewEventBuilder:
         source: str = "https://uni.example",
         body: bytes | None = None,
     ) -> NewEvent:
-        return NewEvent(
+        return NewEvent.of(
             idempotency_key(source, event_id),
             learner_stream(learner),
             "org.lll.test.thing.v1",
@@ -126,7 +126,7 @@ def make_ledger(tmp_path: os.PathLike[str]) -> Iterator[LedgerBuilder]:
                 name=issuer.id.title(),
                 source=issuer.source,
                 kind=issuer.kind,
-                types=issuer.categories,
+                types=sorted(issuer.types),
             )
         opened.append(ledger)
         return ledger
