@@ -136,7 +136,7 @@ class Ledger:
             raise LedgerError(f"cannot erase: {problems[0]}")
         body = dict(event, issuer="ledger", recordedAt=_now())
         stream = learner_stream(learner_id)
-        new = NewEvent(
+        new = NewEvent.of(
             idempotency_key(LEDGER_SOURCE, event_id),
             stream,
             ERASURE_COMPLETED,

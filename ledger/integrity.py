@@ -1,7 +1,7 @@
 """Hash-linking of stored events, and the audit that re-checks the whole chain.
 
 Each stored event's state is ``hash (32) | prev (32) | body``. ``hash`` is SHA-256 over
-``prev``, the stream id, the stream version, the topic and the body, so a change to any
+``prev``, the stream id, the stream version and the SHA-256 of topic and body, so a change to any
 byte of a row, a removed row or two swapped rows breaks the chain at a position the audit
 can name. Each append also records a checkpoint (last position and head hash), so removing
 rows from the end of the log is detected too.
@@ -21,15 +21,22 @@ GENESIS = bytes(HASH_LEN)
 _VERSION = struct.Struct(">Q")
 
 
-def link_hash(prev: bytes, stream: UUID, version: int, topic: str, body: bytes) -> bytes:
-    """The hash that seals one event to its predecessor in the global log."""
-    h = hashlib.sha256(prev)
-    h.update(stream.bytes)
-    h.update(_VERSION.pack(version))
-    h.update(topic.encode())
+def content_digest(topic: str, body: bytes) -> bytes:
+    """SHA-256 of an event's topic and body: what it says, independent of where it sits."""
+    h = hashlib.sha256(topic.encode())
     h.update(b"\x00")
     h.update(body)
     return h.digest()
+
+
+def link(prev: bytes, stream: UUID, version: int, content: bytes) -> bytes:
+    """The hash that seals one event (by its content digest) to its predecessor."""
+    return hashlib.sha256(prev + stream.bytes + _VERSION.pack(version) + content).digest()
+
+
+def link_hash(prev: bytes, stream: UUID, version: int, topic: str, body: bytes) -> bytes:
+    """The chain hash of an event, from its stored fields."""
+    return link(prev, stream, version, content_digest(topic, body))
 
 
 def seal(prev: bytes, stream: UUID, version: int, topic: str, body: bytes) -> tuple[bytes, bytes]:

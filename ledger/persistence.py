@@ -14,10 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import Tracking
 
-from ledger.integrity import Checkpoint, StoredRow, seal
+from ledger.integrity import Checkpoint, StoredRow, link
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
+
+# A row of the events table: stream (originator id), version, topic, state.
+Row = tuple[UUID, int, str, bytes]
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class AppendPlan:
     repeat of an earlier event of the same batch) or the position of an existing event.
     """
 
-    stored: list[StoredEvent] = field(default_factory=list)
+    stored: list[Row] = field(default_factory=list)
     keys: list[bytes] = field(default_factory=list)
     slots: list[tuple[str, int]] = field(default_factory=list)
     head: bytes = b""
@@ -52,8 +55,8 @@ class AppendPlan:
         out: list[AppendOutcome] = []
         for kind, ref in self.slots:
             if kind == "new":
-                s = self.stored[ref]
-                out.append(Appended(positions[ref], s.originator_id, s.originator_version))  # type: ignore[arg-type]
+                stream, version, _, _ = self.stored[ref]
+                out.append(Appended(positions[ref], stream, version))
             elif kind == "repeat":
                 out.append(Duplicate(positions[ref]))
             else:
@@ -87,10 +90,11 @@ def plan_append(
             continue
         version = heads.get(ev.stream, 0) + 1
         heads[ev.stream] = version
-        state, prev = seal(prev, ev.stream, version, ev.topic, ev.body)
+        digest = link(prev, ev.stream, version, ev.content)
         index = len(plan.stored)
         in_batch[ev.key] = index
-        plan.stored.append(StoredEvent(ev.stream, version, ev.topic, state))
+        plan.stored.append((ev.stream, version, ev.topic, digest + prev + ev.body))
+        prev = digest
         plan.keys.append(ev.key)
         plan.slots.append(("new", index))
     plan.head = prev

@@ -313,5 +313,5 @@ class IngestPipeline:
                 record["pd"] = seal_personal(keys[subject], c.personal, stream.bytes + c.key)  # type: ignore[index]
             record["issuer"] = c.issuer.id
             record["recordedAt"] = now
-            out.append(NewEvent(c.key, stream, event["type"], orjson.dumps(record)))
+            out.append(NewEvent.of(c.key, stream, event["type"], orjson.dumps(record)))
         return out

@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
+from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg.rows import DictRow
 
 from ledger.errors import ConfigurationError, StoreError
 from ledger.integrity import GENESIS, HASH_LEN, Checkpoint, StoredRow
-from ledger.persistence import KeyRecord, LedgerRecorder, plan_append
+from ledger.persistence import KeyRecord, LedgerRecorder, Row, plan_append
 from ledger.records import AppendOutcome, NewEvent
 
 EVENTS_TABLE = "ledger_events"
@@ -208,7 +208,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         return plan.outcomes(positions)
 
     def _copy_events(
-        self, c: psycopg.Cursor[DictRow], stored: Sequence[StoredEvent], last: int
+        self, c: psycopg.Cursor[DictRow], stored: Sequence[Row], last: int
     ) -> list[int]:
         """Insert rows into eventsourcing's events table with binary COPY.
 
@@ -221,8 +221,8 @@ class PostgresLedgerRecorder(LedgerRecorder):
             " FROM STDIN (FORMAT BINARY)"
         ) as cp:
             cp.set_types(["uuid", "int8", "text", "bytea"])
-            for s in stored:
-                cp.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+            for values in stored:
+                cp.write_row(values)
         c.execute(
             f"SELECT count(*) AS n, min(notification_id) AS lo, max(notification_id) AS hi"
             f" FROM {self.t_events} WHERE notification_id > %s",

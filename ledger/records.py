@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
+from ledger.integrity import content_digest
+
 LEDGER_NAMESPACE = UUID("6f1d5c1e-3b7a-5d2e-9a41-0c8e7b2f4d10")
 REGISTRY_STREAM = uuid5(LEDGER_NAMESPACE, "registry:issuers")
 LEDGER_SOURCE = "urn:lll:ledger"
@@ -40,12 +42,19 @@ class NewEvent:
         stream: the stream it belongs to (a learner's, an issuer's, the registry's).
         topic: the CloudEvents type.
         body: the serialised stored record (without the chain header).
+        content: SHA-256 of topic and body, computed off the append's critical path.
     """
 
     key: bytes
     stream: UUID
     topic: str
     body: bytes
+    content: bytes
+
+    @classmethod
+    def of(cls, key: bytes, stream: UUID, topic: str, body: bytes) -> NewEvent:
+        """Build one, computing the content digest the hash chain links (see integrity)."""
+        return cls(key, stream, topic, body, content_digest(topic, body))
 
 
 @dataclass(frozen=True, slots=True)

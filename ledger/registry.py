@@ -202,7 +202,7 @@ class IssuerRegistry:
         record = {"issuer": issuer.as_dict(), "recordedAt": now}
         body = orjson.dumps(record)
         key = idempotency_key(LEDGER_SOURCE + "/registry", uuid.uuid4().hex)
-        self._recorder.append([NewEvent(key, REGISTRY_STREAM, topic, body)])
+        self._recorder.append([NewEvent.of(key, REGISTRY_STREAM, topic, body)])
         self.refresh()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
 
 from ledger.errors import StoreError
@@ -133,7 +133,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         plan = plan_append(events, existing, heads, prev)
         positions: list[int] = []
         if plan.stored:
-            positions = list(self.recorder._insert_events(c, plan.stored) or [])
+            stored = [StoredEvent(*row) for row in plan.stored]
+            positions = list(self.recorder._insert_events(c, stored) or [])
             c.executemany(
                 "INSERT INTO ledger_event_keys (key, position) VALUES (?, ?)",
                 list(zip(plan.keys, positions, strict=True)),
