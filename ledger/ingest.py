@@ -96,11 +96,13 @@ def ingest_lines(
     batch_size: int,
     rejects: RejectsFile,
     on_batch: Callable[[int], None] | None = None,
+    prepare_process: bool = False,
 ) -> IngestSummary:
     """Ingest numbered lines; every line ends accepted, duplicate, rejected or blank.
 
     Args:
         on_batch: called with the number of bytes consumed after each batch.
+        prepare_process: prepare batches in a worker process (faster for long files).
     """
     summary = IngestSummary(source=source)
     started = time.perf_counter()
@@ -115,7 +117,13 @@ def ingest_lines(
             staged.append((consumed, filled))
             yield [raw for _, raw in filled], channel
 
-    for results in ledger.ingest_stream(feed()):
+    if prepare_process:
+        from ledger.parallel import ingest_in_parallel
+
+        stream = ingest_in_parallel(ledger, feed())
+    else:
+        stream = ledger.ingest_stream(feed())
+    for results in stream:
         consumed, filled = staged.pop(0)
         for (number, raw), result in zip(filled, results, strict=True):
             if isinstance(result, Accepted):
@@ -147,8 +155,9 @@ def ingest_file(
     batch_size: int,
     rejects_path: Path,
     on_batch: Callable[[int], None] | None = None,
+    prepare_process: bool = False,
 ) -> IngestSummary:
-    """Ingest a JSONL file (one CloudEvent per line)."""
+    """Ingest a JSONL file (one CloudEvent per line); see :func:`ingest_lines`."""
     rejects = RejectsFile(rejects_path)
     try:
         with path.open("rb") as fh:
@@ -160,6 +169,7 @@ def ingest_file(
                 batch_size=batch_size,
                 rejects=rejects,
                 on_batch=on_batch,
+                prepare_process=prepare_process,
             )
     finally:
         rejects.close()

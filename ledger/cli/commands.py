@@ -102,6 +102,7 @@ def ingest(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size or settings.batch_size,
                 rejects_path=rejects,
                 on_batch=advance,
+                prepare_process=args.prepare_process,
             )
     if args.json:
         emit_json(summary.as_dict())

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", help="where rejected lines go (default: FILE.rejects.jsonl)")
     p.add_argument("--batch-size", type=int, help="events per append (default LEDGER_BATCH_SIZE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--prepare-process",
+        action="store_true",
+        help="parse, validate and encrypt in a worker process beside the appends (long files)",
+    )
     _add_json(p)
     p.set_defaults(handler=c.ingest)
 
