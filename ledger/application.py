@@ -152,7 +152,7 @@ class Ledger:
         self, position: int, stream: uuid.UUID, version: int, topic: str, state: bytes
     ) -> LedgerEvent:
         """Turn a stored row back into the event as issued (personal data decrypted)."""
-        digest, _, body = split_state(state)
+        digest, _, _, body = split_state(state)
         record: dict[str, Any] = orjson.loads(body)
         sealed = record.pop("pd", None)
         issuer = record.pop("issuer", "")

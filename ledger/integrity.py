@@ -1,7 +1,9 @@
 """Hash-linking of stored events, and the audit that re-checks the whole chain.
 
-Each stored event's state is ``hash (32) | prev (32) | body``. ``hash`` is SHA-256 over
-``prev``, the stream id, the stream version and the SHA-256 of topic and body, so a change to any
+Each stored event's state is ``hash (32) | prev (32) | key (16) | body``: ``key`` is the
+idempotency key of its (source, id), on which the database keeps a unique index. ``hash``
+is SHA-256 over ``prev``, the stream id, the stream version and the SHA-256 of topic, key
+and body, so a change to any
 byte of a row, a removed row or two swapped rows breaks the chain at a position the audit
 can name. Each append also records a checkpoint (last position and head hash), so removing
 rows from the end of the log is detected too.
@@ -16,15 +18,18 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 HASH_LEN = 32
-HEADER_LEN = 2 * HASH_LEN
+KEY_LEN = 16
+KEY_OFFSET = 2 * HASH_LEN
+HEADER_LEN = KEY_OFFSET + KEY_LEN
 GENESIS = bytes(HASH_LEN)
 _VERSION = struct.Struct(">Q")
 
 
-def content_digest(topic: str, body: bytes) -> bytes:
-    """SHA-256 of an event's topic and body: what it says, independent of where it sits."""
+def content_digest(topic: str, key: bytes, body: bytes) -> bytes:
+    """SHA-256 of an event's topic, key and body: what it is, independent of where it sits."""
     h = hashlib.sha256(topic.encode())
     h.update(b"\x00")
+    h.update(key)
     h.update(body)
     return h.digest()
 
@@ -34,26 +39,28 @@ def link(prev: bytes, stream: UUID, version: int, content: bytes) -> bytes:
     return hashlib.sha256(prev + stream.bytes + _VERSION.pack(version) + content).digest()
 
 
-def link_hash(prev: bytes, stream: UUID, version: int, topic: str, body: bytes) -> bytes:
-    """The chain hash of an event, from its stored fields."""
-    return link(prev, stream, version, content_digest(topic, body))
-
-
-def seal(prev: bytes, stream: UUID, version: int, topic: str, body: bytes) -> tuple[bytes, bytes]:
+def seal(
+    prev: bytes, stream: UUID, version: int, topic: str, key: bytes, body: bytes
+) -> tuple[bytes, bytes]:
     """Return ``(state, hash)`` for an event that follows the event hashed ``prev``."""
-    digest = link_hash(prev, stream, version, topic, body)
-    return digest + prev + body, digest
+    digest = link(prev, stream, version, content_digest(topic, key, body))
+    return digest + prev + key + body, digest
 
 
-def split_state(state: bytes) -> tuple[bytes, bytes, bytes]:
-    """Split a stored state into ``(hash, prev, body)``.
+def split_state(state: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """Split a stored state into ``(hash, prev, key, body)``.
 
     Raises:
         ValueError: the state is too short to hold the chain header.
     """
     if len(state) < HEADER_LEN:
         raise ValueError("stored state is shorter than the chain header")
-    return state[:HASH_LEN], state[HASH_LEN:HEADER_LEN], state[HEADER_LEN:]
+    return (
+        state[:HASH_LEN],
+        state[HASH_LEN:KEY_OFFSET],
+        state[KEY_OFFSET:HEADER_LEN],
+        state[HEADER_LEN:],
+    )
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ class ChainVerifier:
 
     def _check(self, row: StoredRow) -> bool:
         try:
-            stored_hash, prev, body = split_state(row.state)
+            stored_hash, prev, key, body = split_state(row.state)
         except ValueError:
             return self._fail(row.position, "stored state is truncated (no chain header)")
         if prev != self._prev:
@@ -148,7 +155,7 @@ class ChainVerifier:
                 "chain link broken: the previous event is missing, was altered or was "
                 "reordered (this event does not follow the one before it)",
             )
-        if link_hash(prev, row.stream, row.version, row.topic, body) != stored_hash:
+        if link(prev, row.stream, row.version, content_digest(row.topic, key, body)) != stored_hash:
             return self._fail(
                 row.position, "event content was altered (its hash no longer matches)"
             )

@@ -2,7 +2,8 @@
 
 Adapters (``ledger.sqlite``, ``ledger.postgres``) wrap the ``eventsourcing`` recorders
 for the events table, the notification log and tracking, and add the tables the ledger
-needs beside them: idempotency keys, append checkpoints and wrapped learner keys. Every
+needs beside them: a unique index on each event's idempotency key (inside its stored
+state), append checkpoints and wrapped learner keys. Every
 append runs in one transaction under the events table's write lock, so the chain head,
 stream versions and the idempotency check are read and extended atomically.
 """
@@ -46,7 +47,6 @@ class AppendPlan:
     """
 
     stored: list[Row] = field(default_factory=list)
-    keys: list[bytes] = field(default_factory=list)
     slots: list[tuple[str, int]] = field(default_factory=list)
     head: bytes = b""
 
@@ -93,9 +93,8 @@ def plan_append(
         digest = link(prev, ev.stream, version, ev.content)
         index = len(plan.stored)
         in_batch[ev.key] = index
-        plan.stored.append((ev.stream, version, ev.topic, digest + prev + ev.body))
+        plan.stored.append((ev.stream, version, ev.topic, digest + prev + ev.key + ev.body))
         prev = digest
-        plan.keys.append(ev.key)
         plan.slots.append(("new", index))
     plan.head = prev
     return plan

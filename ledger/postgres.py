@@ -15,22 +15,23 @@ from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg.rows import DictRow
 
 from ledger.errors import ConfigurationError, StoreError
-from ledger.integrity import GENESIS, HASH_LEN, Checkpoint, StoredRow
+from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import KeyRecord, LedgerRecorder, Row, plan_append
 from ledger.records import AppendOutcome, NewEvent
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_event_keys", "ledger_checkpoints")
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints")
+# The idempotency key sits at a fixed place in every stored state (see integrity).
+KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
 
 def schema_statements(schema: str) -> list[str]:
     """DDL of the ledger's own tables and append-only guards in ``schema``."""
     q = f'"{schema}".'
     return [
-        f"CREATE TABLE IF NOT EXISTS {q}ledger_event_keys ("
-        " key bytea PRIMARY KEY, position bigint NOT NULL)",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {EVENTS_TABLE}_key_idx ON {q}{EVENTS_TABLE} (({KEY_EXPR}))",
         f"CREATE TABLE IF NOT EXISTS {q}ledger_checkpoints ("
         " seq bigserial PRIMARY KEY, first_position bigint NOT NULL,"
         " last_position bigint NOT NULL, count integer NOT NULL, head bytea NOT NULL,"
@@ -110,7 +111,6 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.schema = schema_of(url)
         q = f'"{self.schema}".'
         self.t_events = q + EVENTS_TABLE
-        self.t_keys = q + "ledger_event_keys"
         self.t_checkpoints = q + "ledger_checkpoints"
         self.t_learner_keys = q + "ledger_learner_keys"
         try:
@@ -169,7 +169,10 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.recorder._lock_table(c)
         keys = list({e.key for e in events})
         c.execute(
-            f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%b)", (keys,), prepare=True
+            f"SELECT {KEY_EXPR} AS key, notification_id AS position FROM {self.t_events}"
+            f" WHERE {KEY_EXPR} = ANY(%b)",
+            (keys,),
+            prepare=True,
         )
         existing = {bytes(r["key"]): r["position"] for r in c.fetchall()}
         streams = list({e.stream for e in events})
@@ -192,10 +195,6 @@ class PostgresLedgerRecorder(LedgerRecorder):
         positions: list[int] = []
         if plan.stored:
             positions = self._copy_events(c, plan.stored, last)
-            with c.copy(f"COPY {self.t_keys} (key, position) FROM STDIN (FORMAT BINARY)") as cp:
-                cp.set_types(["bytea", "int8"])
-                for key, position in zip(plan.keys, positions, strict=True):
-                    cp.write_row((key, position))
             c.execute(
                 f"INSERT INTO {self.t_checkpoints} (first_position, last_position, count, head)"
                 " VALUES (%s, %s, %s, %s)",
@@ -303,7 +302,11 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         with self._tx(commit=False) as c:
-            c.execute(f"SELECT key, position FROM {self.t_keys} WHERE key = ANY(%b)", (list(keys),))
+            c.execute(
+                f"SELECT {KEY_EXPR} AS key, notification_id AS position FROM {self.t_events}"
+                f" WHERE {KEY_EXPR} = ANY(%b)",
+                (list(keys),),
+            )
             return {bytes(r["key"]): r["position"] for r in c.fetchall()}
 
     def max_tracking_id(self, name: str) -> int | None:

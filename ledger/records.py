@@ -54,7 +54,7 @@ class NewEvent:
     @classmethod
     def of(cls, key: bytes, stream: UUID, topic: str, body: bytes) -> NewEvent:
         """Build one, computing the content digest the hash chain links (see integrity)."""
-        return cls(key, stream, topic, body, content_digest(topic, body))
+        return cls(key, stream, topic, body, content_digest(topic, key, body))
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,7 +90,7 @@ class IssuerRegistry:
     def refresh(self) -> None:
         """Apply registry events recorded since the last refresh."""
         for row in self._recorder.select_stream(REGISTRY_STREAM, after_version=self._version):
-            _, _, body = split_state(row.state)
+            _, _, _, body = split_state(row.state)
             record = orjson.loads(body)
             self._apply(row.topic, record)
             self._version = row.version

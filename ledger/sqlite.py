@@ -14,7 +14,7 @@ from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
 
 from ledger.errors import StoreError
-from ledger.integrity import GENESIS, HASH_LEN, Checkpoint, StoredRow
+from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import KeyRecord, LedgerRecorder, plan_append
 from ledger.records import AppendOutcome, NewEvent
 
@@ -22,11 +22,12 @@ EVENTS_TABLE = "ledger_events"
 # SQLite's default cap on bound parameters is 32766; stay far below it.
 CHUNK = 900
 
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_event_keys", "ledger_checkpoints")
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints")
+# The idempotency key sits at a fixed place in every stored state (see integrity).
+KEY_EXPR = f"substr(state, {KEY_OFFSET + 1}, {KEY_LEN})"
 
 SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS ledger_event_keys ("
-    " key BLOB PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {EVENTS_TABLE}_key_idx ON {EVENTS_TABLE} ({KEY_EXPR})",
     "CREATE TABLE IF NOT EXISTS ledger_checkpoints ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, first_position INTEGER NOT NULL,"
     " last_position INTEGER NOT NULL, count INTEGER NOT NULL, head BLOB NOT NULL,"
@@ -135,10 +136,6 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         if plan.stored:
             stored = [StoredEvent(*row) for row in plan.stored]
             positions = list(self.recorder._insert_events(c, stored) or [])
-            c.executemany(
-                "INSERT INTO ledger_event_keys (key, position) VALUES (?, ?)",
-                list(zip(plan.keys, positions, strict=True)),
-            )
             c.execute(
                 "INSERT INTO ledger_checkpoints"
                 " (first_position, last_position, count, head, committed_at) VALUES (?,?,?,?,?)",
@@ -152,7 +149,10 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         found: dict[bytes, int] = {}
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            c.execute(f"SELECT key, position FROM ledger_event_keys WHERE key IN ({marks})", chunk)
+            c.execute(
+                f"SELECT {KEY_EXPR}, rowid FROM {EVENTS_TABLE} WHERE {KEY_EXPR} IN ({marks})",
+                chunk,
+            )
             found.update((bytes(k), p) for k, p in c.fetchall())
         return found
 

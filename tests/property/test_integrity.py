@@ -25,7 +25,9 @@ def logs(draw: st.DrawFn) -> tuple[list[StoredRow], list[Checkpoint]]:
     for position, (learner, body) in enumerate(items, start=1):
         stream = learner_stream(learner)
         versions[stream] = versions.get(stream, 0) + 1
-        state, prev = seal(prev, stream, versions[stream], "org.lll.t.v1", body)
+        state, prev = seal(
+            prev, stream, versions[stream], "org.lll.t.v1", position.to_bytes(16, "big"), body
+        )
         rows.append(StoredRow(position, stream, versions[stream], "org.lll.t.v1", state))
     checkpoints = [
         Checkpoint(i + 1, 1, cut, cut, rows[cut - 1].state[:32]) for i, cut in enumerate(cuts)
