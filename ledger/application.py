@@ -7,13 +7,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import Tracking
 
 from ledger.crypto import DecryptionError, open_personal, restore_personal
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.integrity import AuditReport, ChainVerifier, split_state
 from ledger.keys import KeyRing
-from ledger.persistence import LedgerRecorder
+from ledger.persistence import LedgerRecorder, Trackings
 from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Result
 from ledger.records import (
     LEDGER_SOURCE,
@@ -98,7 +97,7 @@ class Ledger:
         raws: Sequence[bytes | str],
         channel: Channel,
         *,
-        tracking: Tracking | None = None,
+        tracking: Trackings = None,
     ) -> list[Result]:
         """Run one batch through the shared pipeline (see :class:`IngestPipeline`)."""
         return self.pipeline.process(raws, channel, tracking=tracking)

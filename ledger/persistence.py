@@ -100,6 +100,18 @@ def plan_append(
     return plan
 
 
+Trackings = Tracking | Sequence[Tracking] | None
+
+
+def as_trackings(tracking: Trackings) -> list[Tracking]:
+    """Normalise one, several or no upstream positions to a list."""
+    if tracking is None:
+        return []
+    if isinstance(tracking, Tracking):
+        return [tracking]
+    return list(tracking)
+
+
 class LedgerRecorder(ABC):
     """Port: durable, append-only storage of the ledger's events and keys."""
 
@@ -111,14 +123,15 @@ class LedgerRecorder(ABC):
 
     @abstractmethod
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Tracking | None = None
+        self, events: Sequence[NewEvent], *, tracking: Trackings = None
     ) -> list[AppendOutcome]:
         """Atomically append a batch: all of its new events or none.
 
         Events whose (source, id) is already stored, or repeated within the batch, are
         reported as :class:`Duplicate` and not stored again. Events keep their batch
-        order within each stream and in the global sequence. ``tracking`` (a consumed
-        position) is recorded in the same transaction.
+        order within each stream and in the global sequence. ``tracking`` (consumed
+        upstream positions, e.g. one per Kafka partition) is recorded in the same
+        transaction; a position not beyond the one recorded fails the whole append.
         """
 
     @abstractmethod

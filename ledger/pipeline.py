@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import Tracking
 
 from ledger.crypto import DataKey, extract_personal, seal_personal
 from ledger.keys import KeyRing
-from ledger.persistence import LedgerRecorder
+from ledger.persistence import LedgerRecorder, Trackings
 from ledger.records import (
     Appended,
     NewEvent,
@@ -91,6 +90,22 @@ class PreparedBatch:
     indexes: list[int]
     events: list[NewEvent]
 
+    def rejected(self) -> list[tuple[int, Rejected]]:
+        """Inputs already refused, with their index in the batch."""
+        return [(i, r) for i, r in enumerate(self.results) if isinstance(r, Rejected)]
+
+    @staticmethod
+    def concat(batches: Sequence[PreparedBatch]) -> PreparedBatch:
+        """One batch (one append) from several, e.g. one per Kafka partition."""
+        results: list[Result | None] = []
+        indexes: list[int] = []
+        events: list[NewEvent] = []
+        for b in batches:
+            indexes.extend(len(results) + i for i in b.indexes)
+            results.extend(b.results)
+            events.extend(b.events)
+        return PreparedBatch(results, indexes, events)
+
 
 @dataclass(slots=True)
 class _Candidate:
@@ -130,7 +145,7 @@ class IngestPipeline:
         raws: Sequence[bytes | str],
         channel: Channel,
         *,
-        tracking: Tracking | None = None,
+        tracking: Trackings = None,
     ) -> list[Result]:
         """Run one batch through the pipeline.
 
@@ -171,7 +186,7 @@ class IngestPipeline:
         events = self._seal(candidates)
         return PreparedBatch(results, [c.index for c in candidates], events)
 
-    def commit(self, batch: PreparedBatch, *, tracking: Tracking | None = None) -> list[Result]:
+    def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
         results = list(batch.results)
         outcomes = self.recorder.append(batch.events, tracking=tracking)

@@ -10,13 +10,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg.rows import DictRow
 
 from ledger.errors import ConfigurationError, StoreError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.persistence import KeyRecord, LedgerRecorder, Row, plan_append
+from ledger.persistence import (
+    KeyRecord,
+    LedgerRecorder,
+    Row,
+    Trackings,
+    as_trackings,
+    plan_append,
+)
 from ledger.records import AppendOutcome, NewEvent
 
 EVENTS_TABLE = "ledger_events"
@@ -154,15 +161,15 @@ class PostgresLedgerRecorder(LedgerRecorder):
     # -- append ---------------------------------------------------------------------------
 
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Tracking | None = None
+        self, events: Sequence[NewEvent], *, tracking: Trackings = None
     ) -> list[AppendOutcome]:
-        if not events and tracking is None:
+        if not events and not as_trackings(tracking):
             return []
         with self._tx(commit=True) as c:
             return self._append(c, events, tracking)
 
     def _append(
-        self, c: psycopg.Cursor[DictRow], events: Sequence[NewEvent], tracking: Tracking | None
+        self, c: psycopg.Cursor[DictRow], events: Sequence[NewEvent], tracking: Trackings
     ) -> list[AppendOutcome]:
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
         # the chain head, stream versions and key checks below race-free.
@@ -202,8 +209,8 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 prepare=True,
             )
             self.recorder._notify_channel(c)
-        if tracking is not None:
-            self.recorder._insert_tracking(c, tracking)
+        for position in as_trackings(tracking):
+            self.recorder._insert_tracking(c, position)
         return plan.outcomes(positions)
 
     def _copy_events(

@@ -37,12 +37,18 @@ class Settings:
             ``postgresql://user:password@host:port/db``.
         max_event_bytes: events larger than this are rejected.
         batch_size: events per append transaction.
+        kafka_bootstrap: Kafka bootstrap servers (``host:port[,host:port]``).
+        kafka_group: the ingest workers' consumer group.
+        dead_letter_topic: where rejected Kafka messages go, with their reasons.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     max_event_bytes: int = 256 * 1024
     batch_size: int = 500
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_group: str = "lll-ingest"
+    dead_letter_topic: str = "lll.deadletter"
     _master_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -59,6 +65,9 @@ class Settings:
             "database_url": env.get(PREFIX + "DATABASE_URL", ""),
             "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
             "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
+            "kafka_bootstrap": env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092",
+            "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
+            "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
             "_master_key": _master_key(env),
         }
         values.update(overrides)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
 
 from ledger.errors import StoreError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.persistence import KeyRecord, LedgerRecorder, plan_append
+from ledger.persistence import KeyRecord, LedgerRecorder, Trackings, as_trackings, plan_append
 from ledger.records import AppendOutcome, NewEvent
 
 EVENTS_TABLE = "ledger_events"
@@ -114,15 +114,15 @@ class SQLiteLedgerRecorder(LedgerRecorder):
     # -- append ---------------------------------------------------------------------------
 
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Tracking | None = None
+        self, events: Sequence[NewEvent], *, tracking: Trackings = None
     ) -> list[AppendOutcome]:
-        if not events and tracking is None:
+        if not events and not as_trackings(tracking):
             return []
         with self._write() as c:
             return self._append(c, events, tracking)
 
     def _append(
-        self, c: SQLiteCursor, events: Sequence[NewEvent], tracking: Tracking | None
+        self, c: SQLiteCursor, events: Sequence[NewEvent], tracking: Trackings
     ) -> list[AppendOutcome]:
         existing = self._existing(c, list({e.key for e in events}))
         heads = self._heads(c, list({e.stream for e in events}))
@@ -141,8 +141,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                 " (first_position, last_position, count, head, committed_at) VALUES (?,?,?,?,?)",
                 (positions[0], positions[-1], len(positions), plan.head, _now()),
             )
-        if tracking is not None:
-            self.recorder._insert_tracking(c, tracking)
+        for position in as_trackings(tracking):
+            self.recorder._insert_tracking(c, position)
         return plan.outcomes(positions)
 
     def _existing(self, c: SQLiteCursor, keys: list[bytes]) -> dict[bytes, int]:

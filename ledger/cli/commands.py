@@ -200,6 +200,24 @@ def demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def consume(args: argparse.Namespace) -> int:
+    from ledger.cli.kafka import consume as run
+
+    return run(args)
+
+
+def publish(args: argparse.Namespace) -> int:
+    from ledger.cli.kafka import publish as run
+
+    return run(args)
+
+
+def topics(args: argparse.Namespace) -> int:
+    from ledger.cli.kafka import topics as run
+
+    return run(args)
+
+
 def bench(args: argparse.Namespace) -> int:
     from ledger.bench import run_append_bench
 

@@ -70,6 +70,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler=c.ingest)
 
+    p = sub.add_parser("consume", help="run a Kafka ingest worker (one member of the group)")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (default LEDGER_KAFKA_BOOTSTRAP)")
+    p.add_argument("--group", help="consumer group (default LEDGER_KAFKA_GROUP)")
+    p.add_argument("--issuer", nargs="+", help="read only these issuers' topics (default: all)")
+    p.add_argument("--dead-letter-topic", help="default LEDGER_KAFKA_DEAD_LETTER_TOPIC")
+    p.add_argument("--batch-size", type=int, help="most messages per append (default 1000)")
+    p.add_argument("--client-id", default="lll-ingest")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on 127.0.0.1")
+    p.add_argument(
+        "--stats-interval", type=float, default=10.0, help="seconds between JSON stats lines"
+    )
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(handler=c.consume)
+
+    p = sub.add_parser("publish", help="publish a JSONL file to an issuer's Kafka topic")
+    p.add_argument("file")
+    p.add_argument("--issuer", required=True, help="the issuer whose topic to write")
+    p.add_argument("--bootstrap")
+    _add_json(p)
+    p.set_defaults(handler=c.publish)
+
+    p = sub.add_parser("topics", help="create the issuer and dead-letter topics")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ens = s.add_parser("ensure", help="create missing topics for every registered issuer")
+    ens.add_argument("--partitions", type=int, default=4)
+    ens.add_argument("--bootstrap")
+    p.set_defaults(handler=c.topics)
+
     p = sub.add_parser("audit", help="auditor tools")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ver = s.add_parser("verify", help="re-check the whole hash chain; exit 1 naming the failure")

@@ -153,3 +153,21 @@ def test_stored_events_cannot_be_updated_through_the_database(
         raw_execute(recorder, "UPDATE {events} SET topic = 'x'")
     with pytest.raises(Exception, match="append-only"):
         raw_execute(recorder, "DELETE FROM {events}")
+
+
+def test_append_records_one_position_per_partition_atomically(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append(
+        [new_event("a"), new_event("b")],
+        tracking=[Tracking("kafka:t:0", 10), Tracking("kafka:t:1", 3)],
+    )
+    assert recorder.max_tracking_id("kafka:t:0") == 10
+    assert recorder.max_tracking_id("kafka:t:1") == 3
+    # One stale position fails the whole append, including the other partition's part.
+    with pytest.raises(StoreError):
+        recorder.append(
+            [new_event("c")], tracking=[Tracking("kafka:t:0", 11), Tracking("kafka:t:1", 3)]
+        )
+    assert recorder.max_tracking_id("kafka:t:0") == 10
+    assert recorder.positions_of([new_event("c").key]) == {}

@@ -1,0 +1,83 @@
+"""Counters and lag of an ingest worker, as JSON lines and Prometheus text on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class WorkerStats:
+    """What a worker has done since it started. No payloads, no personal data."""
+
+    consumed: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    conflicts: int = 0
+    lag: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "consumed": self.consumed,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "dead_lettered": self.dead_lettered,
+            "batches": self.batches,
+            "conflicts": self.conflicts,
+            "lag": self.total_lag,
+            "lag_by_partition": dict(sorted(self.lag.items())),
+        }
+
+    def prometheus(self) -> str:
+        lines = []
+        for name, help_text in (
+            ("consumed", "messages read from issuer topics"),
+            ("accepted", "events appended to the ledger"),
+            ("duplicates", "events already in the ledger"),
+            ("rejected", "messages refused, sent to the dead-letter topic"),
+            ("batches", "append transactions committed"),
+            ("conflicts", "appends refused because another worker had moved past them"),
+        ):
+            lines.append(f"# HELP lll_ingest_{name}_total {help_text}")
+            lines.append(f"# TYPE lll_ingest_{name}_total counter")
+            lines.append(f"lll_ingest_{name}_total {getattr(self, name)}")
+        lines.append("# HELP lll_ingest_lag messages behind the high watermark")
+        lines.append("# TYPE lll_ingest_lag gauge")
+        for key, value in sorted(self.lag.items()):
+            topic, _, partition = key.rpartition(":")
+            lines.append(f'lll_ingest_lag{{topic="{topic}",partition="{partition}"}} {value}')
+        return "\n".join(lines) + "\n"
+
+
+async def serve_metrics(stats: WorkerStats, port: int) -> asyncio.Server:
+    """Serve ``GET /metrics`` (Prometheus text) on 127.0.0.1:``port``."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), timeout=5)
+            ok = request.startswith(b"GET /metrics")
+            body = stats.prometheus().encode() if ok else b"not found\n"
+            status = b"200 OK" if ok else b"404 Not Found"
+            writer.write(
+                b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                b"Content-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)

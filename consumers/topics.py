@@ -1,0 +1,42 @@
+"""Kafka topic names: one topic per issuer (so the topic authenticates it), and dead letters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+TOPIC_PREFIX = "lll.issuer."
+DEFAULT_PARTITIONS = 4
+
+
+def issuer_topic(issuer_id: str) -> str:
+    """The topic only ``issuer_id`` may write (Kafka ACLs enforce it in production)."""
+    return TOPIC_PREFIX + issuer_id
+
+
+def issuer_of_topic(topic: str) -> str | None:
+    """The issuer a topic belongs to, or None for a topic outside the convention."""
+    return topic.removeprefix(TOPIC_PREFIX) if topic.startswith(TOPIC_PREFIX) else None
+
+
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], *, partitions: int = DEFAULT_PARTITIONS
+) -> list[str]:
+    """Create the topics that do not exist yet; return the ones created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [n for n in dict.fromkeys(names) if n not in existing]
+        if wanted:
+            # Another worker may create one meanwhile.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
+                )
+        return wanted
+    finally:
+        await admin.close()

@@ -1,0 +1,245 @@
+"""The Kafka ingest worker: issuer topics → shared pipeline → ledger, exactly once.
+
+Each poll's messages (several partitions) go through the same pipeline as file ingest.
+Rejected messages are sent to the dead-letter topic first, with the reason and the
+original topic, partition and offset in headers; then the accepted events and every
+partition's consumed offset are appended in one database transaction. On assignment a
+partition is positioned from the offset stored in the database, never from Kafka's
+committed offset, so killing the worker at any moment loses and duplicates nothing.
+Offsets are committed to Kafka too, after the database, so standard tools show lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from eventsourcing.persistence import Tracking
+
+from consumers.metrics import WorkerStats
+from consumers.topics import ensure_topics, issuer_of_topic, issuer_topic
+from ledger.application import Ledger
+from ledger.errors import StoreError
+from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
+
+log = logging.getLogger("lll.ingest")
+
+TRACKING_PREFIX = "kafka:"
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    """Name under which a partition's consumed offset is tracked in the ledger."""
+    return f"{TRACKING_PREFIX}{topic}:{partition}"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker connects and batches.
+
+    Attributes:
+        bootstrap: Kafka bootstrap servers.
+        group: consumer group shared by all ingest workers.
+        dead_letter_topic: where rejected messages go.
+        topics: issuer topics to read (default: every registered issuer's topic).
+        batch_size: most messages per poll (one append transaction).
+        poll_ms: how long a poll waits for messages.
+        client_id: shows in the broker's consumer-group tools.
+    """
+
+    bootstrap: str
+    group: str
+    dead_letter_topic: str
+    topics: tuple[str, ...] = ()
+    batch_size: int = 2000
+    poll_ms: int = 200
+    client_id: str = "lll-ingest"
+
+
+class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks newly assigned partitions to the offset after the one the ledger recorded."""
+
+    def __init__(self, worker: IngestWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        # Let a batch in flight finish (and commit) before the partitions move.
+        async with self.worker.busy:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        await self.worker.reposition(assigned)
+
+
+class IngestWorker:
+    """One member of the ingest consumer group."""
+
+    def __init__(self, ledger: Ledger, config: WorkerConfig) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.stats = WorkerStats()
+        self.busy = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    def topics(self) -> list[str]:
+        if self.config.topics:
+            return list(self.config.topics)
+        self.ledger.registry.refresh()
+        return [issuer_topic(i.id) for i in self.ledger.registry.all() if i.kind != "ledger"]
+
+    async def reposition(self, partitions: Sequence[TopicPartition]) -> None:
+        """Seek each partition to just after the offset stored with the ledger's events."""
+        consumer = self._consumer
+        assert consumer is not None
+        for tp in partitions:
+            name = tracking_name(tp.topic, tp.partition)
+            last = await asyncio.to_thread(self.ledger.recorder.max_tracking_id, name)
+            if last is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, last + 1)
+        log.info("assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
+
+    async def run(self, stop: asyncio.Event) -> WorkerStats:
+        """Consume until ``stop`` is set; the batch in hand is always finished first."""
+        topics = self.topics()
+        if not topics:
+            raise StoreError("no issuer topics to read: register issuers first")
+        await ensure_topics(self.config.bootstrap, [*topics, self.config.dead_letter_topic])
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap,
+            group_id=self.config.group,
+            client_id=self.config.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.config.batch_size,
+            max_partition_fetch_bytes=4 << 20,
+        )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.config.bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            max_request_size=4 << 20,
+        )
+        self._consumer.subscribe(topics, listener=_PositionFromLedger(self))
+        await self._producer.start()
+        await self._consumer.start()
+        try:
+            while not stop.is_set():
+                records = await self._consumer.getmany(
+                    timeout_ms=self.config.poll_ms, max_records=self.config.batch_size
+                )
+                if records:
+                    async with self.busy:
+                        await self._process(records)
+                await self._update_lag()
+        finally:
+            await self._consumer.stop()
+            await self._producer.stop()
+        return self.stats
+
+    async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        parts = [(tp, msgs) for tp, msgs in records.items() if msgs]
+        prepared = await asyncio.to_thread(self._prepare, parts)
+        await self._dead_letter(parts, prepared)
+        batch = PreparedBatch.concat(prepared)
+        trackings = [
+            Tracking(tracking_name(tp.topic, tp.partition), msgs[-1].offset) for tp, msgs in parts
+        ]
+        try:
+            results = await asyncio.to_thread(
+                self.ledger.pipeline.commit, batch, tracking=trackings
+            )
+        except StoreError as exc:
+            # Most likely another worker moved past these offsets after a rebalance; the
+            # transaction rolled back whole. Take positions from the ledger again.
+            self.stats.conflicts += 1
+            log.warning("append refused (%s); repositioning from the ledger", exc)
+            await self.reposition([tp for tp, _ in parts])
+            return
+        self._count(results)
+        self.stats.batches += 1
+        await self._commit_to_kafka(parts)
+
+    def _prepare(
+        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]]
+    ) -> list[PreparedBatch]:
+        out = []
+        for tp, msgs in parts:
+            channel = Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})")
+            out.append(self.ledger.pipeline.prepare([m.value or b"" for m in msgs], channel))
+        self.stats.consumed += sum(len(m) for _, m in parts)
+        return out
+
+    async def _dead_letter(
+        self,
+        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
+        prepared: list[PreparedBatch],
+    ) -> None:
+        producer = self._producer
+        assert producer is not None
+        sent = 0
+        for (_tp, msgs), batch in zip(parts, prepared, strict=True):
+            for index, rejection in batch.rejected():
+                msg = msgs[index]
+                await producer.send(
+                    self.config.dead_letter_topic,
+                    value=msg.value,
+                    key=msg.key,
+                    headers=_headers(msg, rejection),
+                )
+                sent += 1
+        if sent:
+            # Durable before the offsets move past them: a rejected message is never lost.
+            await producer.flush()
+            self.stats.dead_lettered += sent
+
+    def _count(self, results: list[Result]) -> None:
+        for r in results:
+            if isinstance(r, Accepted):
+                self.stats.accepted += 1
+            elif isinstance(r, Duplicated):
+                self.stats.duplicates += 1
+            elif isinstance(r, Rejected):
+                self.stats.rejected += 1
+
+    async def _commit_to_kafka(
+        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]]
+    ) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        try:
+            await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts})
+        except KafkaError as exc:
+            # Only lag reporting depends on it; positions come from the ledger.
+            log.info("offset commit to Kafka failed: %s", exc)
+
+    async def _update_lag(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await consumer.position(tp)
+            except KafkaError:
+                continue
+            lag[f"{tp.topic}:{tp.partition}"] = max(0, high - position)
+        self.stats.lag = lag
+
+
+def _headers(msg: ConsumerRecord, rejection: Rejected) -> list[tuple[str, bytes]]:
+    return [
+        ("lll-reason", orjson.dumps(rejection.reasons())),
+        ("lll-original-topic", msg.topic.encode()),
+        ("lll-original-partition", str(msg.partition).encode()),
+        ("lll-original-offset", str(msg.offset).encode()),
+    ]

@@ -1,0 +1,107 @@
+"""Handlers of the Kafka subcommands: `ledger consume`, `ledger publish`, `ledger topics`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from consumers.metrics import serve_metrics
+from consumers.publisher import publish_lines
+from consumers.topics import ensure_topics, issuer_topic
+from consumers.worker import IngestWorker, WorkerConfig
+from ledger.application import Ledger
+from ledger.cli.output import emit_json, out
+from ledger.errors import LedgerError
+from ledger.settings import Settings
+
+
+def consume(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    config = WorkerConfig(
+        bootstrap=args.bootstrap or settings.kafka_bootstrap,
+        group=args.group or settings.kafka_group,
+        dead_letter_topic=args.dead_letter_topic or settings.dead_letter_topic,
+        topics=tuple(issuer_topic(i) for i in args.issuer or ()),
+        batch_size=args.batch_size or max(settings.batch_size, 1000),
+        client_id=args.client_id,
+    )
+    with Ledger.open(settings) as ledger:
+        stats = asyncio.run(_consume(ledger, config, args))
+    emit_json({"stopped": True, **stats})
+    return 0
+
+
+async def _consume(
+    ledger: Ledger, config: WorkerConfig, args: argparse.Namespace
+) -> dict[str, object]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Drain: the batch in hand is finished and committed, then the worker exits.
+        loop.add_signal_handler(sig, stop.set)
+    worker = IngestWorker(ledger, config)
+    server = await serve_metrics(worker.stats, args.metrics_port) if args.metrics_port else None
+
+    async def report() -> None:
+        while not stop.is_set():
+            await asyncio.sleep(args.stats_interval)
+            line = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                **worker.stats.as_dict(),
+            }
+            print(orjson.dumps(line).decode(), file=sys.stderr, flush=True)
+
+    reporter = asyncio.create_task(report()) if args.stats_interval else None
+    try:
+        stats = await worker.run(stop)
+    finally:
+        if reporter:
+            reporter.cancel()
+        if server:
+            server.close()
+    return stats.as_dict()
+
+
+def publish(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise LedgerError(f"file: {path} does not exist or is not a file")
+    settings = Settings.from_env()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    topic = issuer_topic(args.issuer)
+    asyncio.run(ensure_topics(bootstrap, [topic]))
+    with path.open("rb") as fh:
+        summary = asyncio.run(publish_lines(fh, issuer_id=args.issuer, bootstrap=bootstrap))
+    if args.json:
+        emit_json(summary.as_dict())
+    else:
+        s = summary.as_dict()
+        out.print(
+            f"sent {s['sent']} messages to {s['topic']} in {s['seconds']} s "
+            f"({s['messages_per_second']}/s); failed {s['failed']}; by partition {s['by_partition']}"
+        )
+    return 0 if summary.failed == 0 else 1
+
+
+def topics(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    with Ledger.open(settings) as ledger:
+        names = [issuer_topic(i.id) for i in ledger.registry.all() if i.kind != "ledger"]
+    created = asyncio.run(
+        ensure_topics(bootstrap, [*names, settings.dead_letter_topic], partitions=args.partitions)
+    )
+    emit_json({"topics": [*names, settings.dead_letter_topic], "created": created})
+    return 0
