@@ -219,6 +219,10 @@ def topics(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    if args.action == "ingest":
+        from consumers.bench import run_ingest_bench
+
+        return run_ingest_bench(args)
     from ledger.bench import run_append_bench
 
     return run_append_bench(args)

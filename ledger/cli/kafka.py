@@ -36,6 +36,8 @@ def consume(args: argparse.Namespace) -> int:
         topics=tuple(issuer_topic(i) for i in args.issuer or ()),
         batch_size=args.batch_size or max(settings.batch_size, 1000),
         client_id=args.client_id,
+        instance_id=args.instance_id,
+        session_timeout_ms=args.session_timeout_ms,
     )
     with Ledger.open(settings) as ledger:
         stats = asyncio.run(_consume(ledger, config, args))

@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dead-letter-topic", help="default LEDGER_KAFKA_DEAD_LETTER_TOPIC")
     p.add_argument("--batch-size", type=int, help="most messages per append (default 1000)")
     p.add_argument("--client-id", default="lll-ingest")
+    p.add_argument(
+        "--instance-id", help="static group membership id (a restart keeps its partitions)"
+    )
+    p.add_argument("--session-timeout-ms", type=int, default=10_000)
     p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on 127.0.0.1")
     p.add_argument(
         "--stats-interval", type=float, default=10.0, help="seconds between JSON stats lines"
@@ -139,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--out", help="JSON results file (default bench-results/append-<time>.json)")
     _add_json(ap)
+    ing = s.add_parser("ingest", help="Kafka → PostgreSQL end to end, latency, references")
+    ing.add_argument("--events", type=int, default=100_000)
+    ing.add_argument("--batch-size", type=int, default=2000)
+    ing.add_argument("--reference-events", type=int, default=2_000)
+    ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
+    ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
+    ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
     p.set_defaults(handler=c.bench)
     return parser
 
