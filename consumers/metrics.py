@@ -58,8 +58,8 @@ class WorkerStats:
         return "\n".join(lines) + "\n"
 
 
-async def serve_metrics(stats: WorkerStats, port: int) -> asyncio.Server:
-    """Serve ``GET /metrics`` (Prometheus text) on 127.0.0.1:``port``."""
+async def serve_metrics(stats: WorkerStats, port: int, host: str = "127.0.0.1") -> asyncio.Server:
+    """Serve ``GET /metrics`` (Prometheus text) on ``host:port`` (loopback by default)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -80,4 +80,4 @@ async def serve_metrics(stats: WorkerStats, port: int) -> asyncio.Server:
         finally:
             writer.close()
 
-    return await asyncio.start_server(handle, "127.0.0.1", port)
+    return await asyncio.start_server(handle, host, port)

@@ -54,7 +54,11 @@ async def _consume(
         # Drain: the batch in hand is finished and committed, then the worker exits.
         loop.add_signal_handler(sig, stop.set)
     worker = IngestWorker(ledger, config)
-    server = await serve_metrics(worker.stats, args.metrics_port) if args.metrics_port else None
+    server = (
+        await serve_metrics(worker.stats, args.metrics_port, args.metrics_host)
+        if args.metrics_port
+        else None
+    )
 
     async def report() -> None:
         while not stop.is_set():

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--instance-id", help="static group membership id (a restart keeps its partitions)"
     )
     p.add_argument("--session-timeout-ms", type=int, default=10_000)
-    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on 127.0.0.1")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address for /metrics")
     p.add_argument(
         "--stats-interval", type=float, default=10.0, help="seconds between JSON stats lines"
     )

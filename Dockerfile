@@ -1,0 +1,13 @@
+# The ledger's command line (ingest workers, and later the API) as a container image.
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 ledger
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ledger ledger
+COPY schemas schemas
+COPY projections projections
+COPY consumers consumers
+RUN pip install --no-cache-dir .
+USER ledger
+ENTRYPOINT ["ledger"]
+CMD ["--help"]
