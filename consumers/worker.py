@@ -79,7 +79,8 @@ class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
             pass
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        await self.worker.reposition(assigned)
+        async with self.worker.busy:
+            await self.worker.reposition(assigned)
 
 
 class IngestWorker:
@@ -106,13 +107,19 @@ class IngestWorker:
         """Seek each partition to just after the offset stored with the ledger's events."""
         consumer = self._consumer
         assert consumer is not None
-        for tp in partitions:
-            name = tracking_name(tp.topic, tp.partition)
-            last = await asyncio.to_thread(self.ledger.recorder.max_tracking_id, name)
-            if last is None:
-                await consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, last + 1)
+        recorder = self.ledger.recorder
+
+        def stored() -> dict[TopicPartition, int | None]:
+            return {
+                tp: recorder.max_tracking_id(tracking_name(tp.topic, tp.partition))
+                for tp in partitions
+            }
+
+        # seek() only sets the fetch position; it must stay quick, since the group
+        # waits for this callback. Offset 0 of a partition whose head was deleted by
+        # retention falls back to the earliest offset (auto_offset_reset).
+        for tp, last in (await asyncio.to_thread(stored)).items():
+            consumer.seek(tp, 0 if last is None else last + 1)
         log.info("assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
 
     async def run(self, stop: asyncio.Event) -> WorkerStats:

@@ -1,0 +1,227 @@
+"""Kafka ingest end to end against the real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import subprocess
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from tests.integration.kafka_support import (
+    Scenario,
+    count_present,
+    kafka_bootstrap,
+    kafka_population,
+    keys_of,
+    last_stats,
+    stored_events,
+    wait_for,
+)
+
+
+@pytest.fixture
+def scenario(pg_schema_url: str, tmp_path: Path) -> Any:
+    world = Scenario(pg_schema_url, kafka_bootstrap(), tmp_path)
+    yield world
+    world.stop_all()
+
+
+def publish_population(world: Scenario, seed: int, learners: int) -> list[dict[str, Any]]:
+    specs, by_source = kafka_population(seed, learners)
+    world.register(specs)
+    lines = {
+        world.issuers[source].id: [orjson.dumps(e) for e in events]
+        for source, events in by_source.items()
+    }
+    summaries = world.publish(lines)
+    assert all(s.failed == 0 for s in summaries.values())
+    return [e for events in by_source.values() for e in events]
+
+
+def assert_exactly_once_in_order(world: Scenario, published: list[dict[str, Any]]) -> None:
+    with world.open() as ledger:
+        stored = list(stored_events(ledger))
+        assert ledger.audit().ok
+    ids = Counter((e["source"], e["id"]) for e in stored)
+    assert set(ids) == {(e["source"], e["id"]) for e in published}
+    assert max(ids.values()) == 1
+    # Per learner and issuer (one partition), the ledger keeps the published order.
+    expected: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for e in published:
+        expected[(e.get("subject", ""), e["source"])].append(e["id"])
+    got: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for e in stored:
+        got[(e.get("subject", ""), e["source"])].append(e["id"])
+    assert got == expected
+
+
+def test_hundred_thousand_events_arrive_exactly_once_in_order(scenario: Scenario) -> None:
+    published = publish_population(scenario, seed=21, learners=5600)
+    assert len(published) >= 100_000
+    keys = keys_of(published)
+    scenario.start_worker("w1")
+    with scenario.open() as ledger:
+        wait_for(lambda: count_present(ledger, keys) == len(keys), timeout=600, what="all events")
+    scenario.stop_all()
+    assert scenario.workers[0].returncode == 0
+    assert_exactly_once_in_order(scenario, published)
+
+
+def test_worker_killed_at_random_moments_stores_everything_once(scenario: Scenario) -> None:
+    published = publish_population(scenario, seed=22, learners=2000)
+    keys = keys_of(published)
+    rng = random.Random(22)
+    kills = 0
+    progress: list[int] = []
+    with scenario.open() as ledger:
+        while True:
+            seen = scenario.worker_log("victim").count("assigned [")
+            # Small batches keep the run long enough for every kill to land mid-ingest.
+            proc = scenario.start_worker(
+                "victim", "--instance-id", "victim-1", "--batch-size", "20"
+            )
+            if kills >= 10:
+                break
+            wait_for(
+                lambda seen=seen: scenario.worker_log("victim").count("assigned [") > seen,
+                timeout=60,
+                what="assignment",
+            )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=rng.uniform(0.05, 0.8))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            progress.append(count_present(ledger, keys))
+        wait_for(lambda: count_present(ledger, keys) == len(keys), timeout=300, what="all events")
+    # Every kill hit a run in progress: some stored before it, more still to come.
+    assert 0 < progress[-1] < len(keys)
+    assert progress == sorted(progress)
+    scenario.stop_all()
+    assert kills >= 10
+    assert_exactly_once_in_order(scenario, published)
+
+
+def test_resent_messages_are_stored_once(scenario: Scenario) -> None:
+    specs, by_source = kafka_population(23, 60)
+    scenario.register(specs)
+    source, events = max(by_source.items(), key=lambda kv: len(kv[1]))
+    issuer = scenario.issuers[source].id
+    lines = [orjson.dumps(e) for e in events]
+    # A publisher that retries whole files (or an upstream that redelivers) sends twice.
+    scenario.publish({issuer: lines})
+    scenario.publish({issuer: lines[: len(lines) // 2]})
+    scenario.start_worker("w1")
+    with scenario.open() as ledger:
+        wait_for(
+            lambda: count_present(ledger, keys_of(events)) == len(events),
+            timeout=120,
+            what="events",
+        )
+        # Let it also read the re-sent half.
+        wait_for(
+            lambda: (
+                last_stats(scenario, "w1").get("consumed") == len(lines) * 3 // 2
+                or last_stats(scenario, "w1").get("consumed") == len(lines) + len(lines) // 2
+            ),
+            timeout=60,
+            what="the re-sent messages",
+        )
+        stored = [e for e in stored_events(ledger) if e["source"] == source]
+    assert len(stored) == len(events)
+    log_lines = [
+        orjson.loads(x) for x in scenario.worker_log("w1").splitlines() if x.startswith("{")
+    ]
+    assert log_lines[-1]["duplicates"] == len(lines) // 2
+
+
+def test_poison_messages_go_to_dead_letter_topic_and_the_rest_is_stored(scenario: Scenario) -> None:
+    specs, by_source = kafka_population(24, 20)
+    scenario.register(specs)
+    uni = next(s for s in specs if s.id == "uni-north")
+    events = by_source[uni.source]
+    learner = next(e["subject"] for e in events if "subject" in e)
+    mine = [e for e in events if e.get("subject") == learner]
+    employer_event = next(e for src, evs in by_source.items() if "hr." in src for e in evs)
+    good = [orjson.dumps(e) for e in mine]
+    poison = {
+        "not json": b"{not json",
+        "not a cloudevent": orjson.dumps({"hello": "world", "subject": learner}),
+        "schema violation": orjson.dumps({**mine[0], "id": "p-schema", "data": {"title": 5}}),
+        "oversized": orjson.dumps({**mine[0], "id": "p-big", "data": {**mine[0]["data"], "x": "y" * 300_000}}),
+        "source of another issuer": orjson.dumps({**employer_event, "id": "p-spoof", "subject": learner}),
+        "type not registered": orjson.dumps({**mine[0], "id": "p-type", "type": employer_event["type"], "data": employer_event["data"]}),
+    }  # fmt: skip
+    # Interleave: every poison message has good events of the same learner behind it.
+    lines: list[bytes] = []
+    for i, bad in enumerate(poison.values()):
+        lines.append(bad)
+        lines.extend(good[i :: len(poison)])
+    scenario.publish({scenario.issuers[uni.source].id: lines})
+    scenario.start_worker("w1")
+    with scenario.open() as ledger:
+        wait_for(
+            lambda: count_present(ledger, keys_of(mine)) == len(mine),
+            timeout=120,
+            what="good events",
+        )
+    dead = asyncio.run(read_topic(scenario.bootstrap, scenario.dead_letter_topic, len(poison)))
+    assert sorted(m["value"] for m in dead) == sorted(poison.values())
+    for m in dead:
+        headers = m["headers"]
+        assert headers["lll-original-topic"] == f"lll.issuer.{scenario.issuers[uni.source].id}"
+        assert int(headers["lll-original-offset"]) >= 0
+        reasons = orjson.loads(headers["lll-reason"])
+        assert reasons
+        assert all({"path", "rule", "message"} <= set(r) for r in reasons)
+    rules = {orjson.loads(m["headers"]["lll-reason"])[0]["rule"] for m in dead}
+    assert {"json", "max-size", "matches-channel", "issuer-authorised"} <= rules
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20, fetch_max_bytes=16 << 20,
+    )  # fmt: skip
+    await consumer.start()
+    out: list[dict[str, Any]] = []
+    try:
+        for _ in range(100):
+            batch = await consumer.getmany(timeout_ms=500)
+            for msgs in batch.values():
+                for m in msgs:
+                    out.append({"value": m.value, "headers": {k: v.decode() for k, v in m.headers}})
+            if len(out) >= expected:
+                break
+    finally:
+        await consumer.stop()
+    return out
+
+
+def test_two_workers_share_partitions_and_one_stopping_hands_over(scenario: Scenario) -> None:
+    published = publish_population(scenario, seed=25, learners=1500)
+    keys = keys_of(published)
+    a = scenario.start_worker("a", "--session-timeout-ms", "6000", "--batch-size", "300")
+    scenario.start_worker("b", "--session-timeout-ms", "6000", "--batch-size", "300")
+    wait_for(
+        lambda: "assigned [" in scenario.worker_log("a") and "assigned [" in scenario.worker_log("b")
+        and "assigned []" not in scenario.worker_log("a").splitlines()[-1],
+        timeout=60, what="both workers assigned",
+    )  # fmt: skip
+    with scenario.open() as ledger:
+        wait_for(lambda: count_present(ledger, keys) > len(keys) // 5, timeout=120, what="progress")
+        a.send_signal(signal.SIGTERM)
+        assert a.wait(timeout=60) == 0
+        wait_for(lambda: count_present(ledger, keys) == len(keys), timeout=300, what="all events")
+    scenario.stop_all()
+    log_b = scenario.worker_log("b")
+    assert log_b.count("assigned [") >= 2  # it took over a's partitions
+    assert_exactly_once_in_order(scenario, published)
