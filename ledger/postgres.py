@@ -142,16 +142,23 @@ class PostgresLedgerRecorder(LedgerRecorder):
             raise StoreError(f"PostgreSQL operation failed: {exc}") from None
 
     def create_tables(self) -> None:
-        with self._tx(commit=True) as c:
-            c.execute("SELECT pg_advisory_xact_lock(7412001)")
-            c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        # Workers starting together must not create types, tables and functions at once
+        # (PostgreSQL answers "tuple concurrently updated"): hold a session lock throughout.
         try:
-            self.recorder.create_table()
-        except PersistenceError as exc:
+            with self.datastore.get_connection() as lock_conn:
+                lock_conn.execute("SELECT pg_advisory_lock(7412001)")
+                try:
+                    self._create_tables()
+                finally:
+                    lock_conn.execute("SELECT pg_advisory_unlock(7412001)")
+        except (psycopg.Error, PersistenceError) as exc:
             raise StoreError(f"cannot create tables in {self.url}: {exc}") from None
+
+    def _create_tables(self) -> None:
         with self._tx(commit=True) as c:
-            # Serialise concurrent first starts of several workers.
-            c.execute("SELECT pg_advisory_xact_lock(7412001)")
+            c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        self.recorder.create_table()
+        with self._tx(commit=True) as c:
             for statement in schema_statements(self.schema):
                 c.execute(statement)
 

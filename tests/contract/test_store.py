@@ -171,3 +171,28 @@ def test_append_records_one_position_per_partition_atomically(
         )
     assert recorder.max_tracking_id("kafka:t:0") == 10
     assert recorder.positions_of([new_event("c").key]) == {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+def test_create_tables_by_several_workers_at_once_succeeds(database_url: str) -> None:
+    import threading
+
+    from ledger.application import open_recorder
+    from ledger.settings import Settings
+
+    errors: list[Exception] = []
+
+    def start() -> None:
+        try:
+            recorder = open_recorder(Settings.from_env({}, database_url=database_url))
+            recorder.create_tables()
+            recorder.close()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
