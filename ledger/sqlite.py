@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -100,6 +101,19 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             raise StoreError(f"SQLite read failed: {exc}") from None
 
     def create_tables(self) -> None:
+        # Several processes may open a new database at once; eventsourcing's table
+        # creation is not safe against that, so serialise it with a lock file.
+        if self.path == ":memory:":
+            self._create_tables()
+            return
+        with open(self.path + ".init-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._create_tables()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _create_tables(self) -> None:
         try:
             self.recorder.create_table()
         except PersistenceError as exc:

@@ -187,7 +187,7 @@ def test_create_tables_by_several_workers_at_once_succeeds(database_url: str) ->
             recorder = open_recorder(Settings.from_env({}, database_url=database_url))
             recorder.create_tables()
             recorder.close()
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
