@@ -34,7 +34,7 @@ class PublishSummary:
             "topic": self.topic,
             "sent": self.sent,
             "failed": self.failed,
-            "by_partition": dict(sorted(self.by_partition.items())),
+            "by_partition": {str(k): v for k, v in sorted(self.by_partition.items())},
             "errors": self.errors[:20],
             "seconds": round(self.seconds, 3),
             "messages_per_second": round(self.sent / self.seconds) if self.seconds else None,

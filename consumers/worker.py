@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -74,12 +74,13 @@ class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
         self.worker = worker
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        # Let a batch in flight finish (and commit) before the partitions move.
+        # Let the batch in flight finish (and commit) before the partitions move.
         async with self.worker.busy:
-            pass
+            await self.worker.drain()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.worker.busy:
+            await self.worker.drain()
             await self.worker.reposition(assigned)
 
 
@@ -94,6 +95,8 @@ class IngestWorker:
         # Called after each committed append with the messages it covered and the time
         # (benchmarks measure publish-to-durable latency with it).
         self.on_commit: Callable[[list[ConsumerRecord], float], None] | None = None
+        self._pending: asyncio.Task[bool] | None = None
+        self._pending_keys: frozenset[bytes] = frozenset()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
 
@@ -158,16 +161,37 @@ class IngestWorker:
                     async with self.busy:
                         await self._process(records)
                 await self._update_lag()
+            await self.drain()
         finally:
             await self._consumer.stop()
             await self._producer.stop()
         return self.stats
 
+    async def drain(self) -> bool:
+        """Wait for the append in flight; False when it was refused (and rolled back)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return True
+        return await pending
+
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Prepare this poll while the previous poll's append runs, then hand it over."""
         parts = [(tp, msgs) for tp, msgs in records.items() if msgs]
-        prepared = await asyncio.to_thread(self._prepare, parts)
+        in_flight = self._pending_keys
+        prepared = await asyncio.to_thread(self._prepare, parts, in_flight)
+        if not await self.drain():
+            # This poll was read after the refused one: drop it and read again from the
+            # positions the ledger holds.
+            await self.reposition(self._owned(tp for tp, _ in parts))
+            return
         await self._dead_letter(parts, prepared)
         batch = PreparedBatch.concat(prepared)
+        self._pending_keys = frozenset(e.key for e in batch.events)
+        self._pending = asyncio.create_task(self._append(parts, batch))
+
+    async def _append(
+        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]], batch: PreparedBatch
+    ) -> bool:
         trackings = [
             Tracking(tracking_name(tp.topic, tp.partition), msgs[-1].offset) for tp, msgs in parts
         ]
@@ -180,21 +204,31 @@ class IngestWorker:
             # transaction rolled back whole. Take positions from the ledger again.
             self.stats.conflicts += 1
             log.warning("append refused (%s); repositioning from the ledger", exc)
-            await self.reposition([tp for tp, _ in parts])
-            return
+            await self.reposition(self._owned(tp for tp, _ in parts))
+            return False
         self._count(results)
         self.stats.batches += 1
         if self.on_commit is not None:
             self.on_commit([m for _, msgs in parts for m in msgs], time.time())
         await self._commit_to_kafka(parts)
+        return True
+
+    def _owned(self, partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
+        consumer = self._consumer
+        assert consumer is not None
+        mine = consumer.assignment()
+        return [tp for tp in partitions if tp in mine]
 
     def _prepare(
-        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]]
+        self,
+        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
+        in_flight: frozenset[bytes],
     ) -> list[PreparedBatch]:
         out = []
         for tp, msgs in parts:
             channel = Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})")
-            out.append(self.ledger.pipeline.prepare([m.value or b"" for m in msgs], channel))
+            raws = [m.value or b"" for m in msgs]
+            out.append(self.ledger.pipeline.prepare(raws, channel, in_flight=in_flight))
         self.stats.consumed += sum(len(m) for _, m in parts)
         return out
 
