@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import signal
+import socket
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -32,6 +33,12 @@ def scenario(pg_schema_url: str, tmp_path: Path) -> Any:
     world = Scenario(pg_schema_url, kafka_bootstrap(), tmp_path)
     yield world
     world.stop_all()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def publish_population(world: Scenario, seed: int, learners: int) -> list[dict[str, Any]]:
@@ -119,7 +126,8 @@ def test_resent_messages_are_stored_once(scenario: Scenario) -> None:
     # A publisher that retries whole files (or an upstream that redelivers) sends twice.
     scenario.publish({issuer: lines})
     scenario.publish({issuer: lines[: len(lines) // 2]})
-    scenario.start_worker("w1")
+    port = free_port()
+    scenario.start_worker("w1", "--metrics-port", str(port))
     with scenario.open() as ledger:
         wait_for(
             lambda: count_present(ledger, keys_of(events)) == len(events),
