@@ -233,3 +233,43 @@ def test_two_workers_share_partitions_and_one_stopping_hands_over(scenario: Scen
     log_b = scenario.worker_log("b")
     assert log_b.count("assigned [") >= 2  # it took over a's partitions
     assert_exactly_once_in_order(scenario, published)
+
+
+def test_partitions_redelivered_from_offset_zero_store_nothing_twice(scenario: Scenario) -> None:
+    published = publish_population(scenario, seed=26, learners=120)
+    keys = keys_of(published)
+    scenario.start_worker("first")
+    with scenario.open() as ledger:
+        wait_for(lambda: count_present(ledger, keys) == len(keys), timeout=120, what="all events")
+    scenario.stop_all()
+    # Rewind the group's committed offsets to 0, as a broker-side reset or an operator would.
+    asyncio.run(rewind_group(scenario))
+    scenario.start_worker("second")
+    wait_for(
+        lambda: (
+            bool(last_stats(scenario, "second").get("lag_by_partition"))
+            and last_stats(scenario, "second")["lag"] == 0
+        ),
+        timeout=60,
+        what="assigned and caught up",
+    )
+    scenario.stop_all()
+    stats = last_stats(scenario, "second")
+    assert (stats["consumed"], stats["accepted"], stats["duplicates"]) == (0, 0, 0)
+    assert_exactly_once_in_order(scenario, published)
+
+
+async def rewind_group(world: Scenario) -> None:
+    topics = [f"lll.issuer.{spec.id}" for spec in world.issuers.values()]
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=world.bootstrap, group_id=world.group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        for _ in range(50):
+            if consumer.assignment():
+                break
+            await consumer.getmany(timeout_ms=200)
+        await consumer.commit({tp: 0 for tp in consumer.assignment()})
+    finally:
+        await consumer.stop()
