@@ -97,6 +97,8 @@ class IngestWorker:
         self.on_commit: Callable[[list[ConsumerRecord], float], None] | None = None
         self._pending: asyncio.Task[bool] | None = None
         self._pending_keys: frozenset[bytes] = frozenset()
+        # Next offset each partition must deliver; records from elsewhere are stale.
+        self._expected: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
 
@@ -122,7 +124,9 @@ class IngestWorker:
         # waits for this callback. Offset 0 of a partition whose head was deleted by
         # retention falls back to the earliest offset (auto_offset_reset).
         for tp, last in (await asyncio.to_thread(stored)).items():
-            consumer.seek(tp, 0 if last is None else last + 1)
+            position = 0 if last is None else last + 1
+            consumer.seek(tp, position)
+            self._expected[tp] = position
         log.info("assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
 
     async def run(self, stop: asyncio.Event) -> WorkerStats:
@@ -176,7 +180,9 @@ class IngestWorker:
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Prepare this poll while the previous poll's append runs, then hand it over."""
-        parts = [(tp, msgs) for tp, msgs in records.items() if msgs]
+        parts = self._in_sequence(records)
+        if not parts:
+            return
         in_flight = self._pending_keys
         prepared = await asyncio.to_thread(self._prepare, parts, in_flight)
         if not await self.drain():
@@ -186,6 +192,8 @@ class IngestWorker:
             return
         await self._dead_letter(parts, prepared)
         batch = PreparedBatch.concat(prepared)
+        for tp, msgs in parts:
+            self._expected[tp] = msgs[-1].offset + 1
         self._pending_keys = frozenset(e.key for e in batch.events)
         self._pending = asyncio.create_task(self._append(parts, batch))
 
@@ -212,6 +220,23 @@ class IngestWorker:
             self.on_commit([m for _, msgs in parts for m in msgs], time.time())
         await self._commit_to_kafka(parts)
         return True
+
+    def _in_sequence(
+        self, records: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> list[tuple[TopicPartition, list[ConsumerRecord]]]:
+        """Drop records fetched from a stale position (before a seek took effect)."""
+        consumer = self._consumer
+        assert consumer is not None
+        parts = []
+        for tp, msgs in records.items():
+            if not msgs:
+                continue
+            expected = self._expected.get(tp)
+            if expected is not None and msgs[0].offset != expected:
+                consumer.seek(tp, expected)
+                continue
+            parts.append((tp, msgs))
+        return parts
 
     def _owned(self, partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
         consumer = self._consumer
