@@ -29,7 +29,7 @@ import psycopg
 from consumers.topics import ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
-from ledger.bench import _measure_reference
+from ledger.bench import _measure_reference, save_report
 from ledger.crypto import generate_key
 from ledger.demo import generate
 from ledger.postgres import redact
@@ -282,12 +282,5 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         f"backlog ingest = {report['ratio_backlog_to_raw_copy']:.1%} of raw COPY speed; "
         f"target ≥ {TARGET:,}/s — {report['target_met']}"
     )
-    out = (
-        Path(args.out)
-        if args.out
-        else Path("bench-results") / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    Console().print(f"saved {out}")
+    Console().print(f"saved {save_report('ingest', report, args.out)}")
     return 0

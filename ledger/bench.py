@@ -253,13 +253,7 @@ def run_append_bench(args: argparse.Namespace) -> int:
             f"{row['ratio_to_reference']:.1f}",
         )
     Console().print(table)
-    out = (
-        Path(args.out)
-        if args.out
-        else Path("bench-results") / f"append-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    out = save_report("append", report, args.out)
     Console().print(
         f"target: ≥ {TARGET_PG_EVENTS_PER_S:,} events/s into PostgreSQL at batch ≥ 500 — "
         f"{report['target_met']}"
@@ -268,6 +262,18 @@ def run_append_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     return 0
+
+
+def save_report(kind: str, report: dict[str, Any], out: str | None) -> Path:
+    """Write a benchmark's figures as JSON (default ``bench-results/<kind>-<time>.json``)."""
+    path = (
+        Path(out)
+        if out
+        else Path("bench-results") / f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    return path
 
 
 def _report(results: list[Measurement], pg_base: str) -> dict[str, Any]:
