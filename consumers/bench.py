@@ -29,7 +29,7 @@ import psycopg
 from consumers.topics import ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
-from ledger.bench import _measure_reference, save_report
+from ledger.bench import measure_reference, save_report
 from ledger.crypto import generate_key
 from ledger.demo import generate
 from ledger.postgres import redact
@@ -244,7 +244,7 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         console.print(f"reference: eventsourcing aggregate per event × {args.reference_events}")
         lines = [line for lines in by_source.values() for line in lines][: args.reference_events]
         schemas.append(f"{schema}_ref")
-        reference = _measure_reference(f"{base}?schema={schema}_ref", "postgresql", lines)
+        reference = measure_reference(f"{base}?schema={schema}_ref", "postgresql", lines)
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             for name in schemas:

@@ -172,7 +172,7 @@ def _reference_env(url: str) -> dict[str, str]:
     }
 
 
-def _measure_reference(url: str, backend: str, lines: list[bytes]) -> Measurement:
+def measure_reference(url: str, backend: str, lines: list[bytes]) -> Measurement:
     if "?schema=" in url:
         import psycopg
 
@@ -222,7 +222,7 @@ def run_append_bench(args: argparse.Namespace) -> int:
             console.print(
                 f"{backend}: reference (load aggregate, add event, save) × {len(ref_lines)}"
             )
-            results.append(_measure_reference(url, backend, ref_lines))
+            results.append(measure_reference(url, backend, ref_lines))
         for batch in args.batch_sizes:
             n = min(len(lines), max(batch * 3, 2000)) if batch < 50 else len(lines)
             with fresh() as url:
