@@ -249,13 +249,15 @@ class IngestWorker:
         parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
         in_flight: frozenset[bytes],
     ) -> list[PreparedBatch]:
-        out = []
-        for tp, msgs in parts:
-            channel = Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})")
-            raws = [m.value or b"" for m in msgs]
-            out.append(self.ledger.pipeline.prepare(raws, channel, in_flight=in_flight))
+        groups = [
+            (
+                [m.value or b"" for m in msgs],
+                Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})"),
+            )
+            for tp, msgs in parts
+        ]
         self.stats.consumed += sum(len(m) for _, m in parts)
-        return out
+        return self.ledger.pipeline.prepare_groups(groups, in_flight=in_flight)
 
     async def _dead_letter(
         self,

@@ -7,6 +7,7 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,19 +173,44 @@ class IngestPipeline:
             in_flight: idempotency keys of earlier batches prepared but not yet committed,
                 so a correction may refer to an event that is still on its way in.
         """
+        return self.prepare_groups([(raws, channel)], in_flight=in_flight)[0]
+
+    def prepare_groups(
+        self,
+        groups: Sequence[tuple[Sequence[bytes | str], Channel]],
+        *,
+        in_flight: Set[bytes] = frozenset(),
+    ) -> list[PreparedBatch]:
+        """:meth:`prepare` for several groups at once (e.g. one per Kafka partition, each
+        with its own channel), sharing one registry refresh and one round of key, erasure
+        and correction look-ups."""
         self.registry.refresh()
-        results: list[Result | None] = [None] * len(raws)
+        offsets = [0]
+        for raws, _ in groups:
+            offsets.append(offsets[-1] + len(raws))
+        results: list[Result | None] = [None] * offsets[-1]
         candidates: list[_Candidate] = []
-        for i, raw in enumerate(raws):
-            outcome = self._admit(i, raw, channel)
-            if isinstance(outcome, Rejected):
-                results[i] = outcome
-            else:
-                candidates.append(outcome)
+        for (raws, channel), start in zip(groups, offsets, strict=False):
+            for i, raw in enumerate(raws):
+                outcome = self._admit(start + i, raw, channel)
+                if isinstance(outcome, Rejected):
+                    results[start + i] = outcome
+                else:
+                    candidates.append(outcome)
         candidates = self._check_learners(candidates, results)
         candidates = self._check_corrections(candidates, results, in_flight)
         events = self._seal(candidates)
-        return PreparedBatch(results, [c.index for c in candidates], events)
+        batches = []
+        for start, end in itertools.pairwise(offsets):
+            chosen = [
+                (c, e) for c, e in zip(candidates, events, strict=True) if start <= c.index < end
+            ]
+            batches.append(
+                PreparedBatch(
+                    results[start:end], [c.index - start for c, _ in chosen], [e for _, e in chosen]
+                )
+            )
+        return batches
 
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
