@@ -53,6 +53,12 @@ def _population(count: int) -> tuple[list[Any], dict[str, list[bytes]]]:
     return population.issuers, by_source
 
 
+def _trim(by_source: dict[str, list[bytes]], count: int) -> dict[str, list[bytes]]:
+    """The first ``count`` events, spread over the issuers in proportion."""
+    total = sum(len(v) for v in by_source.values())
+    return {k: v[: max(1, len(v) * count // total)] for k, v in by_source.items()}
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -65,6 +71,7 @@ async def _ingest(
     expected: int,
     *,
     drain: bool = False,
+    rate: int | None = None,
 ) -> dict[str, Any]:
     """Run one worker in this process against publisher processes.
 
@@ -94,7 +101,7 @@ async def _ingest(
         else:
             await asyncio.sleep(2)  # join the group before the load starts
             started = time.time()
-            publishers = _publish(files, config.bootstrap)
+            publishers = _publish(files, config.bootstrap, rate, expected)
         while worker.stats.accepted + worker.stats.duplicates < expected:
             if task.done():
                 task.result()
@@ -107,7 +114,8 @@ async def _ingest(
             p.wait(timeout=60)
     counted = worker.stats.accepted
     return {
-        "mode": "drain" if drain else "concurrent",
+        "mode": "drain" if drain else ("paced" if rate else "concurrent"),
+        "publish_rate": rate,
         "events": counted,
         "seconds": round(finished - started, 3),
         "events_per_second": round(counted / (finished - started)),
@@ -121,8 +129,17 @@ async def _ingest(
     }
 
 
-def _publish(files: dict[str, Path], bootstrap: str) -> list[subprocess.Popen[bytes]]:
-    """One publisher process per issuer, as institutions would run them."""
+def _publish(
+    files: dict[str, Path], bootstrap: str, rate: int | None = None, total: int = 0
+) -> list[subprocess.Popen[bytes]]:
+    """One publisher process per issuer, as institutions would run them; with ``rate``,
+    each paced to its share of it."""
+    shares = {i: _lines(p) / max(total, 1) for i, p in files.items()} if rate else {}
+    pace = (
+        {i: ["--rate", f"{rate * shares[i]:.1f}"] for i in files}
+        if rate
+        else {i: [] for i in files}
+    )
     return [
         subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [
@@ -136,11 +153,17 @@ def _publish(files: dict[str, Path], bootstrap: str) -> list[subprocess.Popen[by
                 "--bootstrap",
                 bootstrap,
                 "--json",
+                *pace[issuer],
             ],
             stdout=subprocess.DEVNULL,
         )
         for issuer, path in files.items()
     ]
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
 
 
 def _raw_copy(url: str, schema: str) -> dict[str, Any]:
@@ -180,6 +203,7 @@ def _run(
     args: Any,
     *,
     drain: bool,
+    rate: int | None = None,
 ) -> tuple[dict[str, Any], str]:
     """One ingest run on fresh topics and a fresh schema; returns figures and the schema."""
     suffix = uuid.uuid4().hex[:8]
@@ -210,7 +234,9 @@ def _run(
             topics=tuple(issuer_topic(i) for i in files), batch_size=args.batch_size,
         )  # fmt: skip
         expected = sum(len(v) for v in by_source.values())
-        return asyncio.run(_ingest(settings, config, files, expected, drain=drain)), schema
+        return asyncio.run(
+            _ingest(settings, config, files, expected, drain=drain, rate=rate)
+        ), schema
     finally:
         for path in files.values():
             path.unlink(missing_ok=True)
@@ -236,6 +262,13 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         console.print(f"ingest while publishing (batch {args.batch_size})")
         concurrent, schema = _run(base, bootstrap, specs, by_source, args, drain=False)
         schemas.append(schema)
+        paced_events = min(args.events, args.paced_rate * 8)
+        paced_source = _trim(by_source, paced_events)
+        console.print(f"ingest while publishing at {args.paced_rate}/s (latency below capacity)")
+        paced, schema = _run(
+            base, bootstrap, specs, paced_source, args, drain=False, rate=args.paced_rate
+        )
+        schemas.append(schema)
         console.print("ingest of a full backlog (published first)")
         drained, schema = _run(base, bootstrap, specs, by_source, args, drain=True)
         schemas.append(schema)
@@ -258,6 +291,7 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         "kafka": bootstrap,
         "ledger_via_kafka_while_publishing": concurrent,
         "ledger_via_kafka_backlog": drained,
+        "ledger_via_kafka_paced": paced,
         "reference_raw_copy": raw,
         "reference_eventsourcing_aggregate_per_event": {
             "events": reference.events, "events_per_second": round(reference.rate),
@@ -270,7 +304,11 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     table = Table(title="Kafka → PostgreSQL ingest (events/s; latency publish → durable append)")
     for col in ("path", "events", "events/s", "p50 ms", "p99 ms", "× eventsourcing ref"):
         table.add_column(col, justify="right")
-    for label, run in (("ledger, while publishing", concurrent), ("ledger, backlog", drained)):
+    for label, run in (
+        ("ledger, while publishing", concurrent),
+        (f"ledger, publishing at {args.paced_rate}/s", paced),
+        ("ledger, backlog", drained),
+    ):
         table.add_row(label, str(run["events"]), f"{run['events_per_second']:,}",
                       str(run["latency_ms"]["p50"]), str(run["latency_ms"]["p99"]),
                       f"{run['events_per_second'] / reference.rate:.1f}")  # fmt: skip

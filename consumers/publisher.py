@@ -56,12 +56,18 @@ def _key(line: bytes, issuer_id: str) -> bytes:
 
 
 async def publish_lines(
-    lines: Iterable[bytes], *, issuer_id: str, bootstrap: str, topic: str | None = None
+    lines: Iterable[bytes],
+    *,
+    issuer_id: str,
+    bootstrap: str,
+    topic: str | None = None,
+    rate: float | None = None,
 ) -> PublishSummary:
     """Send each non-blank line as one message to the issuer's topic.
 
     The producer is idempotent (acks from all replicas, sequence numbers per partition), so
     its own retries never duplicate a message; the ledger also deduplicates by (source, id).
+    ``rate`` (messages per second) paces the sends, e.g. to measure latency below capacity.
     """
     summary = PublishSummary(topic=topic or issuer_topic(issuer_id))
     producer = AIOKafkaProducer(
@@ -76,10 +82,14 @@ async def publish_lines(
     await producer.start()
     try:
         pending: list[asyncio.Future[Any]] = []
-        for raw in lines:
+        for count, raw in enumerate(lines):
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 continue
+            if rate and count % 50 == 0:
+                ahead = started + count / rate - time.perf_counter()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
             pending.append(await producer.send(summary.topic, line, key=_key(line, issuer_id)))
             if len(pending) >= WINDOW:
                 await _settle(pending, summary)

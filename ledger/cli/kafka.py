@@ -89,7 +89,9 @@ def publish(args: argparse.Namespace) -> int:
     topic = issuer_topic(args.issuer)
     asyncio.run(ensure_topics(bootstrap, [topic]))
     with path.open("rb") as fh:
-        summary = asyncio.run(publish_lines(fh, issuer_id=args.issuer, bootstrap=bootstrap))
+        summary = asyncio.run(
+            publish_lines(fh, issuer_id=args.issuer, bootstrap=bootstrap, rate=args.rate)
+        )
     if args.json:
         emit_json(summary.as_dict())
     else:

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--issuer", required=True, help="the issuer whose topic to write")
     p.add_argument("--bootstrap")
+    p.add_argument("--rate", type=float, help="pace the sends: messages per second")
     _add_json(p)
     p.set_defaults(handler=c.publish)
 
@@ -147,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing = s.add_parser("ingest", help="Kafka → PostgreSQL end to end, latency, references")
     ing.add_argument("--events", type=int, default=100_000)
     ing.add_argument("--batch-size", type=int, default=2000)
+    ing.add_argument(
+        "--paced-rate", type=int, default=5000, help="events/s of the latency run below capacity"
+    )
     ing.add_argument("--reference-events", type=int, default=2_000)
     ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
     ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
