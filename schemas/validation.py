@@ -80,6 +80,16 @@ def _without_value(error: Any) -> str:
     return message
 
 
+def _required_options(kind: Any) -> list[str]:
+    """For an anyOf whose branches only require fields: each branch's missing fields."""
+    options = []
+    for branch in getattr(kind, "context", None) or []:
+        if not branch or any(type(e.kind).__name__ != "Required" for e in branch):
+            return []
+        options.append(" and ".join(repr(str(e.kind.property)) for e in branch))
+    return options
+
+
 def _problem(error: Any) -> Problem:
     parts: list[str | int] = list(error.instance_path)
     kind = error.kind
@@ -95,6 +105,8 @@ def _problem(error: Any) -> Problem:
             if hasattr(kind, "expected_value")
             else message
         )
+    elif rule == "anyOf" and (options := _required_options(kind)):
+        message = "needs " + ", or ".join(options)
     elif rule == "additionalProperties":
         unexpected = ", ".join(repr(u) for u in kind.unexpected)
         message = f"unexpected field(s) {unexpected}: not part of this event type"

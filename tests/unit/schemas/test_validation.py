@@ -181,6 +181,8 @@ def test_validator_skill_without_uri_or_framework_and_code_breaks_any_of(
     skill: dict[str, Any],
 ) -> None:
     assert problems(course(skills=[skill])) == {("data.skills[0]", "anyOf")}
+    (problem,) = VALIDATOR.validate(course(skills=[skill]))
+    assert problem.message.startswith("needs 'uri', or ")  # names what is missing
 
 
 @pytest.mark.parametrize(
