@@ -315,10 +315,10 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     table.add_row("raw COPY of the same rows", str(raw["events"]), f"{raw['events_per_second']:,}", "", "",
                   f"{raw['events_per_second'] / reference.rate:.1f}")  # fmt: skip
     table.add_row("eventsourcing aggregate/event", str(reference.events), f"{reference.rate:,.0f}", "", "", "1.0")  # fmt: skip
-    Console().print(table)
-    Console().print(
+    Console(width=130).print(table)
+    Console(width=130).print(
         f"backlog ingest = {report['ratio_backlog_to_raw_copy']:.1%} of raw COPY speed; "
         f"target ≥ {TARGET:,}/s — {report['target_met']}"
     )
-    Console().print(f"saved {save_report('ingest', report, args.out)}")
+    Console(width=130).print(f"saved {save_report('ingest', report, args.out)}")
     return 0

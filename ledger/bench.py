@@ -252,13 +252,13 @@ def run_append_bench(args: argparse.Namespace) -> int:
             f"{row['events_per_second']:,.0f}",
             f"{row['ratio_to_reference']:.1f}",
         )
-    Console().print(table)
+    Console(width=130).print(table)
     out = save_report("append", report, args.out)
-    Console().print(
+    Console(width=130).print(
         f"target: ≥ {TARGET_PG_EVENTS_PER_S:,} events/s into PostgreSQL at batch ≥ 500 — "
         f"{report['target_met']}"
     )
-    Console().print(f"saved {out}")
+    Console(width=130).print(f"saved {out}")
     if args.json:
         print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     return 0
