@@ -20,6 +20,7 @@ from ledger.records import (
     NewEvent,
     idempotency_key,
     learner_stream,
+    utc_now,
 )
 from ledger.registry import IssuerRegistry
 from ledger.settings import Settings
@@ -120,20 +121,21 @@ class Ledger:
         """
         request_id = request_id or f"erasure-{uuid.uuid4().hex}"
         event_id = request_id + ":completed"
+        now = utc_now()
         event: dict[str, Any] = {
             "specversion": "1.0",
             "id": event_id,
             "source": LEDGER_SOURCE,
             "type": ERASURE_COMPLETED,
             "subject": learner_id,
-            "time": _now(),
+            "time": now,
             "datacontenttype": "application/json",
-            "data": {"requestId": request_id, "completedAt": _now(), "keyDestroyed": True},
+            "data": {"requestId": request_id, "completedAt": now, "keyDestroyed": True},
         }
         problems = self.validator.validate(event)
         if problems:
             raise LedgerError(f"cannot erase: {problems[0]}")
-        body = dict(event, issuer="ledger", recordedAt=_now())
+        body = dict(event, issuer="ledger", recordedAt=now)
         stream = learner_stream(learner_id)
         new = NewEvent.of(
             idempotency_key(LEDGER_SOURCE, event_id),
@@ -202,12 +204,6 @@ class Ledger:
     def iter_log_rows(self, start: int = 1) -> Iterator[Any]:
         for page in self.recorder.iter_log(start):
             yield from page
-
-
-def _now() -> str:
-    from ledger.pipeline import utc_now
-
-    return utc_now()
 
 
 __all__ = ["Accepted", "Channel", "Duplicated", "Ledger", "open_recorder"]

@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -25,6 +24,7 @@ from ledger.records import (
     idempotency_key,
     issuer_stream,
     learner_stream,
+    utc_now,
 )
 from ledger.registry import Issuer, IssuerRegistry
 from schemas.catalogue import Catalogue, EventType
@@ -77,10 +77,6 @@ class Channel:
 
 def _reject(path: str, rule: str, message: str) -> Rejected:
     return Rejected((Problem(path, rule, message),))
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -14,6 +15,11 @@ LEDGER_NAMESPACE = UUID("6f1d5c1e-3b7a-5d2e-9a41-0c8e7b2f4d10")
 REGISTRY_STREAM = uuid5(LEDGER_NAMESPACE, "registry:issuers")
 LEDGER_SOURCE = "urn:lll:ledger"
 LEDGER_ISSUER_ID = "ledger"
+
+
+def utc_now() -> str:
+    """Now, as the ledger records it: RFC 3339, UTC, microseconds, ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @functools.lru_cache(maxsize=1 << 16)

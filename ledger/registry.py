@@ -10,7 +10,6 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,6 +23,7 @@ from ledger.records import (
     REGISTRY_STREAM,
     NewEvent,
     idempotency_key,
+    utc_now,
 )
 from schemas.catalogue import Catalogue
 
@@ -198,8 +198,7 @@ class IssuerRegistry:
         return self._by_id[issuer_id]
 
     def _append(self, topic: str, issuer: Issuer) -> None:
-        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        record = {"issuer": issuer.as_dict(), "recordedAt": now}
+        record = {"issuer": issuer.as_dict(), "recordedAt": utc_now()}
         body = orjson.dumps(record)
         key = idempotency_key(LEDGER_SOURCE + "/registry", uuid.uuid4().hex)
         self._recorder.append([NewEvent.of(key, REGISTRY_STREAM, topic, body)])

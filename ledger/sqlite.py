@@ -6,7 +6,6 @@ import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,7 +16,7 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRec
 from ledger.errors import StoreError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import KeyRecord, LedgerRecorder, Trackings, as_trackings, plan_append
-from ledger.records import AppendOutcome, NewEvent
+from ledger.records import AppendOutcome, NewEvent, utc_now
 
 EVENTS_TABLE = "ledger_events"
 # SQLite's default cap on bound parameters is 32766; stay far below it.
@@ -43,10 +42,6 @@ SCHEMA = [
         for op in ("UPDATE", "DELETE")
     ),
 ]
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -153,7 +148,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             c.execute(
                 "INSERT INTO ledger_checkpoints"
                 " (first_position, last_position, count, head, committed_at) VALUES (?,?,?,?,?)",
-                (positions[0], positions[-1], len(positions), plan.head, _now()),
+                (positions[0], positions[-1], len(positions), plan.head, utc_now()),
             )
         for position in as_trackings(tracking):
             self.recorder._insert_tracking(c, position)
@@ -252,7 +247,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
     def insert_keys(self, records: Sequence[KeyRecord]) -> None:
         if not records:
             return
-        now = _now()
+        now = utc_now()
         with self._write() as c:
             c.executemany(
                 "INSERT OR IGNORE INTO ledger_learner_keys"
@@ -261,7 +256,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             )
 
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
-        now = _now()
+        now = utc_now()
         with self._write() as c:
             # secure_delete (set on every write) overwrites the old key bytes in the file.
             c.execute(
