@@ -178,15 +178,6 @@ class Ledger:
         rows = self.recorder.select_stream(learner_stream(learner_id))
         return [self.decode(r.position, r.stream, r.version, r.topic, r.state) for r in rows]
 
-    def log(self, start: int = 1, limit: int = 1000) -> list[LedgerEvent]:
-        """The global log from ``start`` (registry events excluded from decoding)."""
-        rows = self.recorder.select_log(start, limit)
-        return [
-            self.decode(r.position, r.stream, r.version, r.topic, r.state)
-            for r in rows
-            if r.topic.startswith("org.lll.")
-        ]
-
     def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
         """Re-check the whole hash chain and every checkpoint.
 

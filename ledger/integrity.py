@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 HASH_LEN = 32
@@ -40,10 +40,22 @@ def link(prev: bytes, stream: UUID, version: int, content: bytes) -> bytes:
 
 
 def seal(
-    prev: bytes, stream: UUID, version: int, topic: str, key: bytes, body: bytes
+    prev: bytes,
+    stream: UUID,
+    version: int,
+    topic: str,
+    key: bytes,
+    body: bytes,
+    content: bytes | None = None,
 ) -> tuple[bytes, bytes]:
-    """Return ``(state, hash)`` for an event that follows the event hashed ``prev``."""
-    digest = link(prev, stream, version, content_digest(topic, key, body))
+    """Return ``(state, hash)`` for an event that follows the event hashed ``prev``.
+
+    ``content`` is the event's :func:`content_digest` when already known (the ingest
+    pipeline computes it before the append, off its critical path).
+    """
+    if content is None:
+        content = content_digest(topic, key, body)
+    digest = link(prev, stream, version, content)
     return digest + prev + key + body, digest
 
 
@@ -102,7 +114,6 @@ class AuditReport:
     last_position: int | None = None
     head: str | None = None
     failure: AuditFailure | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from ledger.integrity import Checkpoint, StoredRow, link
+from ledger.integrity import Checkpoint, StoredRow, seal
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 
 # A row of the events table: stream (originator id), version, topic, state.
@@ -90,11 +90,10 @@ def plan_append(
             continue
         version = heads.get(ev.stream, 0) + 1
         heads[ev.stream] = version
-        digest = link(prev, ev.stream, version, ev.content)
+        state, prev = seal(prev, ev.stream, version, ev.topic, ev.key, ev.body, ev.content)
         index = len(plan.stored)
         in_batch[ev.key] = index
-        plan.stored.append((ev.stream, version, ev.topic, digest + prev + ev.key + ev.body))
-        prev = digest
+        plan.stored.append((ev.stream, version, ev.topic, state))
         plan.slots.append(("new", index))
     plan.head = prev
     return plan

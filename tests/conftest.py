@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import psycopg
 import pytest
 
-from ledger.crypto import encode_key, generate_key
+from ledger.crypto import generate_key
 from ledger.persistence import LedgerRecorder
 from ledger.postgres import PostgresLedgerRecorder
 from ledger.records import NewEvent, idempotency_key, learner_stream
@@ -90,14 +90,6 @@ def new_event() -> NewEventBuilder:
         )
 
     return build
-
-
-@pytest.fixture
-def master_key_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A random master key in LEDGER_MASTER_KEY for the test."""
-    key = encode_key(generate_key())
-    monkeypatch.setenv("LEDGER_MASTER_KEY", key)
-    return key
 
 
 LedgerBuilder = Callable[..., "Ledger"]
