@@ -190,8 +190,8 @@ class IngestWorker:
             # positions the ledger holds.
             await self.reposition(self._owned(tp for tp, _ in parts))
             return
-        await self._dead_letter(parts, prepared)
-        batch = PreparedBatch.concat(prepared)
+        await self._dead_letter([m for _, msgs in parts for m in msgs], prepared)
+        batch = prepared
         for tp, msgs in parts:
             self._expected[tp] = msgs[-1].offset + 1
         self._pending_keys = frozenset(e.key for e in batch.events)
@@ -248,7 +248,7 @@ class IngestWorker:
         self,
         parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
         in_flight: frozenset[bytes],
-    ) -> list[PreparedBatch]:
+    ) -> PreparedBatch:
         groups = [
             (
                 [m.value or b"" for m in msgs],
@@ -259,24 +259,20 @@ class IngestWorker:
         self.stats.consumed += sum(len(m) for _, m in parts)
         return self.ledger.pipeline.prepare_groups(groups, in_flight=in_flight)
 
-    async def _dead_letter(
-        self,
-        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
-        prepared: list[PreparedBatch],
-    ) -> None:
+    async def _dead_letter(self, messages: list[ConsumerRecord], prepared: PreparedBatch) -> None:
+        """Send the poll's rejected messages (``prepared`` covers ``messages`` in order)."""
         producer = self._producer
         assert producer is not None
         sent = 0
-        for (_tp, msgs), batch in zip(parts, prepared, strict=True):
-            for index, rejection in batch.rejected():
-                msg = msgs[index]
-                await producer.send(
-                    self.config.dead_letter_topic,
-                    value=msg.value,
-                    key=msg.key,
-                    headers=_headers(msg, rejection),
-                )
-                sent += 1
+        for index, rejection in prepared.rejected():
+            msg = messages[index]
+            await producer.send(
+                self.config.dead_letter_topic,
+                value=msg.value,
+                key=msg.key,
+                headers=_headers(msg, rejection),
+            )
+            sent += 1
         if sent:
             # Durable before the offsets move past them: a rejected message is never lost.
             await producer.flush()

@@ -7,7 +7,6 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -91,18 +90,6 @@ class PreparedBatch:
         """Inputs already refused, with their index in the batch."""
         return [(i, r) for i, r in enumerate(self.results) if isinstance(r, Rejected)]
 
-    @staticmethod
-    def concat(batches: Sequence[PreparedBatch]) -> PreparedBatch:
-        """One batch (one append) from several, e.g. one per Kafka partition."""
-        results: list[Result | None] = []
-        indexes: list[int] = []
-        events: list[NewEvent] = []
-        for b in batches:
-            indexes.extend(len(results) + i for i in b.indexes)
-            results.extend(b.results)
-            events.extend(b.events)
-        return PreparedBatch(results, indexes, events)
-
 
 @dataclass(slots=True)
 class _Candidate:
@@ -169,44 +156,33 @@ class IngestPipeline:
             in_flight: idempotency keys of earlier batches prepared but not yet committed,
                 so a correction may refer to an event that is still on its way in.
         """
-        return self.prepare_groups([(raws, channel)], in_flight=in_flight)[0]
+        return self.prepare_groups([(raws, channel)], in_flight=in_flight)
 
     def prepare_groups(
         self,
         groups: Sequence[tuple[Sequence[bytes | str], Channel]],
         *,
         in_flight: Set[bytes] = frozenset(),
-    ) -> list[PreparedBatch]:
+    ) -> PreparedBatch:
         """:meth:`prepare` for several groups at once (e.g. one per Kafka partition, each
         with its own channel), sharing one registry refresh and one round of key, erasure
-        and correction look-ups."""
+        and correction look-ups. The batch covers the groups' inputs in order, as if
+        concatenated."""
         self.registry.refresh()
-        offsets = [0]
-        for raws, _ in groups:
-            offsets.append(offsets[-1] + len(raws))
-        results: list[Result | None] = [None] * offsets[-1]
+        results: list[Result | None] = []
         candidates: list[_Candidate] = []
-        for (raws, channel), start in zip(groups, offsets, strict=False):
-            for i, raw in enumerate(raws):
-                outcome = self._admit(start + i, raw, channel)
+        for raws, channel in groups:
+            for raw in raws:
+                outcome = self._admit(len(results), raw, channel)
                 if isinstance(outcome, Rejected):
-                    results[start + i] = outcome
+                    results.append(outcome)
                 else:
+                    results.append(None)
                     candidates.append(outcome)
         candidates = self._check_learners(candidates, results)
         candidates = self._check_corrections(candidates, results, in_flight)
         events = self._seal(candidates)
-        batches = []
-        for start, end in itertools.pairwise(offsets):
-            chosen = [
-                (c, e) for c, e in zip(candidates, events, strict=True) if start <= c.index < end
-            ]
-            batches.append(
-                PreparedBatch(
-                    results[start:end], [c.index - start for c, _ in chosen], [e for _, e in chosen]
-                )
-            )
-        return batches
+        return PreparedBatch(results, [c.index for c in candidates], events)
 
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
