@@ -31,7 +31,7 @@ from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.bench import measure_reference, save_report
 from ledger.crypto import generate_key
-from ledger.demo import generate
+from ledger.demo import generate_at_least
 from ledger.postgres import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
@@ -40,13 +40,9 @@ TARGET = 30_000
 
 
 def _population(count: int) -> tuple[list[Any], dict[str, list[bytes]]]:
-    learners = max(100, count // 18)
-    while True:
-        population = generate(seed=4242, learners=learners)
-        events = [e for e in population.events if e["source"] != LEDGER_SOURCE]
-        if len(events) >= count:
-            break
-        learners = int(learners * 1.3)
+    population, events = generate_at_least(
+        count, seed=4242, learners=max(100, count // 18), exclude_source=LEDGER_SOURCE
+    )
     by_source: dict[str, list[bytes]] = {}
     for e in events[:count]:
         by_source.setdefault(e["source"], []).append(orjson.dumps(e))

@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.demo import generate
+from ledger.demo import generate_at_least
 from ledger.parallel import ingest_in_parallel
 from ledger.pipeline import Accepted, Channel
 from ledger.postgres import redact
@@ -71,13 +71,8 @@ class Measurement:
 
 
 def _events(count: int) -> tuple[list[dict[str, Any]], list[bytes]]:
-    learners = max(50, count // 15)
-    while True:
-        population = generate(seed=2024, learners=learners)
-        if len(population.events) >= count:
-            break
-        learners *= 2
-    return [i.as_dict() for i in population.issuers], [orjson.dumps(e) for e in population.events]
+    population, events = generate_at_least(count, seed=2024, learners=max(50, count // 15))
+    return [i.as_dict() for i in population.issuers], [orjson.dumps(e) for e in events]
 
 
 def _with_fresh_ids(lines: Sequence[bytes], tag: str) -> list[bytes]:

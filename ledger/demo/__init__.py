@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -79,4 +80,21 @@ def generate(seed: int, learners: int, *, max_event_bytes: int = 256 * 1024) -> 
     return pop
 
 
-__all__ = ["IssuerSpec", "Population", "generate", "learner_id"]
+def generate_at_least(
+    count: int, *, seed: int, learners: int, exclude_source: str | None = None
+) -> tuple[Population, list[dict[str, Any]]]:
+    """A population with at least ``count`` events (those from ``exclude_source`` not
+    counted), starting from ``learners`` learners and growing until there are enough.
+
+    Returns:
+        The population and its counted events, in time order.
+    """
+    while True:
+        population = generate(seed=seed, learners=learners)
+        events = [e for e in population.events if e["source"] != exclude_source]
+        if len(events) >= count:
+            return population, events
+        learners = int(learners * 1.5) + 1
+
+
+__all__ = ["IssuerSpec", "Population", "generate", "generate_at_least", "learner_id"]
