@@ -23,15 +23,20 @@ PG_ENV = "LEDGER_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgres"]
 
 
-def postgres_url() -> str:
-    """The test database; a missing one fails the test loudly instead of skipping it."""
-    url = os.environ.get(PG_ENV)
-    if not url:
+def service_from_env(variable: str, service: str, script: str) -> str:
+    """Where a real service runs; a missing one fails the test loudly instead of skipping it."""
+    value = os.environ.get(variable)
+    if not value:
         pytest.fail(
-            f"{PG_ENV} is not set: PostgreSQL tests need the server that "
-            "`scripts/test` starts (scripts/services postgres start)"
+            f"{variable} is not set: these tests need the {service} that `scripts/test` "
+            f"starts (scripts/services {script} start)"
         )
-    return url
+    return value
+
+
+def postgres_url() -> str:
+    """The test database."""
+    return service_from_env(PG_ENV, "PostgreSQL server", "postgres")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from consumers.publisher import PublishSummary, publish_lines
 from consumers.topics import ensure_topics, issuer_topic
@@ -26,20 +25,15 @@ from ledger.demo import IssuerSpec, generate
 from ledger.integrity import split_state
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
+from tests.conftest import service_from_env
 
 KAFKA_ENV = "LEDGER_TEST_KAFKA_BOOTSTRAP"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def kafka_bootstrap() -> str:
-    """The test broker; a missing one fails the test loudly instead of skipping it."""
-    value = os.environ.get(KAFKA_ENV)
-    if not value:
-        pytest.fail(
-            f"{KAFKA_ENV} is not set: Kafka tests need the broker that `scripts/test` starts "
-            "(scripts/services kafka start)"
-        )
-    return value
+    """The test broker."""
+    return service_from_env(KAFKA_ENV, "Kafka broker", "kafka")
 
 
 @dataclass
