@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,7 @@ def ingest_lines(
     """
     summary = IngestSummary(source=source)
     started = time.perf_counter()
-    staged: list[tuple[int, list[tuple[int, bytes]]]] = []
+    staged: deque[tuple[int, list[tuple[int, bytes]]]] = deque()
 
     def feed() -> Iterator[tuple[list[bytes], Channel]]:
         for batch in _batches(lines, batch_size):
@@ -124,7 +125,7 @@ def ingest_lines(
     else:
         stream = ledger.ingest_stream(feed())
     for results in stream:
-        consumed, filled = staged.pop(0)
+        consumed, filled = staged.popleft()
         for (number, raw), result in zip(filled, results, strict=True):
             if isinstance(result, Accepted):
                 summary.accepted += 1

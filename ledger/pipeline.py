@@ -282,10 +282,13 @@ class IngestPipeline:
         if not fixes:
             return candidates
         targets = {
-            idempotency_key(c.event["data"]["target"]["source"], c.event["data"]["target"]["id"])
+            c.index: idempotency_key(
+                c.event["data"]["target"]["source"], c.event["data"]["target"]["id"]
+            )
             for c in fixes
         }
-        known = set(self.recorder.positions_of(list(targets))) | (targets & in_flight)
+        wanted = set(targets.values())
+        known = set(self.recorder.positions_of(list(wanted))) | (wanted & in_flight)
         kept = []
         for c in candidates:
             if c.etype.category == CORRECTIONS:
@@ -297,7 +300,7 @@ class IngestPipeline:
                         "an issuer may retract or correct only its own events",
                     )
                     continue
-                if idempotency_key(target["source"], target["id"]) not in known:
+                if targets[c.index] not in known:
                     results[c.index] = _reject(
                         "data.target", "exists", "no stored event has this source and id"
                     )
