@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from ledger.registry import IssuerRegistry
+
 TOPIC_PREFIX = "lll.issuer."
 DEFAULT_PARTITIONS = 4
 
@@ -15,6 +17,12 @@ DEFAULT_PARTITIONS = 4
 def issuer_topic(issuer_id: str) -> str:
     """The topic only ``issuer_id`` may write (Kafka ACLs enforce it in production)."""
     return TOPIC_PREFIX + issuer_id
+
+
+def registered_topics(registry: IssuerRegistry) -> list[str]:
+    """The topics of every registered issuer (the ledger itself publishes through its API)."""
+    registry.refresh()
+    return [issuer_topic(i.id) for i in registry.all() if i.kind != "ledger"]
 
 
 def issuer_of_topic(topic: str) -> str | None:

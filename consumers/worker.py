@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
 
 from consumers.metrics import WorkerStats
-from consumers.topics import ensure_topics, issuer_of_topic, issuer_topic
+from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreError
 from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
@@ -105,8 +105,7 @@ class IngestWorker:
     def topics(self) -> list[str]:
         if self.config.topics:
             return list(self.config.topics)
-        self.ledger.registry.refresh()
-        return [issuer_topic(i.id) for i in self.ledger.registry.all() if i.kind != "ledger"]
+        return registered_topics(self.ledger.registry)
 
     async def reposition(self, partitions: Sequence[TopicPartition]) -> None:
         """Seek each partition to just after the offset stored with the ledger's events."""

@@ -14,7 +14,7 @@ import orjson
 
 from consumers.metrics import serve_metrics
 from consumers.publisher import publish_lines
-from consumers.topics import ensure_topics, issuer_topic
+from consumers.topics import ensure_topics, issuer_topic, registered_topics
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.cli.output import emit_json, out
@@ -107,7 +107,7 @@ def topics(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     bootstrap = args.bootstrap or settings.kafka_bootstrap
     with Ledger.open(settings) as ledger:
-        names = [issuer_topic(i.id) for i in ledger.registry.all() if i.kind != "ledger"]
+        names = registered_topics(ledger.registry)
     created = asyncio.run(
         ensure_topics(bootstrap, [*names, settings.dead_letter_topic], partitions=args.partitions)
     )
