@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import orjson
 from eventsourcing.application import Application
@@ -32,7 +31,7 @@ from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
 from ledger.parallel import ingest_in_parallel
 from ledger.pipeline import Accepted, Channel
-from ledger.postgres import redact
+from ledger.postgres import connection_params, redact, schema_of
 from ledger.settings import Settings
 
 TARGET_PG_EVENTS_PER_S = 30_000
@@ -153,27 +152,25 @@ def _measure_ledger(
 def _reference_env(url: str) -> dict[str, str]:
     if url.startswith("sqlite:///"):
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": url[10:]}
-    parts = urlsplit(url)
-    schema = url.split("?schema=")[-1] if "?schema=" in url else "public"
+    p = connection_params(url)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/"),
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or ""),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_DBNAME": p.dbname,
+        "POSTGRES_HOST": p.host,
+        "POSTGRES_PORT": str(p.port),
+        "POSTGRES_USER": p.user,
+        "POSTGRES_PASSWORD": p.password,
+        "POSTGRES_SCHEMA": p.schema,
         "CREATE_TABLE": "y",
     }
 
 
 def measure_reference(url: str, backend: str, lines: list[bytes]) -> Measurement:
-    if "?schema=" in url:
+    if url.startswith("postgres"):
         import psycopg
 
-        base, schema = url.split("?schema=")
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_of(url)}"')
     app = ReferenceApp(env=_reference_env(url))
     ids: dict[str, uuid.UUID] = {}
     events = [orjson.loads(line) for line in lines]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
@@ -56,10 +57,20 @@ def schema_statements(schema: str) -> list[str]:
     ]
 
 
-def datastore_from_url(url: str, *, pool_size: int = 4) -> PostgresDatastore:
-    """Build an eventsourcing PostgresDatastore from ``postgresql://user:pw@host:port/db``.
+@dataclass(frozen=True)
+class ConnectionParams:
+    """What a ``postgresql://user:pw@host:port/db[?schema=NAME]`` URL says."""
 
-    A ``?schema=NAME`` query selects the PostgreSQL schema (default ``public``).
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    schema: str
+
+
+def connection_params(url: str) -> ConnectionParams:
+    """Parse a PostgreSQL URL (schema default ``public``).
 
     Raises:
         ConfigurationError: the URL lacks a part the datastore needs.
@@ -70,17 +81,31 @@ def datastore_from_url(url: str, *, pool_size: int = 4) -> PostgresDatastore:
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise ConfigurationError("LEDGER_DATABASE_URL: the database name is missing")
-    return PostgresDatastore(
+    return ConnectionParams(
         dbname=unquote(dbname),
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 5432,
         user=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
+        schema=schema_of(url),
+    )
+
+
+def datastore_from_url(url: str, *, pool_size: int = 4) -> PostgresDatastore:
+    """Build an eventsourcing PostgresDatastore from a PostgreSQL URL (see
+    :func:`connection_params`)."""
+    p = connection_params(url)
+    return PostgresDatastore(
+        dbname=p.dbname,
+        host=p.host,
+        port=p.port,
+        user=p.user,
+        password=p.password,
         pool_size=pool_size,
         max_overflow=pool_size,
         connect_timeout=10,
         lock_timeout=30,
-        schema=schema_of(url),
+        schema=p.schema,
     )
 
 
