@@ -160,10 +160,6 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def count_stored(ledger: Ledger) -> int:
-    return sum(1 for _ in stored_events(ledger))
-
-
 def keys_of(events: list[dict[str, Any]]) -> list[bytes]:
     from ledger.records import idempotency_key
 
