@@ -8,7 +8,6 @@ target's own type so it is what the corrected event's ``data`` would really be.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
@@ -16,9 +15,8 @@ from hypothesis import strategies as st
 from tests.strategies import credentials, learning, work
 from tests.strategies.base import Data, Strategy, date_times, record, sentences
 from tests.strategies.defs import event_ids
-from tests.strategies.issuers import Issuer
+from tests.strategies.issuers import DataFactory, Issuer
 
-DataFactory = Callable[[Issuer], Strategy[Data]]
 RETRACTED = "org.lll.corrections.event-retracted.v1"
 CORRECTED = "org.lll.corrections.event-corrected.v1"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -31,9 +30,7 @@ from tests.strategies.defs import (
     skill_refs,
     titles,
 )
-from tests.strategies.issuers import Issuer
-
-DataFactory = Callable[[Issuer], Strategy[Data]]
+from tests.strategies.issuers import DataFactory, Issuer
 
 KINDS = ("micro-credential", "badge", "certificate", "licence", "diploma", "degree", "other")
 # (slug, title, kind, Open Badges achievementType) of the achievements issuers award.

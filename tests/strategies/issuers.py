@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.records import LEDGER_SOURCE
 from schemas.catalogue import load_catalogue
-
-LEDGER_SOURCE = "urn:lll:ledger"
+from tests.strategies.base import Data, Strategy
 
 
 def _types(*categories: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
@@ -107,3 +108,7 @@ BY_SOURCE = {i.source: i for i in ALL_ISSUERS}
 def publishers(type_name: str) -> list[Issuer]:
     """The issuers that may publish ``type_name``."""
     return [i for i in ALL_ISSUERS if i.may_publish(type_name)]
+
+
+# Builds the data strategy of one event type for the issuer publishing it.
+DataFactory = Callable[[Issuer], Strategy[Data]]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hypothesis import strategies as st
 
 from tests.strategies.base import (
@@ -23,9 +21,7 @@ from tests.strategies.base import (
     uris,
 )
 from tests.strategies.defs import contacts, event_refs, person_name_records
-from tests.strategies.issuers import Issuer
-
-DataFactory = Callable[[Issuer], Strategy[Data]]
+from tests.strategies.issuers import DataFactory, Issuer
 
 CATEGORIES = ("learning", "work", "credentials", "skills", "pathways")
 PURPOSES = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hypothesis import strategies as st
 
 from tests.strategies.base import (
@@ -28,9 +26,7 @@ from tests.strategies.defs import (
     skill_refs,
     titles,
 )
-from tests.strategies.issuers import Issuer
-
-DataFactory = Callable[[Issuer], Strategy[Data]]
+from tests.strategies.issuers import DataFactory, Issuer
 
 JOB_TITLES = (
     "Junior Data Analyst",
