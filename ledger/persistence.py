@@ -10,8 +10,9 @@ stream versions and the idempotency check are read and extended atomically.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -97,6 +98,77 @@ def plan_append(
         plan.slots.append(("new", index))
     plan.head = prev
     return plan
+
+
+@dataclass(frozen=True)
+class HeadsUpdate:
+    """What a committed append did to stream heads: read at ``base``, wrote up to ``last``."""
+
+    base: int
+    last: int
+    heads: dict[UUID, int]
+
+
+class StreamHeads:
+    """The last version of recently written streams, exact as of one log position.
+
+    Looking up every stream of a batch costs the database an index probe per stream; the
+    ingest worker appends to the same learners again and again. Adapters consult this
+    cache under the events table's write lock, where ``last`` (the log's last position)
+    is exact: rows written since the cache's position — by this process or any other —
+    are read back first (one range scan on the position index), then only streams the
+    cache has never seen are looked up. A committed append moves the cache forward;
+    a rolled-back one leaves it as it was. Entries are only ever exact committed
+    versions, so the cache can be stale but never wrong.
+    """
+
+    def __init__(self, *, capacity: int = 500_000, max_catch_up: int = 100_000) -> None:
+        self.capacity = capacity
+        self.max_catch_up = max_catch_up
+        self._versions: dict[UUID, int] = {}
+        self._position: int | None = None
+        self._mutex = threading.Lock()
+
+    def read(
+        self,
+        streams: Sequence[UUID],
+        last: int,
+        *,
+        changed_since: Callable[[int], dict[UUID, int]],
+        load: Callable[[list[UUID]], dict[UUID, int]],
+    ) -> dict[UUID, int]:
+        """Current versions of ``streams`` (0 for a new stream), with the log at ``last``.
+
+        Args:
+            changed_since: last version of each stream with rows after a position.
+            load: last version of each of these streams that has rows.
+        """
+        with self._mutex:
+            if self._position != last:
+                since = self._position
+                if since is None or last < since or last - since > self.max_catch_up:
+                    self._versions.clear()
+                else:
+                    self._versions.update(changed_since(since))
+                self._position = last
+            known = self._versions
+            heads = {s: v for s in streams if (v := known.get(s)) is not None}
+            missing = [s for s in streams if s not in heads]
+            if missing:
+                found = load(missing)
+                if len(known) + len(missing) > self.capacity:
+                    known.clear()
+                for s in missing:
+                    heads[s] = known[s] = found.get(s, 0)
+            return heads
+
+    def committed(self, update: HeadsUpdate) -> None:
+        """Record a committed append's new heads (ignored if the cache moved meanwhile:
+        its next read catches up from the log instead)."""
+        with self._mutex:
+            if self._position == update.base:
+                self._versions.update(update.heads)
+                self._position = update.last
 
 
 Trackings = Tracking | Sequence[Tracking] | None

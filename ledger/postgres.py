@@ -18,9 +18,11 @@ from psycopg.rows import DictRow
 from ledger.errors import ConfigurationError, StoreError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
+    HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
     Row,
+    StreamHeads,
     Trackings,
     as_trackings,
     plan_append,
@@ -145,6 +147,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.t_events = q + EVENTS_TABLE
         self.t_checkpoints = q + "ledger_checkpoints"
         self.t_learner_keys = q + "ledger_learner_keys"
+        self._heads = StreamHeads()
         try:
             self.datastore = datastore_from_url(url, pool_size=pool_size)
             self.recorder = PostgresProcessRecorder(
@@ -198,38 +201,30 @@ class PostgresLedgerRecorder(LedgerRecorder):
         if not events and not as_trackings(tracking):
             return []
         with self._tx(commit=True) as c:
-            return self._append(c, events, tracking)
+            outcomes, update = self._append(c, events, tracking)
+        self._heads.committed(update)
+        return outcomes
 
     def _append(
         self, c: psycopg.Cursor[DictRow], events: Sequence[NewEvent], tracking: Trackings
-    ) -> list[AppendOutcome]:
+    ) -> tuple[list[AppendOutcome], HeadsUpdate]:
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
         # the chain head, stream versions and key checks below race-free.
         self.recorder._lock_table(c)
-        keys = list({e.key for e in events})
-        c.execute(
-            f"SELECT {KEY_EXPR} AS key, notification_id AS position FROM {self.t_events}"
-            f" WHERE {KEY_EXPR} = ANY(%b)",
-            (keys,),
-            prepare=True,
-        )
-        existing = {bytes(r["key"]): r["position"] for r in c.fetchall()}
-        streams = list({e.stream for e in events})
-        c.execute(
-            f"SELECT originator_id, max(originator_version) AS v FROM {self.t_events}"
-            " WHERE originator_id = ANY(%b) GROUP BY originator_id",
-            (streams,),
-            prepare=True,
-            binary=True,
-        )
-        heads = {r["originator_id"]: r["v"] for r in c.fetchall()}
         c.execute(
             f"SELECT notification_id AS n, substring(state from 1 for {HASH_LEN}) AS h"
             f" FROM {self.t_events} ORDER BY notification_id DESC LIMIT 1",
             prepare=True,
         )
         row = c.fetchone()
-        prev, last = (bytes(row["h"]), row["n"]) if row else (GENESIS, 0)
+        prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
+        existing = self._positions(c, list({e.key for e in events}))
+        heads = self._heads.read(
+            list({e.stream for e in events}),
+            last,
+            changed_since=lambda position: self._versions(c, "notification_id > %b", position),
+            load=lambda streams: self._versions_of(c, streams),
+        )
         plan = plan_append(events, existing, heads, prev)
         positions: list[int] = []
         if plan.stored:
@@ -243,7 +238,30 @@ class PostgresLedgerRecorder(LedgerRecorder):
             self.recorder._notify_channel(c)
         for position in as_trackings(tracking):
             self.recorder._insert_tracking(c, position)
-        return plan.outcomes(positions)
+        return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
+
+    def _versions(self, c: psycopg.Cursor[DictRow], where: str, value: Any) -> dict[UUID, int]:
+        """Last version of each stream with rows matching ``where``."""
+        c.execute(
+            f"SELECT originator_id, max(originator_version) AS v FROM {self.t_events}"
+            f" WHERE {where} GROUP BY originator_id",
+            (value,),
+            prepare=True,
+            binary=True,
+        )
+        return {r["originator_id"]: r["v"] for r in c.fetchall()}
+
+    def _versions_of(self, c: psycopg.Cursor[DictRow], streams: list[UUID]) -> dict[UUID, int]:
+        """Last version of each of ``streams`` that has rows: one index probe each."""
+        c.execute(
+            "SELECT s.id AS originator_id, (SELECT max(originator_version)"
+            f" FROM {self.t_events} WHERE originator_id = s.id) AS v"
+            " FROM unnest(%b::uuid[]) AS s(id)",
+            (streams,),
+            prepare=True,
+            binary=True,
+        )
+        return {r["originator_id"]: r["v"] for r in c.fetchall() if r["v"] is not None}
 
     def _copy_events(
         self, c: psycopg.Cursor[DictRow], stored: Sequence[Row], last: int
@@ -251,37 +269,25 @@ class PostgresLedgerRecorder(LedgerRecorder):
         """Insert rows into eventsourcing's events table with binary COPY.
 
         COPY is several times faster than the recorder's INSERT of a composite array.
-        It returns no ids, but under the EXCLUSIVE lock this transaction is the only
-        writer, so its rows are exactly those after ``last``, in insertion order.
+        Under the EXCLUSIVE lock this transaction is the only writer and ``last`` the
+        log's last position, so the rows take the positions after it, given explicitly
+        (the unique index on positions would refuse any clash); the column's sequence
+        is then moved past them for anyone inserting through eventsourcing.
         """
         with c.copy(
-            f"COPY {self.t_events} (originator_id, originator_version, topic, state)"
-            " FROM STDIN (FORMAT BINARY)"
+            f"COPY {self.t_events} (notification_id, originator_id, originator_version,"
+            " topic, state) FROM STDIN (FORMAT BINARY)"
         ) as cp:
-            cp.set_types(["uuid", "int8", "text", "bytea"])
-            for values in stored:
-                cp.write_row(values)
+            cp.set_types(["int8", "uuid", "int8", "text", "bytea"])
+            for position, values in enumerate(stored, start=last + 1):
+                cp.write_row((position, *values))
+        end = last + len(stored)
         c.execute(
-            f"SELECT count(*) AS n, min(notification_id) AS lo, max(notification_id) AS hi"
-            f" FROM {self.t_events} WHERE notification_id > %s",
-            (last,),
+            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+            (self.t_events, end),
             prepare=True,
         )
-        row = c.fetchone()
-        assert row is not None
-        if row["n"] != len(stored):
-            raise StoreError(
-                f"expected {len(stored)} new rows after position {last}, found {row['n']}"
-            )
-        if row["hi"] - row["lo"] + 1 == row["n"]:
-            # The usual case: one contiguous run of the sequence.
-            return list(range(row["lo"], row["hi"] + 1))
-        c.execute(
-            f"SELECT notification_id AS n FROM {self.t_events} WHERE notification_id > %s"
-            " ORDER BY notification_id",
-            (last,),
-        )
-        return [r["n"] for r in c.fetchall()]
+        return list(range(last + 1, end + 1))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -341,12 +347,17 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         with self._tx(commit=False) as c:
-            c.execute(
-                f"SELECT {KEY_EXPR} AS key, notification_id AS position FROM {self.t_events}"
-                f" WHERE {KEY_EXPR} = ANY(%b)",
-                (list(keys),),
-            )
-            return {bytes(r["key"]): r["position"] for r in c.fetchall()}
+            return self._positions(c, list(keys))
+
+    def _positions(self, c: psycopg.Cursor[DictRow], keys: list[bytes]) -> dict[bytes, int]:
+        """Positions of the stored events among ``keys``."""
+        c.execute(
+            f"SELECT {KEY_EXPR} AS key, notification_id AS position FROM {self.t_events}"
+            f" WHERE {KEY_EXPR} = ANY(%b)",
+            (keys,),
+            prepare=True,
+        )
+        return {bytes(r["key"]): r["position"] for r in c.fetchall()}
 
     def max_tracking_id(self, name: str) -> int | None:
         try:
@@ -398,7 +409,8 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 " SET wrapped = NULL, erased_at = now()",
                 (learner_id,),
             )
-            outcomes = self._append(c, events, None)
+            outcomes, update = self._append(c, events, None)
+        self._heads.committed(update)
         # The old row version holds the wrapped key until vacuumed; reclaim it now.
         try:
             with self.datastore.get_connection() as conn:

@@ -15,7 +15,15 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRec
 
 from ledger.errors import StoreError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.persistence import KeyRecord, LedgerRecorder, Trackings, as_trackings, plan_append
+from ledger.persistence import (
+    HeadsUpdate,
+    KeyRecord,
+    LedgerRecorder,
+    StreamHeads,
+    Trackings,
+    as_trackings,
+    plan_append,
+)
 from ledger.records import AppendOutcome, NewEvent, utc_now
 
 EVENTS_TABLE = "ledger_events"
@@ -56,6 +64,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._heads = StreamHeads()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -128,18 +137,26 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         if not events and not as_trackings(tracking):
             return []
         with self._write() as c:
-            return self._append(c, events, tracking)
+            outcomes, update = self._append(c, events, tracking)
+        self._heads.committed(update)
+        return outcomes
 
     def _append(
         self, c: SQLiteCursor, events: Sequence[NewEvent], tracking: Trackings
-    ) -> list[AppendOutcome]:
-        existing = self._existing(c, list({e.key for e in events}))
-        heads = self._heads(c, list({e.stream for e in events}))
+    ) -> tuple[list[AppendOutcome], HeadsUpdate]:
         c.execute(
-            f"SELECT substr(state, 1, {HASH_LEN}) FROM {EVENTS_TABLE} ORDER BY rowid DESC LIMIT 1"
+            f"SELECT rowid, substr(state, 1, {HASH_LEN}) FROM {EVENTS_TABLE}"
+            " ORDER BY rowid DESC LIMIT 1"
         )
         row = c.fetchone()
-        prev = bytes(row[0]) if row else GENESIS
+        last, prev = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+        existing = self._existing(c, list({e.key for e in events}))
+        heads = self._heads.read(
+            list({e.stream for e in events}),
+            last,
+            changed_since=lambda position: self._versions_since(c, position),
+            load=lambda streams: self._versions_of(c, streams),
+        )
         plan = plan_append(events, existing, heads, prev)
         positions: list[int] = []
         if plan.stored:
@@ -152,7 +169,9 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             )
         for position in as_trackings(tracking):
             self.recorder._insert_tracking(c, position)
-        return plan.outcomes(positions)
+        return plan.outcomes(positions), HeadsUpdate(
+            last, positions[-1] if positions else last, heads
+        )
 
     def _existing(self, c: SQLiteCursor, keys: list[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}
@@ -165,7 +184,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             found.update((bytes(k), p) for k, p in c.fetchall())
         return found
 
-    def _heads(self, c: SQLiteCursor, streams: list[UUID]) -> dict[UUID, int]:
+    def _versions_of(self, c: SQLiteCursor, streams: list[UUID]) -> dict[UUID, int]:
         heads: dict[UUID, int] = {}
         for chunk in _chunks(streams):
             marks = ",".join("?" * len(chunk))
@@ -176,6 +195,14 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             )
             heads.update((UUID(o), v) for o, v in c.fetchall())
         return heads
+
+    def _versions_since(self, c: SQLiteCursor, position: int) -> dict[UUID, int]:
+        c.execute(
+            f"SELECT originator_id, MAX(originator_version) FROM {EVENTS_TABLE}"
+            " WHERE rowid > ? GROUP BY originator_id",
+            (position,),
+        )
+        return {UUID(o): v for o, v in c.fetchall()}
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -265,7 +292,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                 " SET wrapped = NULL, erased_at = excluded.erased_at",
                 (learner_id, now, now),
             )
-            outcomes = self._append(c, events, None)
+            outcomes, update = self._append(c, events, None)
+        self._heads.committed(update)
         self._checkpoint_wal()
         return outcomes
 
