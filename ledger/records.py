@@ -6,7 +6,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid5
 
 from ledger.integrity import content_digest
@@ -39,9 +39,11 @@ def idempotency_key(source: str, event_id: str) -> bytes:
     return hashlib.blake2b(source.encode() + b"\x00" + event_id.encode(), digest_size=16).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
+class NewEvent(NamedTuple):
     """An event ready to append: validated, authorised, personal data encrypted.
+
+    A named tuple: batches of them cross to and from the preparing process, and tuples
+    are the cheapest thing to pickle and build.
 
     Attributes:
         key: the idempotency key of its (source, id).
