@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import orjson
@@ -27,6 +28,7 @@ from consumers.metrics import WorkerStats
 from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreError
+from ledger.parallel import Preparer, PreparerProcess, PreparerThread
 from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 
 log = logging.getLogger("lll.ingest")
@@ -54,6 +56,9 @@ class WorkerConfig:
         instance_id: static group membership (``group.instance.id``): a restarted worker
             with the same id takes its partitions back without a rebalance.
         session_timeout_ms: how long the group waits for a silent member.
+        prepare_in_process: prepare batches (parse, validate, encrypt) in a child
+            process, so that work and the appends use both cores instead of sharing
+            one interpreter lock; off, a thread of this process prepares them.
     """
 
     bootstrap: str
@@ -65,6 +70,7 @@ class WorkerConfig:
     client_id: str = "lll-ingest"
     instance_id: str | None = None
     session_timeout_ms: int = 10_000
+    prepare_in_process: bool = True
 
 
 class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -95,12 +101,16 @@ class IngestWorker:
         # Called after each committed append with the messages it covered and the time
         # (benchmarks measure publish-to-durable latency with it).
         self.on_commit: Callable[[list[ConsumerRecord], float], None] | None = None
+        # The append in flight, and the poll being prepared behind it.
         self._pending: asyncio.Task[bool] | None = None
-        self._pending_keys: frozenset[bytes] = frozenset()
+        self._lookahead: (
+            tuple[list[tuple[TopicPartition, list[ConsumerRecord]]], Future[PreparedBatch]] | None
+        ) = None
         # Next offset each partition must deliver; records from elsewhere are stale.
         self._expected: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._preparer: Preparer | None = None
 
     def topics(self) -> list[str]:
         if self.config.topics:
@@ -134,6 +144,20 @@ class IngestWorker:
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
         await ensure_topics(self.config.bootstrap, [*topics, self.config.dead_letter_topic])
+        self._preparer = (
+            PreparerProcess(self.ledger.settings)
+            if self.config.prepare_in_process
+            else PreparerThread(self.ledger.pipeline)
+        )
+        try:
+            # Ready before joining the group: the first batch must not wait for it.
+            await asyncio.wrap_future(self._preparer.ready())
+            await self._consume(topics, stop)
+        finally:
+            self._preparer.close()
+        return self.stats
+
+    async def _consume(self, topics: list[str], stop: asyncio.Event) -> None:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap,
             group_id=self.config.group,
@@ -157,44 +181,82 @@ class IngestWorker:
         await self._consumer.start()
         try:
             while not stop.is_set():
+                # With a poll waiting behind the append, only take what is already
+                # fetched: when nothing is, that poll goes on at once instead of waiting.
                 records = await self._consumer.getmany(
-                    timeout_ms=self.config.poll_ms, max_records=self.config.batch_size
+                    timeout_ms=0 if self._lookahead else self.config.poll_ms,
+                    max_records=self.config.batch_size,
                 )
-                if records:
-                    async with self.busy:
+                async with self.busy:
+                    if records:
                         await self._process(records)
+                    elif self._lookahead is not None:
+                        lookahead, self._lookahead = self._lookahead, None
+                        await self._hand_over(*lookahead)
                 await self._update_lag()
             await self.drain()
         finally:
             await self._consumer.stop()
             await self._producer.stop()
-        return self.stats
 
     async def drain(self) -> bool:
-        """Wait for the append in flight; False when it was refused (and rolled back)."""
+        """Store everything read so far: the batch being prepared, then the append in
+        flight. False when an append was refused (rolled back; positions re-read)."""
+        lookahead, self._lookahead = self._lookahead, None
+        if lookahead is not None:
+            await self._hand_over(*lookahead)
+        return await self._appended()
+
+    async def _appended(self) -> bool:
+        """Wait for the append in flight; False when it was refused."""
         pending, self._pending = self._pending, None
         if pending is None:
             return True
         return await pending
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Prepare this poll while the previous poll's append runs, then hand it over."""
+        """Start preparing this poll, then hand the poll before it over to the append.
+
+        Three polls are in flight: one appending, one prepared or being prepared, and
+        this one queued behind it, so the preparer never waits for the loop.
+        """
         parts = self._in_sequence(records)
         if not parts:
             return
-        in_flight = self._pending_keys
-        prepared = await asyncio.to_thread(self._prepare, parts, in_flight)
-        if not await self.drain():
-            # This poll was read after the refused one: drop it and read again from the
-            # positions the ledger holds.
-            await self.reposition(self._owned(tp for tp, _ in parts))
-            return
-        await self._dead_letter([m for _, msgs in parts for m in msgs], prepared)
-        batch = prepared
         for tp, msgs in parts:
             self._expected[tp] = msgs[-1].offset + 1
-        self._pending_keys = frozenset(e.key for e in batch.events)
-        self._pending = asyncio.create_task(self._append(parts, batch))
+        self.stats.consumed += sum(len(msgs) for _, msgs in parts)
+        preparer = self._preparer
+        assert preparer is not None
+        groups = [
+            (
+                [m.value or b"" for m in msgs],
+                Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})"),
+            )
+            for tp, msgs in parts
+        ]
+        previous, self._lookahead = self._lookahead, (parts, preparer.submit(groups))
+        if previous is not None:
+            await self._hand_over(*previous)
+
+    async def _hand_over(
+        self,
+        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
+        preparing: Future[PreparedBatch],
+    ) -> None:
+        """Once prepared and the previous append is done: dead letters, then append."""
+        prepared = await asyncio.wrap_future(preparing)
+        if not await self._appended():
+            # Read after the refused batch: drop it and the poll behind it, and read
+            # again from the positions the ledger holds.
+            dropped = [tp for tp, _ in parts]
+            lookahead, self._lookahead = self._lookahead, None
+            if lookahead is not None:
+                dropped += [tp for tp, _ in lookahead[0]]
+            await self.reposition(self._owned(dict.fromkeys(dropped)))
+            return
+        await self._dead_letter([m for _, msgs in parts for m in msgs], prepared)
+        self._pending = asyncio.create_task(self._append(parts, prepared))
 
     async def _append(
         self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]], batch: PreparedBatch
@@ -242,21 +304,6 @@ class IngestWorker:
         assert consumer is not None
         mine = consumer.assignment()
         return [tp for tp in partitions if tp in mine]
-
-    def _prepare(
-        self,
-        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
-        in_flight: frozenset[bytes],
-    ) -> PreparedBatch:
-        groups = [
-            (
-                [m.value or b"" for m in msgs],
-                Channel("kafka", issuer_of_topic(tp.topic) or f"(topic {tp.topic})"),
-            )
-            for tp, msgs in parts
-        ]
-        self.stats.consumed += sum(len(m) for _, m in parts)
-        return self.ledger.pipeline.prepare_groups(groups, in_flight=in_flight)
 
     async def _dead_letter(self, messages: list[ConsumerRecord], prepared: PreparedBatch) -> None:
         """Send the poll's rejected messages (``prepared`` covers ``messages`` in order)."""

@@ -38,6 +38,7 @@ def consume(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         instance_id=args.instance_id,
         session_timeout_ms=args.session_timeout_ms,
+        prepare_in_process=args.prepare == "process",
     )
     with Ledger.open(settings) as ledger:
         stats = asyncio.run(_consume(ledger, config, args))

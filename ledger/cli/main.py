@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--instance-id", help="static group membership id (a restart keeps its partitions)"
     )
     p.add_argument("--session-timeout-ms", type=int, default=10_000)
+    p.add_argument(
+        "--prepare",
+        choices=("process", "thread"),
+        default="process",
+        help="where batches are parsed, validated and encrypted: a child process (default;"
+        " uses a second core) or a thread of the worker",
+    )
     p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     p.add_argument("--metrics-host", default="127.0.0.1", help="address for /metrics")
     p.add_argument(

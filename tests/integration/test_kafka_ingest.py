@@ -220,7 +220,10 @@ def test_two_workers_share_partitions_and_one_stopping_hands_over(scenario: Scen
     keys = keys_of(published)
     # Small batches keep the run long enough for the hand-over to happen mid-ingest.
     a = scenario.start_worker("a", "--session-timeout-ms", "6000", "--batch-size", "20")
-    scenario.start_worker("b", "--session-timeout-ms", "6000", "--batch-size", "20")
+    # b prepares in a thread, a in its child process: both modes in one group.
+    scenario.start_worker(
+        "b", "--session-timeout-ms", "6000", "--batch-size", "20", "--prepare", "thread"
+    )
     wait_for(
         lambda: "assigned [" in scenario.worker_log("a") and "assigned [" in scenario.worker_log("b")
         and "assigned []" not in scenario.worker_log("a").splitlines()[-1],

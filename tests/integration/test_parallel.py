@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import orjson
 import pytest
 
@@ -9,6 +15,8 @@ from ledger.demo import generate
 from ledger.parallel import ingest_in_parallel
 from ledger.pipeline import Accepted, Channel, Duplicated, Rejected
 from tests.conftest import LedgerBuilder
+
+REPO = Path(__file__).resolve().parents[2]
 
 FILE = Channel("file")
 
@@ -37,3 +45,40 @@ def test_parallel_ingest_matches_in_process_ingest(
     assert parallel.count(Rejected) == len(population.bad_lines)
     assert parallel.count(Duplicated) == 30
     assert parallel.count(Accepted) == len(population.events)
+
+
+def test_preparer_process_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A worker killed with SIGKILL cannot stop its preparer: the child must notice."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from ledger.parallel import PreparerProcess\n"
+        "from ledger.settings import Settings\n"
+        "if __name__ == '__main__':\n"
+        f"    settings = Settings.from_env({{}}, database_url='sqlite:///{tmp_path}/l.db')\n"
+        "    preparer = PreparerProcess(settings)\n"
+        "    preparer.ready().result(timeout=60)\n"
+        "    import multiprocessing\n"
+        "    print(multiprocessing.active_children()[0].pid, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, cwd=REPO)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert _alive(child)
+    parent.kill()
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), "the preparer outlived its killed parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; only its exit status is left to collect.
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
