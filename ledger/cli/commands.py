@@ -14,6 +14,7 @@ from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import LedgerError
 from ledger.ingest import ingest_file
+from ledger.parallel import tune_gc
 from ledger.pipeline import Channel
 from ledger.settings import Settings
 from schemas.catalogue import load_catalogue
@@ -92,6 +93,7 @@ def ingest(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         if args.issuer and ledger.registry.get(args.issuer) is None:
             raise LedgerError(f"--issuer: no registered issuer {args.issuer!r}")
+        tune_gc()
         with progress_bar(
             f"ingest {path.name}", path.stat().st_size, enabled=not (args.no_progress or args.json)
         ) as advance:

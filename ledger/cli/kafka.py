@@ -19,6 +19,7 @@ from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.cli.output import emit_json, out
 from ledger.errors import LedgerError
+from ledger.parallel import tune_gc
 from ledger.settings import Settings
 
 
@@ -41,6 +42,7 @@ def consume(args: argparse.Namespace) -> int:
         prepare_in_process=args.prepare == "process",
     )
     with Ledger.open(settings) as ledger:
+        tune_gc()
         stats = asyncio.run(_consume(ledger, config, args))
     emit_json({"stopped": True, **stats})
     return 0
