@@ -34,6 +34,8 @@ from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Reject
 log = logging.getLogger("lll.ingest")
 
 TRACKING_PREFIX = "kafka:"
+# Longest a poll waits for more records while the previous poll is being prepared.
+LOOKAHEAD_WAIT_MS = 20
 
 
 def tracking_name(topic: str, partition: int) -> str:
@@ -101,6 +103,10 @@ class IngestWorker:
         # Called after each committed append with the messages it covered and the time
         # (benchmarks measure publish-to-durable latency with it).
         self.on_commit: Callable[[list[ConsumerRecord], float], None] | None = None
+        # Set once the group has assigned partitions and they are positioned.
+        self.assigned = asyncio.Event()
+        # When the first records arrived (startup and group join are over by then).
+        self.first_records_at: float | None = None
         # The append in flight, and the poll being prepared behind it.
         self._pending: asyncio.Task[bool] | None = None
         self._lookahead: (
@@ -137,6 +143,8 @@ class IngestWorker:
             consumer.seek(tp, position)
             self._expected[tp] = position
         log.info("assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
+        if partitions:
+            self.assigned.set()
 
     async def run(self, stop: asyncio.Event) -> WorkerStats:
         """Consume until ``stop`` is set; the batch in hand is always finished first."""
@@ -181,11 +189,8 @@ class IngestWorker:
         await self._consumer.start()
         try:
             while not stop.is_set():
-                # With a poll waiting behind the append, only take what is already
-                # fetched: when nothing is, that poll goes on at once instead of waiting.
                 records = await self._consumer.getmany(
-                    timeout_ms=0 if self._lookahead else self.config.poll_ms,
-                    max_records=self.config.batch_size,
+                    timeout_ms=self._poll_timeout(), max_records=self.config.batch_size
                 )
                 async with self.busy:
                     if records:
@@ -198,6 +203,17 @@ class IngestWorker:
         finally:
             await self._consumer.stop()
             await self._producer.stop()
+
+    def _poll_timeout(self) -> int:
+        """How long a poll may wait for records (ms).
+
+        With nothing in hand, the configured poll time. With a poll being prepared, a
+        few milliseconds, to keep the preparer fed with the next one. With a prepared
+        poll waiting, none: if nothing is fetched yet, it goes on to the append at once.
+        """
+        if self._lookahead is None:
+            return self.config.poll_ms
+        return 0 if self._lookahead[1].done() else min(self.config.poll_ms, LOOKAHEAD_WAIT_MS)
 
     async def drain(self) -> bool:
         """Store everything read so far: the batch being prepared, then the append in
@@ -223,6 +239,8 @@ class IngestWorker:
         parts = self._in_sequence(records)
         if not parts:
             return
+        if self.first_records_at is None:
+            self.first_records_at = time.time()
         for tp, msgs in parts:
             self._expected[tp] = msgs[-1].offset + 1
         self.stats.consumed += sum(len(msgs) for _, msgs in parts)
