@@ -6,6 +6,12 @@ report sustained events/s, publish-to-durable-append latency (p50/p99, from each
 Kafka timestamp to the commit of the transaction that stored it), and two references on
 the same database: a raw binary COPY of the very rows the ledger stored, and the plain
 eventsourcing pattern (load aggregate, add event, save) per event.
+
+Three runs: while publishing (the publishers share this machine's two cores with the
+worker, PostgreSQL and Kafka, which institutions' publishers would not), paced below
+capacity (latency), and a full backlog, timed from the worker's first records to the
+last commit (the worker's capacity: startup is reported apart). The target is judged on
+the backlog run.
 """
 
 from __future__ import annotations
@@ -32,11 +38,14 @@ from ledger.application import Ledger
 from ledger.bench import measure_reference, save_report
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
+from ledger.parallel import tune_gc
 from ledger.postgres import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
 
 TARGET = 30_000
+# Pause between runs (seconds).
+SETTLE_S = 5
 
 
 def _population(count: int) -> tuple[list[Any], dict[str, list[bytes]]]:
@@ -78,6 +87,7 @@ async def _ingest(
     latencies: list[float] = []
     commits: list[float] = []
     with Ledger.open(settings) as ledger:
+        tune_gc()  # as `ledger consume` does
         worker = IngestWorker(ledger, config)
 
         def observe(messages: list[Any], committed: float) -> None:
@@ -92,10 +102,10 @@ async def _ingest(
             for p in publishers:
                 p.wait(timeout=600)
         task = asyncio.create_task(worker.run(stop))
-        if drain:
-            started = time.time()  # includes joining the group
-        else:
-            await asyncio.sleep(2)  # join the group before the load starts
+        launched = time.time()
+        if not drain:
+            # The load starts once the worker holds its partitions.
+            await asyncio.wait_for(worker.assigned.wait(), timeout=60)
             started = time.time()
             publishers = _publish(files, config.bootstrap, rate, expected)
         while worker.stats.accepted + worker.stats.duplicates < expected:
@@ -104,6 +114,11 @@ async def _ingest(
                 raise RuntimeError("ingest worker stopped early")
             await asyncio.sleep(0.05)
         finished = time.time()
+        if drain:
+            # The backlog's clock starts with the first records: starting the worker
+            # (its preparer process, joining the group) is reported on its own.
+            assert worker.first_records_at is not None
+            started = worker.first_records_at
         stop.set()
         await task
         for p in publishers:
@@ -122,6 +137,9 @@ async def _ingest(
         },
         "batches": worker.stats.batches,
         "rejected": worker.stats.rejected,
+        "worker_startup_seconds": round((worker.first_records_at or finished) - launched, 3)
+        if drain
+        else None,
     }
 
 
@@ -255,9 +273,8 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     specs, by_source = _population(args.events)
     schemas: list[str] = []
     try:
-        console.print(f"ingest while publishing (batch {args.batch_size})")
-        concurrent, schema = _run(base, bootstrap, specs, by_source, args, drain=False)
-        schemas.append(schema)
+        # Latency first, on a quiet machine; each run then gets a few seconds for the
+        # previous one's background work (autovacuum, Kafka log flushes) to settle.
         paced_events = min(args.events, args.paced_rate * 8)
         paced_source = _trim(by_source, paced_events)
         console.print(f"ingest while publishing at {args.paced_rate}/s (latency below capacity)")
@@ -265,6 +282,11 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
             base, bootstrap, specs, paced_source, args, drain=False, rate=args.paced_rate
         )
         schemas.append(schema)
+        time.sleep(SETTLE_S)
+        console.print(f"ingest while publishing (batch {args.batch_size})")
+        concurrent, schema = _run(base, bootstrap, specs, by_source, args, drain=False)
+        schemas.append(schema)
+        time.sleep(SETTLE_S)
         console.print("ingest of a full backlog (published first)")
         drained, schema = _run(base, bootstrap, specs, by_source, args, drain=True)
         schemas.append(schema)
@@ -278,7 +300,6 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         with psycopg.connect(base, autocommit=True) as conn:
             for name in schemas:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    best = max(concurrent["events_per_second"], drained["events_per_second"])
     report = {
         "benchmark": "ingest",
         "when": datetime.now(UTC).isoformat(),
@@ -295,7 +316,7 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         "ratio_backlog_to_raw_copy": round(drained["events_per_second"] / raw["events_per_second"], 3),
         "ratio_backlog_to_eventsourcing_reference": round(drained["events_per_second"] / reference.rate, 1),
         "target_events_per_second": TARGET,
-        "target_met": best >= TARGET,
+        "target_met": drained["events_per_second"] >= TARGET,
     }  # fmt: skip
     table = Table(title="Kafka → PostgreSQL ingest (events/s; latency publish → durable append)")
     for col in ("path", "events", "events/s", "p50 ms", "p99 ms", "× eventsourcing ref"):
@@ -313,8 +334,9 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     table.add_row("eventsourcing aggregate/event", str(reference.events), f"{reference.rate:,.0f}", "", "", "1.0")  # fmt: skip
     Console(width=130).print(table)
     Console(width=130).print(
-        f"backlog ingest = {report['ratio_backlog_to_raw_copy']:.1%} of raw COPY speed; "
-        f"target ≥ {TARGET:,}/s — {report['target_met']}"
+        f"backlog: worker started in {drained['worker_startup_seconds']} s, then "
+        f"{drained['events_per_second']:,}/s = {report['ratio_backlog_to_raw_copy']:.1%} of raw "
+        f"COPY speed; target ≥ {TARGET:,}/s — {report['target_met']}"
     )
     Console(width=130).print(f"saved {save_report('ingest', report, args.out)}")
     return 0
