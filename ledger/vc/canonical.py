@@ -1,0 +1,65 @@
+"""RDF Dataset Canonicalization (URDNA2015 / RDFC-1.0) of JSON-LD documents to N-Quads, with pyld."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyld import jsonld
+
+from ledger.vc.contexts import document_loader
+from ledger.vc.errors import CanonicalizationError, ContextNotAllowedError
+
+
+def _refused_context(error: BaseException) -> ContextNotAllowedError | None:
+    # pyld wraps loader errors several layers deep; find ours to report the URL.
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ContextNotAllowedError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__ or getattr(current, "cause", None)
+    return None
+
+
+def canonicalize(document: Mapping[str, Any], *, safe: bool = True) -> str:
+    """The canonical N-Quads of a JSON-LD document (RDFC-1.0, identical to URDNA2015).
+
+    Args:
+        document: a compacted JSON-LD document with its own `@context`.
+        safe: refuse properties that the contexts do not define, which expansion would
+            otherwise drop silently and so leave unsigned (the "safe mode" of vc-di-eddsa).
+
+    Raises:
+        ContextNotAllowedError: the document names a context that is not allow-listed.
+        CanonicalizationError: the document is not valid JSON-LD, or (when safe) has
+            undefined terms.
+    """
+    dropped: list[str] = []
+
+    def on_dropped(term: str | None) -> None:
+        dropped.append(str(term))
+
+    processor = jsonld.JsonLdProcessor(on_property_dropped=on_dropped)
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": document_loader,
+    }
+    try:
+        nquads = processor.normalize(dict(document), options)
+    except ContextNotAllowedError:
+        raise
+    except Exception as error:  # pyld raises JsonLdError but also bare KeyError/TypeError
+        refused = _refused_context(error)
+        if refused is not None:
+            raise ContextNotAllowedError(refused.url) from None
+        message = str(error.args[0]) if error.args else type(error).__name__
+        raise CanonicalizationError(f"canonicalisation failed: {message}") from error
+    if safe and dropped:
+        terms = ", ".join(sorted(set(dropped)))
+        raise CanonicalizationError(f"undefined JSON-LD terms would be left unsigned: {terms}")
+    if not isinstance(nquads, str):
+        raise CanonicalizationError("canonicalisation did not produce N-Quads text")
+    return nquads

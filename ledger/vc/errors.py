@@ -1,0 +1,33 @@
+"""Named errors of the verifiable-credentials package; pyld and cryptography errors become these."""
+
+from __future__ import annotations
+
+from ledger.errors import LedgerError
+
+
+class CredentialError(LedgerError):
+    """Base class of every error the credentials package raises on purpose."""
+
+
+class ContextNotAllowedError(CredentialError):
+    """A JSON-LD context URL is not on the static allow-list; nothing is fetched from the network."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"JSON-LD context {url!r} is not on the allow-list (no network fetches)")
+        self.url = url
+
+
+class CanonicalizationError(CredentialError):
+    """A document could not be turned into canonical N-Quads."""
+
+
+class KeyFormatError(CredentialError):
+    """A key, multibase string or JWK is malformed or of an unsupported type."""
+
+
+class KeyResolutionError(CredentialError):
+    """A verification method or key id cannot be resolved to a public key."""
+
+
+class SigningError(CredentialError):
+    """A document or payload cannot be signed as given."""
