@@ -1,0 +1,137 @@
+"""PostgreSQL adapter of the read-model store (tables beside the ledger's, same schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import psycopg
+
+from ledger.errors import StoreError
+from ledger.postgres import connection_params, redact
+from projections.store import Document, PositionConflictError, ProjectionStore
+
+
+class PostgresProjectionStore(ProjectionStore):
+    """Read models in the ledger's PostgreSQL database (own tables, own connection)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = redact(url)
+        p = connection_params(url)
+        q = f'"{p.schema}".'
+        self.schema = p.schema
+        self.t_positions = q + "projection_positions"
+        self.t_documents = q + "projection_documents"
+        try:
+            self._conn = psycopg.connect(
+                dbname=p.dbname,
+                host=p.host,
+                port=p.port,
+                user=p.user,
+                password=p.password,
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open {self.url}: {exc}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        try:
+            with self._conn.transaction(), self._conn.cursor() as c:
+                yield c
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL projection operation failed: {exc}") from None
+
+    def create_tables(self) -> None:
+        with self._tx() as c:
+            c.execute("SELECT pg_advisory_xact_lock(7412002)")
+            c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.t_positions} ("
+                " projection text PRIMARY KEY, position bigint NOT NULL)"
+            )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.t_documents} ("
+                " projection text NOT NULL, key text NOT NULL, doc bytea NOT NULL,"
+                " PRIMARY KEY (projection, key))"
+            )
+
+    def position(self, projection: str) -> int:
+        with self._tx() as c:
+            c.execute(
+                f"SELECT position FROM {self.t_positions} WHERE projection = %s", (projection,)
+            )
+            row = c.fetchone()
+            return int(row[0]) if row else 0
+
+    def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
+        with self._tx() as c:
+            c.execute(
+                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %s AND key = ANY(%s)",
+                (projection, list(keys)),
+            )
+            return {str(k): orjson.loads(bytes(d)) for k, d in c.fetchall()}
+
+    def save(
+        self,
+        projection: str,
+        changes: Mapping[str, Document | None],
+        *,
+        expected: int,
+        position: int,
+    ) -> None:
+        upserts = [(k, orjson.dumps(d)) for k, d in changes.items() if d is not None]
+        deletes = [k for k, d in changes.items() if d is None]
+        with self._tx() as c:
+            # The row lock serialises runners of one projection; the check refuses a stale one.
+            c.execute(
+                f"INSERT INTO {self.t_positions} (projection, position) VALUES (%s, 0)"
+                " ON CONFLICT (projection) DO NOTHING",
+                (projection,),
+            )
+            c.execute(
+                f"SELECT position FROM {self.t_positions} WHERE projection = %s FOR UPDATE",
+                (projection,),
+            )
+            row = c.fetchone()
+            if row is None or int(row[0]) != expected:
+                raise PositionConflictError(
+                    f"projection {projection!r} moved past {expected} meanwhile"
+                )
+            if upserts:
+                c.execute(
+                    f"INSERT INTO {self.t_documents} (projection, key, doc)"
+                    " SELECT %s, k, d FROM unnest(%s::text[], %s::bytea[]) AS u(k, d)"
+                    " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
+                    (projection, [k for k, _ in upserts], [d for _, d in upserts]),
+                )
+            if deletes:
+                c.execute(
+                    f"DELETE FROM {self.t_documents} WHERE projection = %s AND key = ANY(%s)",
+                    (projection, deletes),
+                )
+            c.execute(
+                f"UPDATE {self.t_positions} SET position = %s WHERE projection = %s",
+                (position, projection),
+            )
+
+    def reset(self, projection: str) -> None:
+        with self._tx() as c:
+            c.execute(f"DELETE FROM {self.t_documents} WHERE projection = %s", (projection,))
+            c.execute(f"DELETE FROM {self.t_positions} WHERE projection = %s", (projection,))
+
+    def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
+        with self._tx() as c:
+            c.execute(
+                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %s ORDER BY key",
+                (projection,),
+            )
+            rows = c.fetchall()
+        for key, doc in rows:
+            yield str(key), orjson.loads(bytes(doc))
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,91 @@
+"""The read-model store port: JSON documents per projection, and each projection's position.
+
+A projection's documents and the log position they reflect are written in one
+transaction, so a runner killed at any moment resumes exactly where its last commit left
+off: nothing applied twice, nothing skipped. Adapters live beside the ledger's own
+(``projections.sqlite``, ``projections.postgres``), in the same database by default.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ledger.errors import ConfigurationError, StoreError
+from ledger.settings import Settings
+
+Document = dict[str, Any]
+
+
+class PositionConflictError(StoreError):
+    """Another runner moved the projection's position first; nothing was written."""
+
+
+class ProjectionStore(ABC):
+    """Port: documents keyed by (projection, key), plus each projection's position."""
+
+    @abstractmethod
+    def create_tables(self) -> None:
+        """Create the tables if missing (idempotent)."""
+
+    @abstractmethod
+    def position(self, projection: str) -> int:
+        """The last log position applied (0 before the first)."""
+
+    @abstractmethod
+    def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
+        """The stored documents among ``keys``."""
+
+    @abstractmethod
+    def save(
+        self,
+        projection: str,
+        changes: Mapping[str, Document | None],
+        *,
+        expected: int,
+        position: int,
+    ) -> None:
+        """Write ``changes`` (``None`` deletes) and move the position, atomically.
+
+        Raises:
+            PositionConflictError: the stored position is not ``expected``.
+        """
+
+    @abstractmethod
+    def reset(self, projection: str) -> None:
+        """Forget every document and go back to position 0, in one transaction."""
+
+    @abstractmethod
+    def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
+        """Every document of a projection, by key order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def get(self, projection: str, key: str) -> Document | None:
+        return self.load(projection, [key]).get(key)
+
+
+def open_projection_store(settings: Settings) -> ProjectionStore:
+    """The adapter for the ledger's database (tables created if missing).
+
+    Raises:
+        ConfigurationError: the URL names no supported database.
+    """
+    store: ProjectionStore
+    if settings.is_postgres:
+        from projections.postgres import PostgresProjectionStore
+
+        store = PostgresProjectionStore(settings.database_url)
+    elif settings.database_url.startswith("sqlite:///"):
+        from projections.sqlite import SQLiteProjectionStore
+
+        store = SQLiteProjectionStore(settings.sqlite_path())
+    else:
+        raise ConfigurationError(
+            "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://user:pw@host:port/db"
+        )
+    store.create_tables()
+    return store
