@@ -1,0 +1,210 @@
+"""The comprehensive learner record: one document per learner, built from the log alone.
+
+Items are grouped by category (learning, work, credentials), each with a reference to the
+event that recorded it (source, id, position) so every line of the record traces back to
+the ledger. Credentials carry a status (active, revoked, retracted; expiry is judged when
+read, see :func:`credential_status`); retractions and corrections by the issuer change the
+item they target; skills are aggregated across all sources with links to the evidencing
+items. An erasure replaces the whole document by a tombstone: no personal data survives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from ledger.records import LedgerEvent
+from projections.store import Document
+
+NAME = "learner-record"
+CATEGORIES = ("learning", "work", "credentials")
+# Where a skill reference may sit in an event's data.
+SKILL_FIELDS = ("skill", "competency")
+
+
+def category_of(topic: str) -> str:
+    """``org.lll.<category>.<name>.v1`` → category."""
+    parts = topic.split(".")
+    return parts[2] if len(parts) > 4 else ""
+
+
+def kind_of(topic: str) -> str:
+    """``org.lll.<category>.<name>.v1`` → name."""
+    parts = topic.split(".")
+    return parts[3] if len(parts) > 4 else topic
+
+
+def empty_record(learner: str) -> Document:
+    return {
+        "learner": learner,
+        "erased": False,
+        "profile": {},
+        "learning": [],
+        "work": [],
+        "credentials": [],
+        "endorsements": [],
+        "skills": [],
+        "consents": [],
+        "lastPosition": 0,
+    }
+
+
+class LearnerRecordProjection:
+    """Projection of every event with a learner subject into that learner's record."""
+
+    name = NAME
+
+    def keys(self, event: LedgerEvent) -> Iterable[str]:
+        subject = event.envelope.get("subject")
+        return (subject,) if isinstance(subject, str) and category_of(event.topic) else ()
+
+    def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
+        learner: str = event.envelope["subject"]
+        record = docs.get(learner) or empty_record(learner)
+        if record["erased"]:
+            return  # nothing is accepted after an erasure; keep the tombstone
+        category, kind = category_of(event.topic), kind_of(event.topic)
+        if category == "learner" and kind == "erasure-completed":
+            docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
+            return
+        data: dict[str, Any] = event.envelope.get("data") or {}
+        if category in CATEGORIES:
+            self._add_item(record, category, kind, event, data)
+        elif category == "corrections":
+            self._correct(record, kind, event, data)
+        elif category == "learner":
+            self._learner_side(record, kind, event, data)
+        record["skills"] = aggregate_skills(record)
+        record["lastPosition"] = event.position
+        docs[learner] = record
+
+    @staticmethod
+    def _add_item(
+        record: Document, category: str, kind: str, event: LedgerEvent, data: dict[str, Any]
+    ) -> None:
+        if kind == "endorsed":
+            record["endorsements"].append(_item(kind, event, data))
+            return
+        if kind == "revoked":
+            for item in _credentials(record, event.issuer, data.get("credentialId")):
+                item["status"] = "revoked"
+                item["revoked"] = {
+                    "on": data.get("revokedOn"),
+                    "reason": data.get("reason"),
+                    "ref": _ref(event),
+                }
+            return
+        item = _item(kind, event, data)
+        if category == "credentials":
+            item["status"] = "active"
+        record[category].append(item)
+
+    @staticmethod
+    def _correct(record: Document, kind: str, event: LedgerEvent, data: dict[str, Any]) -> None:
+        target = data.get("target") or {}
+        for item in _items(record):
+            ref = item["ref"]
+            if ref["source"] != target.get("source") or ref["id"] != target.get("id"):
+                continue
+            if kind == "event-retracted":
+                item["status"] = "retracted"
+                item["retracted"] = {
+                    "at": data.get("retractedAt"),
+                    "reason": data.get("reason"),
+                    "ref": _ref(event),
+                }
+            elif kind == "event-corrected":
+                item["data"] = {**item["data"], **(data.get("replacement") or {})}
+                item.setdefault("corrections", []).append(
+                    {
+                        "at": data.get("correctedAt"),
+                        "reason": data.get("reason"),
+                        "ref": _ref(event),
+                    }
+                )
+
+    @staticmethod
+    def _learner_side(
+        record: Document, kind: str, event: LedgerEvent, data: dict[str, Any]
+    ) -> None:
+        if kind == "registered":
+            record["profile"] = {**data, "ref": _ref(event)}
+        elif kind == "consent-granted":
+            record["consents"].append({**data, "status": "granted", "ref": _ref(event)})
+        elif kind == "consent-revoked":
+            for consent in record["consents"]:
+                if consent.get("consentId") == data.get("consentId"):
+                    consent["status"] = "revoked"
+                    consent["revokedAt"] = data.get("revokedAt")
+
+
+def _ref(event: LedgerEvent) -> dict[str, Any]:
+    return {
+        "source": event.envelope["source"],
+        "id": event.envelope["id"],
+        "position": event.position,
+    }
+
+
+def _item(kind: str, event: LedgerEvent, data: dict[str, Any]) -> Document:
+    return {
+        "kind": kind,
+        "ref": _ref(event),
+        "issuer": event.issuer,
+        "time": event.envelope.get("time"),
+        "status": "recorded",
+        "data": data,
+        "personalDataErased": event.erased,
+    }
+
+
+def _items(record: Document) -> Iterator[Document]:
+    for category in CATEGORIES:
+        yield from record[category]
+    yield from record["endorsements"]
+
+
+def _credentials(record: Document, issuer: str, credential_id: object) -> Iterator[Document]:
+    for item in record["credentials"]:
+        if item["issuer"] == issuer and item["data"].get("credentialId") == credential_id:
+            yield item
+
+
+def skill_key(skill: dict[str, Any]) -> str:
+    """A skill's identity: its URI, else framework and code."""
+    uri = skill.get("uri")
+    return str(uri) if uri else f"{skill.get('framework')}:{skill.get('code')}"
+
+
+def skills_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every skill reference an event's data names."""
+    found = [s for s in data.get("skills") or () if isinstance(s, dict)]
+    found += [data[f] for f in SKILL_FIELDS if isinstance(data.get(f), dict)]
+    return found
+
+
+def aggregate_skills(record: Document) -> list[Document]:
+    """Skills across all items still standing, each with the items that evidence it."""
+    skills: dict[str, Document] = {}
+    for item in _items(record):
+        if item["status"] in ("retracted", "revoked"):
+            continue
+        for skill in skills_of(item["data"]):
+            key = skill_key(skill)
+            entry = skills.setdefault(key, {"key": key, "skill": skill, "evidence": []})
+            entry["evidence"].append(item["ref"])
+    return [skills[k] for k in sorted(skills)]
+
+
+def credential_status(item: Document, today: date) -> str:
+    """A credential's status as of ``today``: expiry is a matter of the date it is read."""
+    status: str = item["status"]
+    expires = item["data"].get("expiresOn")
+    if (
+        status == "active"
+        and isinstance(expires, str)
+        and expires < today.isoformat()[: len(expires)]
+    ):
+        return "expired"
+    return status
