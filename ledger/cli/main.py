@@ -17,6 +17,7 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from ledger.cli import commands as c
+    from ledger.cli import projections as pr
 
     parser = argparse.ArgumentParser(
         prog="ledger",
@@ -127,6 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner", required=True)
     _add_json(p)
     p.set_defaults(handler=c.show)
+
+    p = sub.add_parser("projections", help="read models that follow the log")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    st = s.add_parser("status", help="position and lag of each projection")
+    _add_json(st)
+    run = s.add_parser("run", help="catch up with the log (and keep following with --follow)")
+    run.add_argument("--follow", action="store_true", help="keep following until SIGTERM")
+    run.add_argument("--poll", type=float, default=0.5, help="seconds between checks")
+    reb = s.add_parser("rebuild", help="forget a read model and project the whole log again")
+    for q in (st, run, reb):
+        q.add_argument("--name", choices=sorted(pr.PROJECTIONS), help="one projection only")
+    for q in (run, reb):
+        q.add_argument("--no-progress", action="store_true")
+        q.add_argument("--page", type=int, default=2000, help="log rows per transaction")
+    p.set_defaults(handler=pr.projections)
+
+    p = sub.add_parser("record", help="a learner's comprehensive record (JSON)")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--no-catch-up", action="store_true", help="read the record as projected")
+    p.set_defaults(handler=pr.record)
 
     p = sub.add_parser("keys", help="key management")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,0 +1,79 @@
+"""Handlers of `ledger projections` (status, run, rebuild) and `ledger record`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from datetime import UTC, datetime
+
+from ledger.application import Ledger
+from ledger.cli.output import emit_json, err, out, progress_bar
+from ledger.errors import LedgerError
+from ledger.settings import Settings
+from projections.learner_record import NAME, LearnerRecordProjection, credential_status
+from projections.runner import ProjectionRunner
+from projections.store import open_projection_store
+
+PROJECTIONS = {NAME: LearnerRecordProjection}
+
+
+def projections(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    names = [args.name] if getattr(args, "name", None) else sorted(PROJECTIONS)
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            page = getattr(args, "page", 2000)
+            runners = [ProjectionRunner(ledger, store, PROJECTIONS[n](), page=page) for n in names]
+            if args.action == "status":
+                report = [r.status().as_dict() for r in runners]
+                if args.json:
+                    emit_json(report)
+                else:
+                    for s in report:
+                        out.print(
+                            f"{s['projection']}: position {s['position']} of "
+                            f"{s['head']}, lag {s['lag']}"
+                        )
+                return 0
+            for runner in runners:
+                _run(runner, args)
+        finally:
+            store.close()
+    return 0
+
+
+def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
+    status = runner.status()
+    total = status.head if args.action == "rebuild" else status.lag
+    verb = "rebuild" if args.action == "rebuild" else "catch up"
+    with progress_bar(f"{verb} {status.name}", total, enabled=not args.no_progress) as advance:
+        apply = runner.rebuild if args.action == "rebuild" else runner.catch_up
+        covered = apply(advance)
+    err.print(f"{status.name}: {covered} log rows applied; now at {runner.status().position}")
+    if args.action == "run" and args.follow:
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        runner.follow(stop, poll_s=args.poll)
+
+
+def record(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            runner = ProjectionRunner(ledger, store, LearnerRecordProjection())
+            if not args.no_catch_up:
+                runner.catch_up()
+            doc = store.get(NAME, args.learner)
+        finally:
+            store.close()
+    if doc is None:
+        raise LedgerError(f"--learner: no record for learner {args.learner!r}")
+    today = datetime.now(UTC).date()
+    for item in doc.get("credentials", ()):
+        item["status"] = credential_status(item, today)
+    emit_json(doc)
+    return 0

@@ -1,0 +1,117 @@
+"""The projection runner as an operator runs it: `ledger projections`, killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ledger.application import Ledger
+from ledger.crypto import encode_key, generate_key
+from ledger.demo import generate
+from ledger.pipeline import Channel
+from ledger.settings import Settings
+from projections.learner_record import NAME, LearnerRecordProjection
+from projections.runner import ProjectionRunner
+from projections.sqlite import SQLiteProjectionStore
+from projections.store import open_projection_store
+
+REPO = Path(__file__).resolve().parents[2]
+KILLS = 6
+LEARNERS = 400
+
+
+def populate(url: str, master_key: str, learners: int) -> int:
+    """A demo population ingested into the ledger at ``url``; returns the log's length."""
+    population = generate(seed=31, learners=learners)
+    settings = Settings.from_env({"LEDGER_DATABASE_URL": url, "LEDGER_MASTER_KEY": master_key})
+    with Ledger.open(settings) as ledger:
+        for s in population.issuers:
+            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
+        lines = [orjson.dumps(e) for e in population.events]
+        batches = [(lines[i : i + 500], Channel("file")) for i in range(0, len(lines), 500)]
+        for _ in ledger.ingest_stream(batches):
+            pass
+        ledger.erase(population.learners[0])
+        return ledger.recorder.max_position()
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ledger.cli.main", "projections", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+def test_projection_killed_at_random_moments_ends_equal_to_a_clean_rebuild(
+    database_url: str, tmp_path: Path
+) -> None:
+    master_key = encode_key(generate_key())
+    head = populate(database_url, master_key, learners=LEARNERS)
+    env = {**os.environ, "LEDGER_DATABASE_URL": database_url, "LEDGER_MASTER_KEY": master_key}
+    settings = Settings.from_env(env)
+    store = open_projection_store(settings)
+    rng = random.Random(5)
+    seen = [0]
+    try:
+        for _ in range(KILLS):
+            proc = cli(env, "run", "--page", "13", "--no-progress")
+            # Kill only once it has committed something new, at a random moment after.
+            deadline = time.monotonic() + 60
+            while store.position(NAME) == seen[-1] and proc.poll() is None:
+                assert time.monotonic() < deadline, "no progress"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 0.04))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            seen.append(store.position(NAME))
+        assert seen[-1] < head, f"killed too late to prove anything: {seen}"
+        done = cli(env, "run", "--page", "13", "--no-progress")
+        assert done.wait(timeout=300) == 0
+        assert store.position(NAME) == head
+        assert seen == sorted(seen)
+        resumed = list(store.scan(NAME))
+    finally:
+        store.close()
+    clean = SQLiteProjectionStore(tmp_path / "clean.db")
+    clean.create_tables()
+    with Ledger.open(settings) as ledger:
+        ProjectionRunner(ledger, clean, LearnerRecordProjection()).rebuild()
+    assert resumed == list(clean.scan(NAME))
+    assert len(resumed) == LEARNERS
+
+
+def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    master_key = encode_key(generate_key())
+    head = populate(url, master_key, learners=20)
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_MASTER_KEY": master_key}
+
+    def status() -> dict[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-m", "ledger.cli.main", "projections", "status", "--json"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        (report,) = orjson.loads(out.stdout)
+        return {k: report[k] for k in ("position", "head", "lag")}
+
+    assert status() == {"position": 0, "head": head, "lag": head}
+    rebuild = cli(env, "rebuild")
+    assert rebuild.wait(timeout=120) == 0
+    assert rebuild.stderr is not None
+    assert f"{head} log rows applied" in rebuild.stderr.read().decode()
+    assert status() == {"position": head, "head": head, "lag": 0}
