@@ -75,9 +75,13 @@ class LearnerRecordProjection:
             self._correct(record, kind, event, data)
         elif category == "learner":
             self._learner_side(record, kind, event, data)
-        record["skills"] = aggregate_skills(record)
         record["lastPosition"] = event.position
         docs[learner] = record
+
+    def finish(self, doc: Document) -> Document:
+        if not doc["erased"]:
+            doc["skills"] = aggregate_skills(doc)
+        return doc
 
     @staticmethod
     def _add_item(

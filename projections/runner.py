@@ -35,6 +35,10 @@ class Projection(Protocol):
         Setting a document to ``None`` deletes it."""
         ...
 
+    def finish(self, doc: Document) -> Document:
+        """Derive what is cheaper to compute once per saved document than per event."""
+        ...
+
 
 @dataclass(frozen=True)
 class ProjectionStatus:
@@ -105,7 +109,11 @@ class ProjectionRunner:
                 view = {k: docs[k] for k in keys}
                 self.projection.apply(view, event)
                 docs.update(view)
-        changes = {k: d for k, d in docs.items() if d is not None or k in loaded}
+        changes = {
+            k: None if d is None else self.projection.finish(d)
+            for k, d in docs.items()
+            if d is not None or k in loaded
+        }
         try:
             self.store.save(name, changes, expected=position, position=rows[-1].position)
         except PositionConflictError:

@@ -57,7 +57,7 @@ class Recorder:
         keys = list(self.projection.keys(event))
         view = {k: self.docs.get(k) for k in keys}
         self.projection.apply(view, event)
-        self.docs.update(view)
+        self.docs.update({k: d and self.projection.finish(d) for k, d in view.items()})
         return event
 
     @property
