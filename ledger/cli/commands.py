@@ -225,6 +225,10 @@ def bench(args: argparse.Namespace) -> int:
         from consumers.bench import run_ingest_bench
 
         return run_ingest_bench(args)
+    if args.action == "projections":
+        from projections.bench import run_projection_bench
+
+        return run_projection_bench(args)
     from ledger.bench import run_append_bench
 
     return run_append_bench(args)

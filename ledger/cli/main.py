@@ -183,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
     ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
     ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
+    pj = s.add_parser("projections", help="learner record rebuild: events/s against read+decode")
+    pj.add_argument("--events", type=int, default=100_000)
+    pj.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
+    pj.add_argument(
+        "--out", help="JSON results file (default bench-results/projections-<time>.json)"
+    )
     p.set_defaults(handler=c.bench)
     return parser
 

@@ -1,0 +1,148 @@
+"""`ledger bench projections`: rebuild throughput of the learner record, against a reference.
+
+A demo population is ingested into a fresh ledger (SQLite, and PostgreSQL when a URL is
+given); then, in the same run, the reference reads and decodes the whole log page by page
+(what any projection must do at least) and the runner rebuilds the learner record from
+zero (read, decode, apply, save with the position). Figures are events/s and the ratio
+of the rebuild to the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ledger.application import Ledger
+from ledger.bench import save_report
+from ledger.crypto import generate_key
+from ledger.demo import generate_at_least
+from ledger.pipeline import Channel
+from ledger.postgres import redact
+from ledger.settings import Settings
+from projections.learner_record import LearnerRecordProjection
+from projections.runner import PAGE, ProjectionRunner
+from projections.store import open_projection_store
+
+TARGET = 50_000
+
+
+@contextmanager
+def _database(backend: str, pg_base: str | None) -> Iterator[str]:
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="ledger-bench-proj-")
+        try:
+            yield f"sqlite:///{folder}/ledger.db"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    import psycopg
+
+    assert pg_base is not None
+    schema = f"bench_proj_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{pg_base}?schema={schema}"
+    finally:
+        with psycopg.connect(pg_base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _read_and_decode(ledger: Ledger) -> int:
+    """The reference: every row of the log, read and decoded, nothing applied."""
+    count = 0
+    for page in ledger.recorder.iter_log(page=PAGE):
+        for r in page:
+            ledger.decode(r.position, r.stream, r.version, r.topic, r.state)
+        count += len(page)
+    return count
+
+
+def _measure(backend: str, url: str, lines: list[bytes], issuers: list[Any]) -> dict[str, Any]:
+    settings = Settings.from_env({}, database_url=url, _master_key=generate_key())
+    with Ledger.open(settings) as ledger:
+        for s in issuers:
+            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
+        batches = [(lines[i : i + 2000], Channel("file")) for i in range(0, len(lines), 2000)]
+        for _ in ledger.ingest_stream(batches):
+            pass
+        head = ledger.recorder.max_position()
+        started = time.perf_counter()
+        read = _read_and_decode(ledger)
+        reference_s = time.perf_counter() - started
+        store = open_projection_store(settings)
+        try:
+            runner = ProjectionRunner(ledger, store, LearnerRecordProjection())
+            started = time.perf_counter()
+            rebuilt = runner.rebuild()
+            rebuild_s = time.perf_counter() - started
+            learners = sum(1 for _ in store.scan(LearnerRecordProjection.name))
+        finally:
+            store.close()
+    assert read == rebuilt == head
+    return {
+        "backend": backend,
+        "events": head,
+        "learners": learners,
+        "reference_read_decode": {
+            "seconds": round(reference_s, 3),
+            "events_per_second": round(head / reference_s),
+        },
+        "rebuild": {"seconds": round(rebuild_s, 3), "events_per_second": round(head / rebuild_s)},
+        "ratio_rebuild_to_reference": round(reference_s / rebuild_s, 3),
+    }
+
+
+def run_projection_bench(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    pg = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL")
+    console.print(f"generating {args.events} events")
+    population, events = generate_at_least(
+        args.events, seed=77, learners=max(50, args.events // 18)
+    )
+    lines = [orjson.dumps(e) for e in events[: args.events]]
+    results = []
+    for backend in ["sqlite", *(["postgresql"] if pg else [])]:
+        console.print(f"{backend}: ingest, then read+decode reference and rebuild")
+        with _database(backend, pg) as url:
+            results.append(_measure(backend, url, lines, population.issuers))
+    best = max(r["rebuild"]["events_per_second"] for r in results)
+    report = {
+        "benchmark": "projections",
+        "when": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "postgresql": redact(pg) if pg else None,
+        "projection": LearnerRecordProjection.name,
+        "page": PAGE,
+        "results": results,
+        "target_events_per_second": TARGET,
+        "target_met": best >= TARGET,
+    }
+    table = Table(title="learner record rebuild (events/s)")
+    for col in ("backend", "events", "learners", "read+decode", "rebuild", "rebuild / reference"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            r["backend"],
+            str(r["events"]),
+            str(r["learners"]),
+            f"{r['reference_read_decode']['events_per_second']:,}",
+            f"{r['rebuild']['events_per_second']:,}",
+            f"{r['ratio_rebuild_to_reference']:.2f}",
+        )
+    Console(width=120).print(table)
+    Console(width=120).print(f"target ≥ {TARGET:,} events/s — {report['target_met']}")
+    Console(width=120).print(f"saved {save_report('projections', report, args.out)}")
+    return 0
