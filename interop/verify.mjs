@@ -1,0 +1,188 @@
+// Verifies one of the ledger's signed credentials with independent implementations:
+// jose (panva) for VC-JWT, Digital Bazaar's @digitalbazaar/vc with the eddsa-rdfc-2022
+// cryptosuite for Data Integrity proofs. Offline: the document loader serves only the
+// contexts vendored in ledger/vc/contexts/ and did:key documents built from the key itself.
+//
+//   node interop/verify.mjs [JOB.json]        (the job on stdin when no file is given)
+//
+// Jobs:
+//   {"kind": "jwt", "token": "…", "jwk": {…public JWK…}, "alg": "EdDSA" | "RS256"}
+//   {"kind": "data-integrity", "credential": {…}}
+//   {"kind": "contexts"}   lists the served context URLs (tests compare them with contexts.py)
+//
+// Prints {"verified": bool, "error": "…"} (plus "contexts" for that job) and exits 0;
+// exits 1 with a message on stderr when the job itself is unusable.
+
+import {readFileSync} from 'node:fs';
+
+import * as vc from '@digitalbazaar/vc';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {importJWK, jwtVerify} from 'jose';
+
+const CONTEXTS_DIR = new URL('../ledger/vc/contexts/', import.meta.url);
+
+// The same URL → file map as ledger/vc/contexts.py (CONTEXT_FILES); the test suite checks
+// that the two agree.
+const CONTEXT_FILES = {
+  'https://www.w3.org/ns/credentials/v2': 'credentials-v2.jsonld',
+  'https://www.w3.org/2018/credentials/v1': '2018-credentials-v1.jsonld',
+  'https://w3id.org/security/data-integrity/v1': 'data-integrity-v1.jsonld',
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json': 'ob-v3p0-3.0.1.json',
+  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-3.0.3.json',
+  'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json': 'ob-v3p0-extensions.json',
+  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-2.0.1.json',
+};
+
+const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
+const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
+
+class UsageError extends Error {}
+
+function readContext(url) {
+  const text = readFileSync(new URL(CONTEXT_FILES[url], CONTEXTS_DIR), 'utf8');
+  return JSON.parse(text);
+}
+
+// The DID document of a did:key (Ed25519 only) and its one verification method, built
+// from the key in the identifier itself, as the did:key method specifies.
+async function didKeyDocuments(did) {
+  const multibase = did.slice('did:key:'.length);
+  const keyPair = await Ed25519Multikey.from({
+    '@context': MULTIKEY_CONTEXT_V1,
+    type: 'Multikey',
+    id: `${did}#${multibase}`,
+    controller: did,
+    publicKeyMultibase: multibase,
+  });
+  const method = await keyPair.export({publicKey: true, includeContext: true});
+  const {'@context': _ignored, ...methodInDid} = method;
+  const didDocument = {
+    '@context': [DID_CONTEXT_V1, MULTIKEY_CONTEXT_V1],
+    id: did,
+    verificationMethod: [methodInDid],
+    assertionMethod: [method.id],
+    authentication: [method.id],
+    capabilityInvocation: [method.id],
+    capabilityDelegation: [method.id],
+  };
+  return {didDocument, method};
+}
+
+async function documentLoader(url) {
+  if (Object.hasOwn(CONTEXT_FILES, url)) {
+    return {contextUrl: null, documentUrl: url, document: readContext(url)};
+  }
+  if (url.startsWith('did:key:z6Mk')) {
+    const [did, fragment] = url.split('#');
+    const {didDocument, method} = await didKeyDocuments(did);
+    if (fragment === undefined) {
+      return {contextUrl: null, documentUrl: url, document: didDocument};
+    }
+    if (method.id === url) {
+      return {contextUrl: null, documentUrl: url, document: method};
+    }
+    throw new Error(`${url} names no verification method of ${did}`);
+  }
+  // No network: anything not vendored or derivable from a key is refused.
+  throw new Error(`document loader refuses ${url}: not an allow-listed context or did:key`);
+}
+
+// @digitalbazaar/vc nests the reasons (one per proof, one per credential); name them all.
+function messages(error) {
+  if (!error) {
+    return [];
+  }
+  const found = [];
+  if (error.message) {
+    found.push(error.message);
+  }
+  for (const inner of error.errors ?? []) {
+    found.push(...messages(inner));
+  }
+  // jsonld wraps what the document loader threw in `details.cause`.
+  for (const cause of [error.cause, error.details?.cause]) {
+    found.push(...messages(cause));
+  }
+  return found;
+}
+
+function describe(result) {
+  const reasons = [...messages(result.error)];
+  for (const entry of result.results ?? []) {
+    reasons.push(...messages(entry.error));
+  }
+  return [...new Set(reasons)].join('; ') || 'not verified (no reason given)';
+}
+
+async function verifyDataIntegrity(job) {
+  if (typeof job.credential !== 'object' || job.credential === null) {
+    throw new UsageError('a data-integrity job needs a "credential" object');
+  }
+  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
+  const result = await vc.verifyCredential({
+    credential: job.credential,
+    suite,
+    documentLoader,
+  });
+  return result.verified ? {verified: true} : {verified: false, error: describe(result)};
+}
+
+async function verifyJwt(job) {
+  if (typeof job.token !== 'string' || typeof job.jwk !== 'object' || job.jwk === null) {
+    throw new UsageError('a jwt job needs a "token" string and a "jwk" object');
+  }
+  if (!['EdDSA', 'RS256'].includes(job.alg)) {
+    throw new UsageError('a jwt job needs "alg": "EdDSA" or "RS256"');
+  }
+  try {
+    const key = await importJWK(job.jwk, job.alg);
+    await jwtVerify(job.token, key, {algorithms: [job.alg]});
+    return {verified: true};
+  } catch (error) {
+    return {verified: false, error: `${error.code ?? error.name}: ${error.message}`};
+  }
+}
+
+async function readJob(argv) {
+  if (argv.length > 1) {
+    throw new UsageError('usage: node interop/verify.mjs [JOB.json]');
+  }
+  let text;
+  if (argv.length === 1) {
+    text = readFileSync(argv[0], 'utf8');
+  } else {
+    const chunks = [];
+    for await (const chunk of process.stdin) {
+      chunks.push(chunk);
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`the job is not JSON: ${error.message}`);
+  }
+}
+
+async function main() {
+  const job = await readJob(process.argv.slice(2));
+  switch (job?.kind) {
+    case 'jwt':
+      return verifyJwt(job);
+    case 'data-integrity':
+      return verifyDataIntegrity(job);
+    case 'contexts':
+      return {verified: true, contexts: CONTEXT_FILES};
+    default:
+      throw new UsageError('"kind" must be "jwt", "data-integrity" or "contexts"');
+  }
+}
+
+try {
+  process.stdout.write(JSON.stringify(await main()) + '\n');
+} catch (error) {
+  process.stderr.write(`verify.mjs: ${error.message}\n`);
+  process.exitCode = 1;
+}
