@@ -70,8 +70,9 @@ class PostgresProjectionStore(ProjectionStore):
     def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
         with self._tx() as c:
             c.execute(
-                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %s AND key = ANY(%s)",
+                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %b AND key = ANY(%b)",
                 (projection, list(keys)),
+                binary=True,
             )
             return {str(k): orjson.loads(bytes(d)) for k, d in c.fetchall()}
 
@@ -104,13 +105,13 @@ class PostgresProjectionStore(ProjectionStore):
             if upserts:
                 c.execute(
                     f"INSERT INTO {self.t_documents} (projection, key, doc)"
-                    " SELECT %s, k, d FROM unnest(%s::text[], %s::bytea[]) AS u(k, d)"
+                    " SELECT %s, k, d FROM unnest(%b::text[], %b::bytea[]) AS u(k, d)"
                     " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
                     (projection, [k for k, _ in upserts], [d for _, d in upserts]),
                 )
             if deletes:
                 c.execute(
-                    f"DELETE FROM {self.t_documents} WHERE projection = %s AND key = ANY(%s)",
+                    f"DELETE FROM {self.t_documents} WHERE projection = %s AND key = ANY(%b)",
                     (projection, deletes),
                 )
             c.execute(
