@@ -149,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-catch-up", action="store_true", help="read the record as projected")
     p.set_defaults(handler=pr.record)
 
+    p = sub.add_parser("replay", help="a learner's record as it stood then, from the log alone")
+    p.add_argument("--learner", required=True)
+    cut = p.add_mutually_exclusive_group(required=True)
+    cut.add_argument("--at-sequence", type=int, help="last global position to include")
+    cut.add_argument("--as-of", help="last recording time to include (RFC 3339, e.g. …Z)")
+    p.set_defaults(handler=pr.replay)
+
     p = sub.add_parser("keys", help="key management")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     s.add_parser("generate", help="print a new random master key (base64)")

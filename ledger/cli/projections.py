@@ -12,6 +12,7 @@ from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
+from projections.replay import replay_learner
 from projections.runner import ProjectionRunner
 from projections.store import open_projection_store
 
@@ -75,5 +76,14 @@ def record(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
     for item in doc.get("credentials", ()):
         item["status"] = credential_status(item, today)
+    emit_json(doc)
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    with Ledger.open(Settings.from_env()) as ledger:
+        doc = replay_learner(ledger, args.learner, at_sequence=args.at_sequence, as_of=args.as_of)
+    if doc is None:
+        raise LedgerError(f"--learner: no events for learner {args.learner!r} by then")
     emit_json(doc)
     return 0
