@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
 from ledger.crypto import decode_key
 from ledger.errors import ConfigurationError, MasterKeyMissingError
 
@@ -40,6 +43,8 @@ class Settings:
         kafka_bootstrap: Kafka bootstrap servers (``host:port[,host:port]``).
         kafka_group: the ingest workers' consumer group.
         dead_letter_topic: where rejected Kafka messages go, with their reasons.
+        signing_key_file: PEM (PKCS#8) Ed25519 private key that signs exports
+            (``LEDGER_SIGNING_KEY_FILE``); read only when something is signed.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -49,6 +54,7 @@ class Settings:
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_group: str = "lll-ingest"
     dead_letter_topic: str = "lll.deadletter"
+    signing_key_file: Path | None = None
     _master_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -68,6 +74,9 @@ class Settings:
             "kafka_bootstrap": env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092",
             "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
             "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
+            "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
+            if env.get(PREFIX + "SIGNING_KEY_FILE")
+            else None,
             "_master_key": _master_key(env),
         }
         values.update(overrides)
@@ -92,6 +101,33 @@ class Settings:
                 "or point LEDGER_MASTER_KEY_FILE at a file holding it."
             )
         return self._master_key
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The ledger's Ed25519 signing key, read from ``LEDGER_SIGNING_KEY_FILE``.
+
+        Raises:
+            ConfigurationError: the variable is unset, the file unreadable, or not an
+                unencrypted PEM PKCS#8 Ed25519 private key (the key itself is never shown).
+        """
+        name = PREFIX + "SIGNING_KEY_FILE"
+        if self.signing_key_file is None:
+            raise ConfigurationError(
+                f"{name} is not set: exports cannot be signed. Create a key with "
+                "`ledger keys signing-key --out FILE` and point the variable at it."
+            )
+        try:
+            pem = self.signing_key_file.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}: cannot read: {exc.strerror}") from None
+        try:
+            key = load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            raise ConfigurationError(
+                f"{name}: not an unencrypted PEM (PKCS#8) private key"
+            ) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError(f"{name}: the key is not Ed25519")
+        return key
 
     @property
     def is_postgres(self) -> bool:

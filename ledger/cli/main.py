@@ -17,13 +17,14 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from ledger.cli import commands as c
+    from ledger.cli import export as ex
     from ledger.cli import projections as pr
 
     parser = argparse.ArgumentParser(
         prog="ledger",
         description="Lifelong Learner Ledger: an append-only, tamper-evident record of "
         "lifelong learning and work. Configured by LEDGER_* environment variables "
-        "(LEDGER_DATABASE_URL, LEDGER_MASTER_KEY, LEDGER_DATA_DIR).",
+        "(LEDGER_DATABASE_URL, LEDGER_MASTER_KEY, LEDGER_DATA_DIR, LEDGER_SIGNING_KEY_FILE).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -160,6 +161,29 @@ def build_parser() -> argparse.ArgumentParser:
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     s.add_parser("generate", help="print a new random master key (base64)")
     p.set_defaults(handler=c.keys)
+    sk = s.add_parser(
+        "signing-key", help="write a new Ed25519 signing key for exports (PEM, mode 0600)"
+    )
+    sk.add_argument("--out", required=True, help="the key file (not overwritten)")
+    sk.set_defaults(handler=ex.signing_key)
+
+    p = sub.add_parser("export", help="a learner's record as a signed CLR 2.0 (personal data)")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--out", required=True, help="the file to write (mode 0600)")
+    p.add_argument(
+        "--format",
+        choices=("di", "jwt"),
+        default="di",
+        help="outer credential as Data Integrity JSON (default) or VC-JWT",
+    )
+    p.add_argument(
+        "--scope", nargs="+", metavar="CREDENTIAL_ID", help="export only these credentials"
+    )
+    p.set_defaults(handler=ex.export)
+
+    p = sub.add_parser("verify", help="verify an exported credential and all it holds")
+    p.add_argument("file", help="a JSON credential or a VC-JWT")
+    p.set_defaults(handler=ex.verify)
 
     p = sub.add_parser("demo", help="generate, ingest and audit a realistic population")
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")

@@ -1,0 +1,181 @@
+"""The learner record as an unsigned CLR 2.0 ClrCredential holding OB 3.0 AchievementCredentials."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any, Final
+from urllib.parse import quote
+
+from projections.learner_record import skills_of
+
+V2: Final = "https://www.w3.org/ns/credentials/v2"
+CLR: Final = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+OB: Final = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+LEDGER_NAME: Final = "Lifelong Learner Ledger"
+# Names the ledger's deterministic credential ids (uuid5), so a re-export keeps its ids.
+ID_NAMESPACE: Final = uuid.UUID("6f1d3c52-8a7e-4b0f-9d2a-3c5e7b1a9f40")
+LEFT_OUT: Final = frozenset({"revoked", "retracted"})
+# OB 3.0 AlignmentTargetType per skill framework; CASE items are the default the spec names.
+TARGET_TYPES: Final = {"CTDL": "ceasn:Competency"}
+
+
+def learner_uri(learner: str) -> str:
+    """The learner's subject id in exported credentials (the ledger id, pseudonymous)."""
+    return f"urn:lll:learner:{quote(learner, safe='')}"
+
+
+def rfc3339(partial: str, *, end: bool = False) -> str:
+    """An RFC 3339 UTC instant for a partial date (YYYY, YYYY-MM or YYYY-MM-DD).
+
+    Args:
+        partial: the date as precise as the issuer knew it.
+        end: the first instant after the period instead of its first day ("2029" → 2030-01-01),
+            so that an expiry year stays valid all year, as `credential_status` judges it.
+    """
+    parts = [int(p) for p in partial.split("-")]
+    year, month, day = [*parts, 1, 1][:3]
+    if end:
+        if len(parts) == 1:
+            year += 1
+        elif len(parts) == 2:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        else:
+            following = date(year, month, day) + timedelta(days=1)
+            year, month, day = following.year, following.month, following.day
+    return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+
+
+def _profile(issuer_did: str) -> dict[str, Any]:
+    return {"id": issuer_did, "type": ["Profile"], "name": LEDGER_NAME}
+
+
+def _achievement(item: Mapping[str, Any]) -> dict[str, Any]:
+    data: Mapping[str, Any] = item["data"]
+    issuer, source = str(item["issuer"]), str(item["ref"]["source"])
+    achievement: dict[str, Any] = {
+        "id": f"urn:lll:achievement:{quote(issuer, safe='')}:"
+        f"{quote(str(data['achievementId']), safe='')}",
+        "type": ["Achievement"],
+        "name": data["title"],
+        "description": data.get("description") or data["title"],
+        "criteria": {"narrative": data.get("criteria") or "Awarded by the issuer."},
+        "creator": {"id": source, "type": ["Profile"], "name": issuer},
+    }
+    if data.get("achievementType"):
+        achievement["achievementType"] = data["achievementType"]
+    alignment = [
+        {
+            "type": ["Alignment"],
+            "targetName": skill["name"],
+            "targetUrl": skill["uri"],
+            "targetType": TARGET_TYPES.get(str(skill.get("framework")), "CFItem"),
+            **({"targetFramework": skill["framework"]} if skill.get("framework") else {}),
+            **({"targetCode": skill["code"]} if skill.get("code") else {}),
+        }
+        for skill in skills_of(dict(data))
+        if skill.get("uri")
+    ]
+    if alignment:
+        achievement["alignment"] = alignment
+    return achievement
+
+
+def _result(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    result = data.get("result")
+    if not isinstance(result, Mapping) or result.get("value") is None:
+        return []
+    entry: dict[str, Any] = {"type": ["Result"], "value": str(result["value"])}
+    if result.get("passed") is True:
+        entry["status"] = "Completed"
+    return [entry]
+
+
+def achievement_credential(
+    item: Mapping[str, Any], *, learner: str, issuer_did: str
+) -> dict[str, Any]:
+    """An unsigned OB 3.0 AchievementCredential for one credential item of a learner record.
+
+    The ledger is the issuer (it re-issues what it recorded and signs it); the original
+    issuer is the achievement's `creator`, named by its CloudEvents source.
+    """
+    data: Mapping[str, Any] = item["data"]
+    name = f"{issuer_did}|{item['issuer']}|{data['credentialId']}|{learner}"
+    subject: dict[str, Any] = {
+        "id": learner_uri(learner),
+        "type": ["AchievementSubject"],
+        "achievement": _achievement(item),
+    }
+    result = _result(data)
+    if result:
+        subject["result"] = result
+    credential: dict[str, Any] = {
+        "@context": [V2, OB],
+        "id": f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, name)}",
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "issuer": _profile(issuer_did),
+        "name": data["title"],
+        "validFrom": rfc3339(str(data["issuedOn"])),
+        "credentialSubject": subject,
+    }
+    if data.get("expiresOn"):
+        credential["validUntil"] = rfc3339(str(data["expiresOn"]), end=True)
+    return credential
+
+
+def exported_items(record: Mapping[str, Any], scope: set[str] | None) -> list[Mapping[str, Any]]:
+    """The record's credential items an export holds: not revoked or retracted, within scope."""
+    return [
+        item
+        for item in record.get("credentials", ())
+        if item["status"] not in LEFT_OUT
+        and (scope is None or item["data"].get("credentialId") in scope)
+    ]
+
+
+def build_clr(
+    record: dict[str, Any],
+    *,
+    issuer_did: str,
+    issued_at: str,
+    scope: set[str] | None = None,
+    inner: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An unsigned CLR 2.0 ClrCredential of a learner record's credentials.
+
+    One OB 3.0 AchievementCredential per credential item; revoked and retracted credentials
+    are left out (a CLR states what stands), expired ones are kept with their `validUntil`
+    (they are history, and a verifier judges the period). `association` stays empty:
+    pathways, which would give `isPartOf`, are not projected yet.
+
+    Args:
+        record: a learner-record document (not a tombstone).
+        issuer_did: the ledger's DID (`did:key:…`), issuer of every credential.
+        issued_at: RFC 3339 UTC time of the export, the ClrCredential's `validFrom`.
+        scope: credentialIds to export (default: all that stand).
+        inner: the AchievementCredentials to hold, already signed (default: built unsigned
+            from the record by `achievement_credential`).
+    """
+    learner = str(record["learner"])
+    if inner is None:
+        inner = [
+            achievement_credential(item, learner=learner, issuer_did=issuer_did)
+            for item in exported_items(record, scope)
+        ]
+    return {
+        "@context": [V2, CLR, OB],
+        "id": f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": _profile(issuer_did),
+        "name": "Comprehensive Learner Record",
+        "description": f"Credentials recorded for learner {learner} by the {LEDGER_NAME}.",
+        "validFrom": issued_at,
+        "credentialSubject": {
+            "id": learner_uri(learner),
+            "type": ["ClrSubject"],
+            "verifiableCredential": inner,
+            "achievement": [c["credentialSubject"]["achievement"] for c in inner],
+            "association": [],
+        },
+    }
