@@ -1,0 +1,100 @@
+"""What a verifier may see of a learner record: exactly what an active consent covers.
+
+A consent (ISO/IEC TS 27560 style: grantee, purposes, scope, notice, jurisdiction, given
+and expiry times, withdrawal method, receipt id) covers whole categories and/or specific
+items, each named by the (source, id) of the event behind it. The view holds the covered
+items and nothing else — no other category, no count, no reference to an item outside the
+scope, not even as a skill's evidence. A revoked or expired consent gives no view at all.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from projections.learner_record import CATEGORIES, credential_status, skills_of
+from projections.store import Document
+
+WITHDRAWN = ("retracted",)
+
+
+class ConsentNotActiveError(Exception):
+    """The consent is unknown, revoked or expired: no data may be disclosed."""
+
+
+def active_consent(record: Document, consent_id: str, now: datetime) -> Document:
+    """The learner's consent ``consent_id``, if it is in force at ``now``.
+
+    Raises:
+        ConsentNotActiveError: no such consent, revoked, or past its expiry.
+    """
+    if record.get("erased"):
+        raise ConsentNotActiveError("the learner's record was erased")
+    for consent in record.get("consents", ()):
+        if consent.get("consentId") != consent_id:
+            continue
+        if consent.get("status") != "granted":
+            raise ConsentNotActiveError(f"consent {consent_id!r} was revoked")
+        expires = consent.get("expiresAt")
+        if not isinstance(expires, str) or _instant(expires) <= now:
+            raise ConsentNotActiveError(f"consent {consent_id!r} has expired")
+        found: Document = consent
+        return found
+    raise ConsentNotActiveError(f"no consent {consent_id!r} for this learner")
+
+
+def verifier_view(record: Document, consent_id: str, now: datetime) -> Document:
+    """The part of ``record`` that consent ``consent_id`` discloses at ``now``.
+
+    Raises:
+        ConsentNotActiveError: the consent is not in force (nothing is disclosed).
+    """
+    consent = active_consent(record, consent_id, now)
+    scope: dict[str, Any] = consent.get("scope") or {}
+    categories = set(scope.get("categories") or ())
+    named = {(i.get("source"), i.get("id")) for i in scope.get("items") or ()}
+    view: Document = {
+        "learner": record["learner"],
+        "consent": {
+            k: consent.get(k)
+            for k in ("consentId", "receiptId", "grantee", "purposes", "expiresAt")
+        },
+    }
+    shown: list[Document] = []
+    for category in CATEGORIES:
+        items = [
+            _disclosed(item, now.date())
+            for item in record.get(category, ())
+            if item.get("status") not in WITHDRAWN
+            and (category in categories or (item["ref"]["source"], item["ref"]["id"]) in named)
+        ]
+        if category in categories or items:
+            view[category] = items
+        shown += items
+    if "skills" in categories:
+        view["skills"] = _skills(shown)
+    return view
+
+
+def _disclosed(item: Document, today: date) -> Document:
+    out = {k: v for k, v in item.items() if k != "corrections"}
+    if "revoked" in out or item.get("status") == "active":
+        out["status"] = credential_status(item, today)
+    return out
+
+
+def _skills(items: list[Document]) -> list[Document]:
+    """Skills evidenced by the disclosed items only, each with those items as evidence."""
+    skills: dict[str, Document] = {}
+    for item in items:
+        if item.get("status") in ("retracted", "revoked"):
+            continue
+        for skill in skills_of(item["data"]):
+            key = str(skill.get("uri") or f"{skill.get('framework')}:{skill.get('code')}")
+            entry = skills.setdefault(key, {"key": key, "skill": skill, "evidence": []})
+            entry["evidence"].append(item["ref"])
+    return [skills[k] for k in sorted(skills)]
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
