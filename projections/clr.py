@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote
 
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.vc import dataintegrity
+from ledger.vc.jwt import sign_jwt
+from ledger.vc.keys import did_key_of
 from projections.learner_record import skills_of
 
 V2: Final = "https://www.w3.org/ns/credentials/v2"
@@ -179,3 +185,40 @@ def build_clr(
             "association": [],
         },
     }
+
+
+def sign_export(
+    record: dict[str, Any],
+    items: list[Mapping[str, Any]],
+    *,
+    learner: str,
+    key: Ed25519PrivateKey,
+    fmt: str,
+    now: datetime,
+) -> tuple[bytes, int]:
+    """Sign ``items`` of ``record`` as AchievementCredentials inside a signed ClrCredential.
+
+    Args:
+        fmt: ``"di"`` (the outer credential with an eddsa-rdfc-2022 proof, JSON) or
+            ``"jwt"`` (the outer credential as an EdDSA VC-JWT); inner credentials always
+            carry Data Integrity proofs.
+        now: the issuance time (whole seconds).
+
+    Returns:
+        The file's bytes and how many credentials it holds.
+    """
+    method = did_key_of(key)
+    did = method.partition("#")[0]
+    inner = [
+        dataintegrity.sign(
+            achievement_credential(item, learner=learner, issuer_did=did), key, method, created=now
+        )
+        for item in items
+    ]
+    clr = build_clr(
+        record, issuer_did=did, issued_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), inner=inner
+    )
+    if fmt == "jwt":
+        return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)
+    signed = dataintegrity.sign(clr, key, method, created=now)
+    return orjson.dumps(signed, option=orjson.OPT_INDENT_2), len(inner)

@@ -22,10 +22,10 @@ from ledger.cli.output import err, out
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.vc import dataintegrity
-from ledger.vc.jwt import credential_of, decode_jwt, sign_jwt, verify_jwt
+from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.keys import did_key_of
 from ledger.vc.verification import Failure, Verification
-from projections.clr import achievement_credential, build_clr, exported_items
+from projections.clr import exported_items, sign_export
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.runner import ProjectionRunner
 from projections.store import Document, open_projection_store
@@ -86,27 +86,10 @@ def export(args: argparse.Namespace) -> int:
     if not items:
         raise LedgerError(f"--learner: learner {args.learner!r} has no credentials to export")
     now = datetime.now(UTC).replace(microsecond=0)
-    method = did_key_of(key)
-    did = method.partition("#")[0]
-    inner = [
-        dataintegrity.sign(
-            achievement_credential(item, learner=args.learner, issuer_did=did),
-            key,
-            method,
-            created=now,
-        )
-        for item in items
-    ]
-    clr = build_clr(doc, issuer_did=did, issued_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), inner=inner)
-    if args.format == "jwt":
-        data = (sign_jwt(clr, key, kid=method) + "\n").encode("ascii")
-    else:
-        data = orjson.dumps(
-            dataintegrity.sign(clr, key, method, created=now), option=orjson.OPT_INDENT_2
-        )
+    data, count = sign_export(doc, items, learner=args.learner, key=key, fmt=args.format, now=now)
     _write_private(Path(args.out), data)
     err.print(
-        f"exported {len(inner)} credential(s) of learner {args.learner} to {args.out} "
+        f"exported {count} credential(s) of learner {args.learner} to {args.out} "
         f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600)"
     )
     return 0
