@@ -22,19 +22,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
 from ledger.bench import save_report
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
-from ledger.pipeline import Channel
+from ledger.pipeline import Accepted, Channel
 from ledger.postgres import redact
+from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
+from projections.clr import build_clr, exported_items, sign_export
 from projections.learner_record import LearnerRecordProjection
 from projections.runner import PAGE, ProjectionRunner
 from projections.store import open_projection_store
 
 TARGET = 50_000
+EXPORT_TARGET_MS = 100
 
 
 @contextmanager
@@ -102,6 +106,65 @@ def _measure(backend: str, url: str, lines: list[bytes], issuers: list[Any]) -> 
     }
 
 
+def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int) -> dict[str, Any]:
+    """Export time for one learner with ``len(events)`` events, both formats, p50/p99."""
+    learner = "lrn_0BENCHEXP0RT" + "0" * 14
+    lines = [orjson.dumps({**e, "subject": learner}) for e in events]
+    key = Ed25519PrivateKey.generate()
+    with _database("sqlite", None) as url:
+        settings = Settings.from_env({}, database_url=url, _master_key=generate_key())
+        with Ledger.open(settings) as ledger:
+            for s in issuers:
+                ledger.registry.register(
+                    s.id, name=s.name, source=s.source, kind=s.kind, types=s.types
+                )
+            results = ledger.ingest(lines, Channel("file"))
+            if not all(isinstance(r, Accepted) for r in results):
+                raise RuntimeError("bench export: the learner's events were not all accepted")
+            stored = len(ledger.learner_events(learner))
+            store = open_projection_store(settings)
+            try:
+                ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+                timings: dict[str, list[float]] = {"unsigned": [], "di": [], "jwt": []}
+                count = 0
+                for _ in range(runs):
+                    for fmt in timings:
+                        started = time.perf_counter()
+                        doc = store.get(LearnerRecordProjection.name, learner)
+                        assert doc is not None
+                        items = exported_items(doc, None)
+                        if fmt == "unsigned":
+                            orjson.dumps(
+                                build_clr(doc, issuer_did="did:key:z", issued_at="x", inner=[])
+                            )
+                        else:
+                            _, count = sign_export(
+                                doc,
+                                items,
+                                learner=learner,
+                                key=key,
+                                fmt=fmt,
+                                now=datetime.now(UTC).replace(microsecond=0),
+                            )
+                        timings[fmt].append(time.perf_counter() - started)
+            finally:
+                store.close()
+    return {
+        "learner_events": stored,
+        "credentials": count,
+        "runs": runs,
+        **{
+            fmt: {"p50_ms": round(_pct(t, 0.5) * 1000, 1), "p99_ms": round(_pct(t, 0.99) * 1000, 1)}
+            for fmt, t in timings.items()
+        },
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def run_projection_bench(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -118,6 +181,11 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         console.print(f"{backend}: ingest, then read+decode reference and rebuild")
         with _database(backend, pg) as url:
             results.append(_measure(backend, url, lines, population.issuers))
+    console.print(f"export of one learner with {args.export_events} events × {args.export_runs}")
+    with_subject = [e for e in events if "subject" in e and e["source"] != LEDGER_SOURCE]
+    export = _measure_export(
+        with_subject[: args.export_events], population.issuers, args.export_runs
+    )
     best = max(r["rebuild"]["events_per_second"] for r in results)
     report = {
         "benchmark": "projections",
@@ -129,6 +197,10 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         "results": results,
         "target_events_per_second": TARGET,
         "target_met": best >= TARGET,
+        "export": export,
+        "export_target_p99_ms": EXPORT_TARGET_MS,
+        "export_target_met": export["jwt"]["p99_ms"] < EXPORT_TARGET_MS
+        and export["di"]["p99_ms"] < EXPORT_TARGET_MS,
     }
     table = Table(title="learner record rebuild (events/s)")
     for col in ("backend", "events", "learners", "read+decode", "rebuild", "rebuild / reference"):
@@ -144,5 +216,12 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         )
     Console(width=120).print(table)
     Console(width=120).print(f"target ≥ {TARGET:,} events/s — {report['target_met']}")
+    Console(width=120).print(
+        f"export, learner with {export['learner_events']} events, {export['credentials']} "
+        f"credentials: unsigned p50 {export['unsigned']['p50_ms']} ms; Data Integrity p50 "
+        f"{export['di']['p50_ms']} / p99 {export['di']['p99_ms']} ms; VC-JWT p50 "
+        f"{export['jwt']['p50_ms']} / p99 {export['jwt']['p99_ms']} ms; target p99 < "
+        f"{EXPORT_TARGET_MS} ms — {report['export_target_met']}"
+    )
     Console(width=120).print(f"saved {save_report('projections', report, args.out)}")
     return 0

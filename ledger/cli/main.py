@@ -216,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
     pj = s.add_parser("projections", help="learner record rebuild: events/s against read+decode")
     pj.add_argument("--events", type=int, default=100_000)
+    pj.add_argument(
+        "--export-events", type=int, default=1000, help="events of the exported learner"
+    )
+    pj.add_argument("--export-runs", type=int, default=20)
     pj.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
     pj.add_argument(
         "--out", help="JSON results file (default bench-results/projections-<time>.json)"
