@@ -13,8 +13,9 @@ from ledger.errors import ConfigurationError, LedgerError
 from ledger.integrity import AuditReport, ChainVerifier, split_state
 from ledger.keys import KeyRing
 from ledger.persistence import LedgerRecorder, Trackings
-from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Result
+from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Rejected, Result
 from ledger.records import (
+    LEDGER_ISSUER_ID,
     LEDGER_SOURCE,
     LedgerEvent,
     NewEvent,
@@ -109,6 +110,33 @@ class Ledger:
         """Ingest many batches, overlapping preparation with appends (see
         :meth:`IngestPipeline.process_stream`)."""
         return self.pipeline.process_stream(batches)
+
+    def publish_own(self, type_name: str, learner_id: str, data: dict[str, Any]) -> int:
+        """Record a learner-side event the ledger itself publishes (consent, disclosure,
+        export), through the same pipeline as every issuer's events.
+
+        Returns:
+            The event's position.
+
+        Raises:
+            LedgerError: the event is refused (the reason names the field and the rule).
+        """
+        now = utc_now()
+        event = {
+            "specversion": "1.0",
+            "id": f"{type_name.split('.')[3]}-{uuid.uuid4().hex}",
+            "source": LEDGER_SOURCE,
+            "type": type_name,
+            "subject": learner_id,
+            "time": now,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        (result,) = self.ingest([orjson.dumps(event)], Channel("ledger", LEDGER_ISSUER_ID))
+        if isinstance(result, Rejected):
+            problem = result.problems[0]
+            raise LedgerError(f"{type_name} refused: {problem.path}: {problem.message}")
+        return result.position
 
     def erase(self, learner_id: str, *, request_id: str | None = None) -> int:
         """Crypto-shred a learner: destroy their key and record the erasure.

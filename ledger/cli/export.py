@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,8 @@ from projections.clr import exported_items, sign_export
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.runner import ProjectionRunner
 from projections.store import Document, open_projection_store
+
+RECORD_EXPORTED = "org.lll.learner.record-exported.v1"
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -88,6 +92,23 @@ def export(args: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     data, count = sign_export(doc, items, learner=args.learner, key=key, fmt=args.format, now=now)
     _write_private(Path(args.out), data)
+    # The learner can list what left the ledger: the export is recorded in their stream.
+    with Ledger.open(settings) as ledger:
+        ledger.publish_own(
+            RECORD_EXPORTED,
+            args.learner,
+            {
+                "exportId": f"export-{uuid.uuid4().hex}",
+                "format": "clr2-jwt" if args.format == "jwt" else "clr2-di",
+                "scope": {
+                    "items": [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items][
+                        :1000
+                    ]
+                },
+                "digest": "sha256-" + hashlib.sha256(data).hexdigest(),
+                "exportedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
     err.print(
         f"exported {count} credential(s) of learner {args.learner} to {args.out} "
         f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600)"

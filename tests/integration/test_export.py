@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import stat
 import subprocess
@@ -284,3 +285,20 @@ def test_build_clr_leaves_out_revoked_and_retracted_and_honours_scope() -> None:
         record, issuer_did="did:key:z6Mk", issued_at="2026-01-01T00:00:00Z", scope={"r"}
     )
     assert scoped["credentialSubject"]["verifiableCredential"] == []
+
+
+def test_each_export_is_recorded_in_the_learners_stream(
+    exports: Exports, di_export: Path, jwt_export: Path
+) -> None:
+    with Ledger.open(Settings.from_env(exports.env)) as led:
+        recorded = [
+            e.envelope["data"]
+            for e in led.learner_events(exports.learner)
+            if e.topic == "org.lll.learner.record-exported.v1"
+        ]
+    digests = {
+        "sha256-" + hashlib.sha256(p.read_bytes()).hexdigest() for p in (di_export, jwt_export)
+    }
+    ours = [r for r in recorded if r["digest"] in digests]
+    assert sorted(r["format"] for r in ours) == ["clr2-di", "clr2-jwt"]
+    assert all(len(r["scope"]["items"]) == len(exports.credential_ids) for r in ours)
