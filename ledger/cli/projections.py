@@ -12,11 +12,16 @@ from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
+from projections.pathways import NAME as PATHWAYS
+from projections.pathways import PathwaysProjection, progress
 from projections.replay import replay_learner
 from projections.runner import ProjectionRunner
 from projections.store import open_projection_store
 
-PROJECTIONS = {NAME: LearnerRecordProjection}
+PROJECTIONS: dict[str, type[LearnerRecordProjection] | type[PathwaysProjection]] = {
+    NAME: LearnerRecordProjection,
+    PATHWAYS: PathwaysProjection,
+}
 
 
 def projections(args: argparse.Namespace) -> int:
@@ -65,15 +70,18 @@ def record(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            runner = ProjectionRunner(ledger, store, LearnerRecordProjection())
             if not args.no_catch_up:
-                runner.catch_up()
+                for projection in PROJECTIONS.values():
+                    ProjectionRunner(ledger, store, projection()).catch_up()
             doc = store.get(NAME, args.learner)
+            pathways = [d for _, d in store.scan(PATHWAYS)]
         finally:
             store.close()
     if doc is None:
         raise LedgerError(f"--learner: no record for learner {args.learner!r}")
     today = datetime.now(UTC).date()
+    if not doc.get("erased"):
+        doc["pathways"] = progress(doc, pathways, today)
     for item in doc.get("credentials", ()):
         item["status"] = credential_status(item, today)
     emit_json(doc)

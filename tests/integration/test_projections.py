@@ -106,8 +106,10 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
             capture_output=True,
             check=True,
         )
-        (report,) = orjson.loads(out.stdout)
-        return {k: report[k] for k in ("position", "head", "lag")}
+        reports = orjson.loads(out.stdout)
+        assert [r["projection"] for r in reports] == ["learner-record", "pathways"]
+        (report,) = {tuple((k, r[k]) for k in ("position", "head", "lag")) for r in reports}
+        return dict(report)
 
     assert status() == {"position": 0, "head": head, "lag": head}
     rebuild = cli(env, "rebuild")
