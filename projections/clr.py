@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote
@@ -57,12 +57,35 @@ def _profile(issuer_did: str) -> dict[str, Any]:
     return {"id": issuer_did, "type": ["Profile"], "name": LEDGER_NAME}
 
 
+def achievement_id(issuer: str, achievement: str) -> str:
+    """The exported id of an issuer's achievement (the same in every export)."""
+    return f"urn:lll:achievement:{quote(issuer, safe='')}:{quote(achievement, safe='')}"
+
+
+def associations(exported: set[str], pathways: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`isPartOf` links from each exported component achievement (by exported id) to its
+    pathway's target achievement."""
+    links: dict[tuple[str, str], dict[str, Any]] = {}
+    for pathway in pathways:
+        issuer, target = str(pathway["issuer"]), str(pathway["target"]["achievementId"])
+        for component in pathway.get("components") or ():
+            source = achievement_id(issuer, str(component["achievementId"]))
+            if source in exported:
+                goal = achievement_id(issuer, target)
+                links[(source, goal)] = {
+                    "type": "Association",
+                    "associationType": "isPartOf",
+                    "sourceId": source,
+                    "targetId": goal,
+                }
+    return [links[k] for k in sorted(links)]
+
+
 def _achievement(item: Mapping[str, Any]) -> dict[str, Any]:
     data: Mapping[str, Any] = item["data"]
     issuer, source = str(item["issuer"]), str(item["ref"]["source"])
     achievement: dict[str, Any] = {
-        "id": f"urn:lll:achievement:{quote(issuer, safe='')}:"
-        f"{quote(str(data['achievementId']), safe='')}",
+        "id": achievement_id(issuer, str(data["achievementId"])),
         "type": ["Achievement"],
         "name": data["title"],
         "description": data.get("description") or data["title"],
@@ -147,13 +170,14 @@ def build_clr(
     issued_at: str,
     scope: set[str] | None = None,
     inner: list[dict[str, Any]] | None = None,
+    pathways: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An unsigned CLR 2.0 ClrCredential of a learner record's credentials.
 
     One OB 3.0 AchievementCredential per credential item; revoked and retracted credentials
     are left out (a CLR states what stands), expired ones are kept with their `validUntil`
-    (they are history, and a verifier judges the period). `association` stays empty:
-    pathways, which would give `isPartOf`, are not projected yet.
+    (they are history, and a verifier judges the period). `association` links each
+    exported pathway component to the pathway's target achievement (`isPartOf`).
 
     Args:
         record: a learner-record document (not a tombstone).
@@ -162,6 +186,7 @@ def build_clr(
         scope: credentialIds to export (default: all that stand).
         inner: the AchievementCredentials to hold, already signed (default: built unsigned
             from the record by `achievement_credential`).
+        pathways: pathway definitions (see `projections.pathways`), for `association`.
     """
     learner = str(record["learner"])
     if inner is None:
@@ -182,7 +207,9 @@ def build_clr(
             "type": ["ClrSubject"],
             "verifiableCredential": inner,
             "achievement": [c["credentialSubject"]["achievement"] for c in inner],
-            "association": [],
+            "association": associations(
+                {str(c["credentialSubject"]["achievement"]["id"]) for c in inner}, pathways
+            ),
         },
     }
 
@@ -195,6 +222,7 @@ def sign_export(
     key: Ed25519PrivateKey,
     fmt: str,
     now: datetime,
+    pathways: Iterable[Mapping[str, Any]] = (),
 ) -> tuple[bytes, int]:
     """Sign ``items`` of ``record`` as AchievementCredentials inside a signed ClrCredential.
 
@@ -216,7 +244,11 @@ def sign_export(
         for item in items
     ]
     clr = build_clr(
-        record, issuer_did=did, issued_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), inner=inner
+        record,
+        issuer_did=did,
+        issued_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        inner=inner,
+        pathways=pathways,
     )
     if fmt == "jwt":
         return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)

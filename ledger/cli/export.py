@@ -29,6 +29,8 @@ from ledger.vc.keys import did_key_of
 from ledger.vc.verification import Failure, Verification
 from projections.clr import exported_items, sign_export
 from projections.learner_record import NAME, LearnerRecordProjection
+from projections.pathways import NAME as PATHWAYS
+from projections.pathways import PathwaysProjection
 from projections.runner import ProjectionRunner
 from projections.store import Document, open_projection_store
 
@@ -59,26 +61,29 @@ def signing_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _learner_record(settings: Settings, learner: str) -> Document:
+def _learner_record(settings: Settings, learner: str) -> tuple[Document, list[Document]]:
+    """The learner's record and every pathway definition, both caught up with the log."""
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
             ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+            ProjectionRunner(ledger, store, PathwaysProjection()).catch_up()
             doc = store.get(NAME, learner)
+            pathways = [d for _, d in store.scan(PATHWAYS)]
         finally:
             store.close()
     if doc is None:
         raise LedgerError(f"--learner: no record for learner {learner!r}")
     if doc.get("erased"):
         raise LedgerError(f"--learner: learner {learner!r} is erased; there is nothing to export")
-    return doc
+    return doc, pathways
 
 
 def export(args: argparse.Namespace) -> int:
     """`ledger export`: the learner's record as a signed ClrCredential (Data Integrity or VC-JWT)."""
     settings = Settings.from_env()
     key = settings.signing_key()  # before any work: a missing key is a configuration error
-    doc = _learner_record(settings, args.learner)
+    doc, pathways = _learner_record(settings, args.learner)
     scope = set(args.scope) if args.scope else None
     items = exported_items(doc, scope)
     if scope is not None:
@@ -90,7 +95,9 @@ def export(args: argparse.Namespace) -> int:
     if not items:
         raise LedgerError(f"--learner: learner {args.learner!r} has no credentials to export")
     now = datetime.now(UTC).replace(microsecond=0)
-    data, count = sign_export(doc, items, learner=args.learner, key=key, fmt=args.format, now=now)
+    data, count = sign_export(
+        doc, items, learner=args.learner, key=key, fmt=args.format, now=now, pathways=pathways
+    )
     _write_private(Path(args.out), data)
     # The learner can list what left the ledger: the export is recorded in their stream.
     with Ledger.open(settings) as ledger:

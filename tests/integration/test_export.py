@@ -302,3 +302,16 @@ def test_each_export_is_recorded_in_the_learners_stream(
     ours = [r for r in recorded if r["digest"] in digests]
     assert sorted(r["format"] for r in ours) == ["clr2-di", "clr2-jwt"]
     assert all(len(r["scope"]["items"]) == len(exports.credential_ids) for r in ours)
+
+
+def test_export_links_pathway_components_to_their_target(exports: Exports, di_export: Path) -> None:
+    clr = orjson.loads(di_export.read_bytes())
+    held = {
+        c["credentialSubject"]["achievement"]["id"]
+        for c in clr["credentialSubject"]["verifiableCredential"]
+    }
+    links = clr["credentialSubject"]["association"]
+    assert links, "the demo learner holds pathway components"
+    assert all(link["associationType"] == "isPartOf" for link in links)
+    assert all(link["sourceId"] in held for link in links)
+    assert all(link["targetId"].endswith("-certificate") for link in links)
