@@ -9,9 +9,11 @@ scope, not even as a skill's evidence. A revoked or expired consent gives no vie
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
+from ledger.application import Ledger
 from projections.learner_record import CATEGORIES, credential_status, skills_of
 from projections.store import Document
 
@@ -98,3 +100,51 @@ def _skills(items: list[Document]) -> list[Document]:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+RECORD_DISCLOSED = "org.lll.learner.record-disclosed.v1"
+CONSENT_GRANTED = "org.lll.learner.consent-granted.v1"
+CONSENT_REVOKED = "org.lll.learner.consent-revoked.v1"
+
+
+def disclosed_refs(view: Document) -> list[dict[str, str]]:
+    """The (source, id) of every item a view shows, items first, then skill evidence."""
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    refs = [i["ref"] for c in CATEGORIES for i in view.get(c, ())]
+    refs += [e for skill in view.get("skills", ()) for e in skill["evidence"]]
+    for ref in refs:
+        seen.setdefault((ref["source"], ref["id"]), {"source": ref["source"], "id": ref["id"]})
+    return list(seen.values())
+
+
+def disclose(
+    ledger: Ledger, record: Document, consent_id: str, *, purpose: str, now: datetime
+) -> Document:
+    """A verifier's read: the view, recorded in the learner's stream as a disclosure.
+
+    The disclosure event names the consent, the grantee, the purpose and every item shown,
+    so the learner can list who saw what and why. A read that shows no item records
+    nothing (nothing was disclosed).
+
+    Raises:
+        ConsentNotActiveError: the consent is not in force, or not for this purpose.
+    """
+    view = verifier_view(record, consent_id, now)
+    consent = view["consent"]
+    if purpose not in (consent.get("purposes") or ()):
+        raise ConsentNotActiveError(f"consent {consent_id!r} does not cover purpose {purpose!r}")
+    items = disclosed_refs(view)
+    if items:
+        ledger.publish_own(
+            RECORD_DISCLOSED,
+            str(record["learner"]),
+            {
+                "disclosureId": f"disclosure-{uuid.uuid4().hex}",
+                "consentId": consent_id,
+                "granteeId": str((consent.get("grantee") or {}).get("id")),
+                "purpose": purpose,
+                "items": items[:1000],
+                "disclosedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
+    return view

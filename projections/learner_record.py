@@ -136,6 +136,10 @@ class LearnerRecordProjection:
             record["profile"] = {**data, "ref": _ref(event)}
         elif kind == "consent-granted":
             record["consents"].append({**data, "status": "granted", "ref": _ref(event)})
+        elif kind == "record-disclosed":
+            record.setdefault("disclosures", []).append({**data, "ref": _ref(event)})
+        elif kind == "record-exported":
+            record.setdefault("exports", []).append({**data, "ref": _ref(event)})
         elif kind == "consent-revoked":
             for consent in record["consents"]:
                 if consent.get("consentId") == data.get("consentId"):
