@@ -17,6 +17,7 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from ledger.cli import commands as c
+    from ledger.cli import consent as cn
     from ledger.cli import export as ex
     from ledger.cli import projections as pr
 
@@ -156,6 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
     cut.add_argument("--at-sequence", type=int, help="last global position to include")
     cut.add_argument("--as-of", help="last recording time to include (RFC 3339, e.g. …Z)")
     p.set_defaults(handler=pr.replay)
+
+    p = sub.add_parser("consent", help="learners grant and revoke; verifiers read under consent")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    gr = s.add_parser("grant", help="grant a verifier access to part of the record")
+    gr.add_argument("--grantee-id", required=True)
+    gr.add_argument("--grantee-name", required=True)
+    gr.add_argument("--purpose", nargs="+", required=True, help="e.g. recruitment, or an IRI")
+    gr.add_argument("--category", nargs="+", choices=["learning", "work", "credentials", "skills"])
+    gr.add_argument("--item", nargs="+", help="specific items as SOURCE,ID")
+    gr.add_argument(
+        "--expires", required=True, help="RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z"
+    )
+    gr.add_argument("--notice-url", required=True, help="the privacy notice the learner saw")
+    gr.add_argument("--jurisdiction", required=True, help="ISO 3166-1 alpha-2 country code")
+    rv = s.add_parser("revoke", help="withdraw a consent; takes effect at once")
+    rv.add_argument("--consent", required=True)
+    s.add_parser("list", help="the learner's consents, disclosures and exports")
+    vw = s.add_parser("view", help="a verifier's read under a consent (recorded as a disclosure)")
+    vw.add_argument("--consent", required=True)
+    vw.add_argument("--purpose", required=True, help="why the verifier reads")
+    for q in (gr, rv, s.choices["list"], vw):
+        q.add_argument("--learner", required=True)
+    p.set_defaults(handler=cn.consent)
 
     p = sub.add_parser("keys", help="key management")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
