@@ -312,6 +312,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 " ORDER BY notification_id LIMIT %s",
                 (start, limit),
                 prepare=True,
+                binary=True,
             )
             return self._rows(c.fetchall())
 
@@ -323,6 +324,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 " ORDER BY originator_version",
                 (stream, after_version),
                 prepare=True,
+                binary=True,
             )
             return self._rows(c.fetchall())
 
