@@ -29,7 +29,7 @@ from schemas.catalogue import Catalogue, load_catalogue
 from schemas.validation import EventValidator
 
 ERASURE_COMPLETED = "org.lll.learner.erasure-completed.v1"
-INTERNAL_KEYS = ("pd", "issuer", "recordedAt")
+INTERNAL_KEYS = ("pd", "issuer", "recordedAt", "verification")
 
 
 def open_recorder(settings: Settings) -> LedgerRecorder:
@@ -186,6 +186,7 @@ class Ledger:
         sealed = record.pop("pd", None)
         issuer = record.pop("issuer", "")
         recorded_at = record.pop("recordedAt", "")
+        verification = record.pop("verification", None)
         erased = False
         if sealed is not None:
             key = self.keyring.for_reading(record.get("subject", ""))
@@ -198,7 +199,16 @@ class Ledger:
                 except DecryptionError:
                     erased = True
         return LedgerEvent(
-            position, stream, version, topic, record, issuer, recorded_at, erased, digest.hex()
+            position,
+            stream,
+            version,
+            topic,
+            record,
+            issuer,
+            recorded_at,
+            erased,
+            digest.hex(),
+            verification,
         )
 
     def learner_events(self, learner_id: str) -> list[LedgerEvent]:

@@ -1,4 +1,4 @@
-"""The ingest pipeline every channel shares: validate → authorise → dedupe → encrypt → append.
+"""The ingest pipeline every channel shares: validate → authorise → verify → encrypt → append.
 
 File ingest, the Kafka worker and the HTTP API all hand batches of raw events to
 :class:`IngestPipeline`; each input comes back accepted (with its position), recognised
@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from ledger.crypto import DataKey, extract_personal, seal_personal
+from ledger.inbound import verification_record, verify_embedded
 from ledger.keys import KeyRing
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.records import (
@@ -30,6 +31,7 @@ from schemas.catalogue import Catalogue, EventType
 from schemas.validation import EventValidator, Problem
 
 CORRECTIONS = "corrections"
+CREDENTIAL_ISSUED = "org.lll.credentials.issued.v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class _Candidate:
     key: bytes
     stripped: dict[str, Any] | None = None
     personal: list[tuple[list[str | int], Any]] | None = None
+    verification: dict[str, str] | None = None
 
 
 class IngestPipeline:
@@ -191,6 +194,7 @@ class IngestPipeline:
                     candidates.append(outcome)
         candidates = self._check_learners(candidates, results)
         candidates = self._check_corrections(candidates, results, in_flight)
+        candidates = self._check_embedded(candidates, results)
         events = self._seal(candidates)
         return PreparedBatch(results, [c.index for c in candidates], events)
 
@@ -319,6 +323,25 @@ class IngestPipeline:
             known.add(c.key)
         return kept
 
+    def _check_embedded(
+        self, candidates: list[_Candidate], results: list[Result | None]
+    ) -> list[_Candidate]:
+        # Only events embedding an issuer-signed credential pay for its canonicalisation.
+        checked_at = self.clock()
+        kept = []
+        for c in candidates:
+            embedded = (
+                c.event["data"].get("embedded") if c.event["type"] == CREDENTIAL_ISSUED else None
+            )
+            if embedded is not None:
+                outcome = verify_embedded(embedded)
+                if not outcome:
+                    results[c.index] = _reject("data.embedded.credential", "proof", outcome.reason)
+                    continue
+                c.verification = verification_record(embedded, outcome, checked_at)
+            kept.append(c)
+        return kept
+
     def _seal(self, candidates: list[_Candidate]) -> list[NewEvent]:
         needs_key: set[str] = set()
         for c in candidates:
@@ -339,5 +362,7 @@ class IngestPipeline:
                 record["pd"] = seal_personal(keys[subject], c.personal, stream.bytes + c.key)  # type: ignore[index]
             record["issuer"] = c.issuer.id
             record["recordedAt"] = now
+            if c.verification is not None:
+                record["verification"] = c.verification
             out.append(NewEvent.of(c.key, stream, event["type"], orjson.dumps(record)))
         return out

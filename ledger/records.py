@@ -96,6 +96,8 @@ class LedgerEvent:
         recorded_at: when the ledger stored it (RFC 3339, UTC).
         erased: True when personal data existed but its key was destroyed.
         hash: the chain hash sealing this event (hex).
+        verification: how the ledger checked the issuer-signed credential the event
+            embeds (``status``, ``method``, ``checkedAt``, an expiry ``note``), if any.
     """
 
     position: int
@@ -107,3 +109,4 @@ class LedgerEvent:
     recorded_at: str
     erased: bool
     hash: str
+    verification: dict[str, str] | None = None

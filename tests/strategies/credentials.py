@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
+from ledger.vc import dataintegrity
+from ledger.vc.jwt import sign_jwt
+from ledger.vc.keys import did_key_of
 from tests.strategies.base import (
     Data,
     Strategy,
@@ -50,14 +54,18 @@ OB3_CONTEXT = [
 CLR2_CONTEXT = [*OB3_CONTEXT[:1], "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"]
 
 
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def _credential(
-    issuer: Issuer, title: str, achievement: str, holder: str, valid_from: str, uid: UUID, clr: bool
+    issuer: Issuer,
+    title: str,
+    achievement: str,
+    holder: str,
+    valid_from: str,
+    uid: UUID,
+    clr: bool,
+    nested: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """A VC 2.0 Open Badges (or CLR) credential shaped as 1EdTech's samples are."""
+    """A VC 2.0 Open Badges (or CLR, holding the `nested` credentials) credential shaped as
+    1EdTech's samples are."""
     achievement_obj = {
         "id": f"{issuer.source}/achievements/{achievement}",
         "type": ["Achievement"],
@@ -70,7 +78,7 @@ def _credential(
         "achievement": achievement_obj,
     }
     if clr:
-        subject = {"type": ["ClrSubject"], "name": holder, "achievement": [achievement_obj]}
+        subject = {"type": ["ClrSubject"], "name": holder, "verifiableCredential": nested or []}
     return {
         "@context": CLR2_CONTEXT if clr else OB3_CONTEXT,
         "id": f"urn:uuid:{uid}",
@@ -82,27 +90,45 @@ def _credential(
     }
 
 
-def _jws(payload: dict[str, Any], signature: bytes) -> str:
-    header = {"alg": "EdDSA", "typ": "vc+jwt", "kid": "did:web:issuer.example#key-1"}
-    return ".".join(
-        (_b64url(orjson.dumps(header)), _b64url(orjson.dumps(payload)), _b64url(signature))
-    )
+SIGNED_AT = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def signing_key(issuer: Issuer) -> Ed25519PrivateKey:
+    """The issuer's Ed25519 key, derived from its id so that examples replay identically."""
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(issuer.id.encode()).digest())
 
 
 def embedded(issuer: Issuer, title: str, achievement: str) -> Strategy[Data]:
-    """The signed credential as the issuer sent it: JSON or a compact JWS."""
+    """The signed credential as the issuer sent it: JSON with an eddsa-rdfc-2022 proof, or a
+    VC-JWT; really signed by the issuer's did:key (the ledger verifies it on ingest), valid
+    from a moment already past."""
 
-    def build(fmt: str, holder: str, valid_from: str, uid: UUID, signature: bytes) -> Data:
-        vc = _credential(issuer, title, achievement, holder, valid_from, uid, fmt.startswith("clr"))
-        return {"format": fmt, "credential": _jws(vc, signature) if fmt.endswith("-jwt") else vc}
+    def build(fmt: str, holder: str, valid_from: str, uid: UUID, embed_jwk: bool) -> Data:
+        key, method = signing_key(issuer), did_key_of(signing_key(issuer))
+        jwt = fmt.endswith("-jwt")
+        kid = None if embed_jwk else method
+
+        def signed(vc: dict[str, Any]) -> Any:
+            if jwt:
+                return sign_jwt(vc, key, kid=kid, embed_jwk=embed_jwk)
+            return dataintegrity.sign(vc, key, method, created=SIGNED_AT)
+
+        badge = _credential(issuer, title, achievement, holder, valid_from, uid, clr=False)
+        if not fmt.startswith("clr"):
+            return {"format": fmt, "credential": signed(badge)}
+        clr_id = UUID(int=uid.int ^ 1)
+        clr = _credential(
+            issuer, title, achievement, holder, valid_from, clr_id, True, [signed(badge)]
+        )
+        return {"format": fmt, "credential": signed(clr)}
 
     return st.builds(
         build,
         st.sampled_from(("ob3-json", "ob3-jwt", "clr2-json", "clr2-jwt")),
         person_names(),
-        date_times(),
+        date_times(2000, 2024),
         st.uuids(),
-        st.binary(min_size=64, max_size=64),
+        st.booleans(),
     )
 
 

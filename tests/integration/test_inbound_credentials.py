@@ -1,0 +1,171 @@
+"""Credential-issued events embedding an issuer-signed credential: verified on ingest, recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.application import Ledger
+from ledger.pipeline import Accepted, Channel, Rejected
+from ledger.vc import dataintegrity
+from ledger.vc.jwt import sign_jwt
+from ledger.vc.keys import did_key_of
+from tests.conftest import LedgerBuilder
+
+FILE = Channel("file")
+LEARNER = "lrn_0123456789ABCDEFGHJKMNPQRS"
+UNI = "https://registrar.uni-north.example"
+HOLDER = "Zoë Ångström"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "1edtech" / "samples"
+backends = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+
+
+def issued(event_id: str, embedded: dict[str, Any]) -> bytes:
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": UNI,
+            "type": "org.lll.credentials.issued.v1",
+            "subject": LEARNER,
+            "time": "2024-06-30T12:00:00Z",
+            "data": {
+                "credentialId": "CRED-1",
+                "achievementId": "uni-north-sql",
+                "kind": "micro-credential",
+                "title": "SQL Foundations",
+                "issuedOn": "2024-06",
+                "embedded": embedded,
+            },
+        }
+    )
+
+
+def badge() -> dict[str, Any]:
+    return {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": "urn:uuid:5b4d1c8e-6f0a-4c1e-9f39-2f0d7a2c9e11",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": UNI, "type": ["Profile"], "name": "Uni North"},
+        "validFrom": "2024-06-30T00:00:00Z",
+        "name": "SQL Foundations",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "name": HOLDER,
+            "achievement": {
+                "id": f"{UNI}/achievements/sql",
+                "type": ["Achievement"],
+                "name": "SQL Foundations",
+                "criteria": {"narrative": "Passed every assessed component."},
+            },
+        },
+    }
+
+
+def stored(ledger: Ledger, result: Any) -> Any:
+    assert isinstance(result, Accepted), result
+    (event,) = [e for e in ledger.learner_events(LEARNER) if e.position == result.position]
+    return event
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@backends
+def test_credential_signed_with_did_key_is_accepted_and_recorded_as_verified(
+    make_ledger: LedgerBuilder, database_url: str, key: Ed25519PrivateKey
+) -> None:
+    ledger = make_ledger(database_url)
+    signed = dataintegrity.sign(badge(), key, did_key_of(key))
+    (result,) = ledger.ingest([issued("c-1", {"format": "ob3-json", "credential": signed})], FILE)
+    event = stored(ledger, result)
+    assert event.verification["status"] == "verified"
+    assert event.verification["method"] == did_key_of(key)
+    assert event.verification["checkedAt"] <= event.recorded_at
+    assert "note" not in event.verification
+    assert event.envelope["data"]["embedded"]["credential"] == signed
+    assert "verification" not in event.envelope
+
+
+@backends
+def test_credential_altered_after_signing_is_rejected_with_the_reason(
+    make_ledger: LedgerBuilder, database_url: str, key: Ed25519PrivateKey
+) -> None:
+    ledger = make_ledger(database_url)
+    signed = dataintegrity.sign(badge(), key, did_key_of(key))
+    signed["credentialSubject"]["name"] = "Someone Else"
+    (result,) = ledger.ingest([issued("c-2", {"format": "ob3-json", "credential": signed})], FILE)
+    assert isinstance(result, Rejected)
+    (problem,) = result.problems
+    assert (problem.path, problem.rule) == ("data.embedded.credential", "proof")
+    assert problem.message.startswith("signature mismatch")
+    assert "Someone" not in problem.message
+    assert ledger.learner_events(LEARNER) == []
+
+
+def test_vc_jwt_with_embedded_jwk_is_accepted(
+    make_ledger: LedgerBuilder, key: Ed25519PrivateKey
+) -> None:
+    ledger = make_ledger()
+    token = sign_jwt(badge(), key, embed_jwk=True)
+    (result,) = ledger.ingest([issued("c-3", {"format": "ob3-jwt", "credential": token})], FILE)
+    assert stored(ledger, result).verification["method"] == "embedded-jwk"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("clr20-simple.jwt", "clr2-jwt"), ("ob30-simple-did-key-method.json", "ob3-json")],
+)
+def test_1edtech_samples_are_accepted(make_ledger: LedgerBuilder, name: str, fmt: str) -> None:
+    ledger = make_ledger()
+    text = (SAMPLES / name).read_text()
+    credential = text.strip() if name.endswith(".jwt") else json.loads(text)
+    (result,) = ledger.ingest([issued("c-4", {"format": fmt, "credential": credential})], FILE)
+    assert stored(ledger, result).verification["status"] == "verified"
+
+
+def test_expired_sample_is_accepted_with_an_expiry_note(make_ledger: LedgerBuilder) -> None:
+    ledger = make_ledger()
+    credential = json.loads((SAMPLES / "ob30-simple-err-expired.json").read_text())
+    (result,) = ledger.ingest(
+        [issued("c-5", {"format": "ob3-json", "credential": credential})], FILE
+    )
+    verification = stored(ledger, result).verification
+    assert verification["status"] == "verified"
+    assert verification["note"].startswith("expired:")
+
+
+def test_event_without_embedded_credential_has_no_verification(make_ledger: LedgerBuilder) -> None:
+    ledger = make_ledger()
+    raw = orjson.loads(issued("c-6", {}))
+    del raw["data"]["embedded"]
+    (result,) = ledger.ingest([orjson.dumps(raw)], FILE)
+    assert stored(ledger, result).verification is None
+
+
+def test_preparation_in_a_batch_rejects_only_the_forged_credential(
+    make_ledger: LedgerBuilder, key: Ed25519PrivateKey
+) -> None:
+    ledger = make_ledger()
+    good = sign_jwt(badge(), key, kid=did_key_of(key))
+    forged = sign_jwt(badge(), Ed25519PrivateKey.generate(), kid=did_key_of(key))
+    results = ledger.ingest(
+        [
+            issued("c-7", {"format": "ob3-jwt", "credential": good}),
+            issued("c-8", {"format": "ob3-jwt", "credential": forged}),
+        ],
+        FILE,
+    )
+    assert isinstance(results[0], Accepted)
+    assert isinstance(results[1], Rejected)
+    assert results[1].problems[0].rule == "proof"
