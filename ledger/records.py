@@ -9,12 +9,29 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID, uuid5
 
+from ledger.errors import LedgerError
 from ledger.integrity import content_digest
 
 LEDGER_NAMESPACE = UUID("6f1d5c1e-3b7a-5d2e-9a41-0c8e7b2f4d10")
 REGISTRY_STREAM = uuid5(LEDGER_NAMESPACE, "registry:issuers")
 LEDGER_SOURCE = "urn:lll:ledger"
 LEDGER_ISSUER_ID = "ledger"
+
+
+def parse_instant(text: str, field: str) -> datetime:
+    """An RFC 3339 date-time with its zone ("Z" or an offset).
+
+    Raises:
+        LedgerError: not a date-time, or no zone (which instant it means is unknown); the
+            message names ``field``.
+    """
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise LedgerError(f"{field}: {text!r} is not an RFC 3339 date-time") from None
+    if value.tzinfo is None:
+        raise LedgerError(f"{field}: {text!r} has no time zone; add Z for UTC")
+    return value
 
 
 def utc_now() -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.records import parse_instant
 from projections.learner_record import CATEGORIES, credential_status, skills_of
 from projections.store import Document
 
@@ -38,7 +39,7 @@ def active_consent(record: Document, consent_id: str, now: datetime) -> Document
         if consent.get("status") != "granted":
             raise ConsentNotActiveError(f"consent {consent_id!r} was revoked")
         expires = consent.get("expiresAt")
-        if not isinstance(expires, str) or _instant(expires) <= now:
+        if not isinstance(expires, str) or parse_instant(expires, "expiresAt") <= now:
             raise ConsentNotActiveError(f"consent {consent_id!r} has expired")
         found: Document = consent
         return found
@@ -96,10 +97,6 @@ def _skills(items: list[Document]) -> list[Document]:
             entry = skills.setdefault(key, {"key": key, "skill": skill, "evidence": []})
             entry["evidence"].append(item["ref"])
     return [skills[k] for k in sorted(skills)]
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 RECORD_DISCLOSED = "org.lll.learner.record-disclosed.v1"

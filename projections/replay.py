@@ -8,11 +8,9 @@ is decrypted only while the learner's key exists).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.records import learner_stream
+from ledger.records import learner_stream, parse_instant
 from projections.learner_record import LearnerRecordProjection
 from projections.store import Document
 
@@ -38,31 +36,16 @@ def replay_learner(
     """
     if (at_sequence is None) == (as_of is None):
         raise LedgerError("replay: give exactly one of --at-sequence and --as-of")
-    cut = _instant(as_of) if as_of is not None else None
+    cut = parse_instant(as_of, "--as-of") if as_of is not None else None
     projection = LearnerRecordProjection()
     docs: dict[str, Document | None] = {}
     for row in ledger.recorder.select_stream(learner_stream(learner)):
         if at_sequence is not None and row.position > at_sequence:
             break
         event = ledger.decode(row.position, row.stream, row.version, row.topic, row.state)
-        if cut is not None and _instant(event.recorded_at) > cut:
+        if cut is not None and parse_instant(event.recorded_at, "recordedAt") > cut:
             break
         if list(projection.keys(event)) == [learner]:
             projection.apply(docs, event)
     doc = docs.get(learner)
     return None if doc is None else projection.finish(doc)
-
-
-def _instant(text: str) -> datetime:
-    """An RFC 3339 date-time with its zone ("Z" or an offset).
-
-    Raises:
-        LedgerError: not a date-time, or no zone (which instant it means is unknown).
-    """
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise LedgerError(f"--as-of: {text!r} is not an RFC 3339 date-time") from None
-    if value.tzinfo is None:
-        raise LedgerError(f"--as-of: {text!r} has no time zone; add Z for UTC")
-    return value
