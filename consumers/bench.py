@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from consumers.topics import ensure_topics, issuer_topic
+from consumers.topics import delete_topics, ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.bench import measure_reference, save_report
@@ -255,6 +255,8 @@ def _run(
         for path in files.values():
             path.unlink(missing_ok=True)
         folder.rmdir()
+        topics = [issuer_topic(i) for i in files] + [f"lll.deadletter.{suffix}"]
+        asyncio.run(delete_topics(bootstrap, topics))
 
 
 def run_ingest_bench(args: argparse.Namespace) -> int:

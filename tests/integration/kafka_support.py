@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from consumers.publisher import PublishSummary, publish_lines
-from consumers.topics import ensure_topics, issuer_topic
+from consumers.topics import delete_topics, ensure_topics, issuer_topic
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import IssuerSpec, generate
@@ -128,6 +128,11 @@ class Scenario:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+    def remove_topics(self) -> None:
+        """Delete this test's topics: a shared broker must not pile up partitions."""
+        topics = [*(issuer_topic(s.id) for s in self.issuers.values()), self.dead_letter_topic]
+        asyncio.run(delete_topics(self.bootstrap, topics))
 
 
 def kafka_population(

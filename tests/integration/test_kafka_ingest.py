@@ -34,6 +34,7 @@ def scenario(pg_schema_url: str, tmp_path: Path) -> Any:
     world = Scenario(pg_schema_url, kafka_bootstrap(), tmp_path)
     yield world
     world.stop_all()
+    world.remove_topics()
 
 
 def free_port() -> int:
