@@ -1,10 +1,11 @@
-"""`ledger demo`: generate a population, ingest it on the embedded default, erase, audit."""
+"""`ledger demo`: generate a population, ingest it on the embedded default, erase, audit, project."""
 
 from __future__ import annotations
 
 import argparse
 import collections
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ from ledger.demo import generate
 from ledger.ingest import ingest_file
 from ledger.pipeline import Channel
 from ledger.settings import Settings
+from projections.learner_record import NAME as LEARNER_RECORD
+from projections.learner_record import LearnerRecordProjection
+from projections.pathways import NAME as PATHWAYS
+from projections.pathways import PathwaysProjection, progress
+from projections.runner import ProjectionRunner
+from projections.store import open_projection_store
 
 
 def _demo_key(folder: Path) -> tuple[bytes, str | None]:
@@ -83,6 +90,7 @@ def run_demo(args: argparse.Namespace) -> int:
         sample = next(lid for lid in population.learners if lid not in erased)
         sample_events = len(ledger.learner_events(sample))
         erased_view = ledger.learner_events(erased[0]) if erased else []
+        read_models = _project(ledger, settings, sample, erased, quiet=quiet)
     by_category = collections.Counter(e["type"].split(".")[2] for e in population.events)
     result = {
         "database": str(db),
@@ -97,6 +105,7 @@ def run_demo(args: argparse.Namespace) -> int:
         "erased_learner_events_readable_without_personal_data": sum(e.erased for e in erased_view),
         "audit": report.as_dict(),
         "sample_learner": {"id": sample, "events": sample_events},
+        "read_models": read_models,
         "demo_master_key_file": key_file,
         "lines_written": lines,
     }
@@ -118,12 +127,55 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     status = "[green]OK[/]" if report.ok else f"[red]FAILED[/] {report.failure}"
     out.print(f"audit: {status}, {report.events_checked} events, head {report.head}")
+    r = read_models
+    out.print(
+        f"read models: {r['learner_records']} learner records, {r['pathways']} pathways; "
+        f"{sample}: {r['sample']['learning']} learning, {r['sample']['work']} work, "
+        f"{r['sample']['credentials']} credentials, {r['sample']['skills']} skills, "
+        f"{r['sample']['pathways_complete']} of {r['sample']['pathways_begun']} pathways complete; "
+        f"erased learners' records are tombstones: {r['erased_are_tombstones']}"
+    )
     out.print(f"database: {db}")
     env = f"LEDGER_DATABASE_URL=sqlite:///{db}"
     if key_file:
         env += f" LEDGER_MASTER_KEY_FILE={key_file}"
     out.print("try:")
     out.print(f"  {env} .venv/bin/ledger show --learner {sample}")
+    out.print(f"  {env} .venv/bin/ledger record --learner {sample}")
+    out.print(f"  {env} .venv/bin/ledger replay --learner {sample} --at-sequence 1000")
     out.print(f"  {env} .venv/bin/ledger audit verify")
     out.print(f"  {env} .venv/bin/ledger issuers list")
     return 0 if report.ok else 1
+
+
+def _project(
+    ledger: Ledger, settings: Settings, sample: str, erased: list[str], *, quiet: bool
+) -> dict[str, Any]:
+    """Bring the read models up to date and summarise one learner's record."""
+    store = open_projection_store(settings)
+    try:
+        head = ledger.recorder.max_position()
+        for projection in (LearnerRecordProjection(), PathwaysProjection()):
+            runner = ProjectionRunner(ledger, store, projection)
+            with progress_bar(projection.name, head, enabled=not quiet) as advance:
+                runner.rebuild(advance)
+        record = store.get(LEARNER_RECORD, sample) or {}
+        pathways = [d for _, d in store.scan(PATHWAYS)]
+        standing = progress(record, pathways, datetime.now(UTC).date())
+        return {
+            "learner_records": sum(1 for _ in store.scan(LEARNER_RECORD)),
+            "pathways": len(pathways),
+            "sample": {
+                "learning": len(record.get("learning", ())),
+                "work": len(record.get("work", ())),
+                "credentials": len(record.get("credentials", ())),
+                "skills": len(record.get("skills", ())),
+                "pathways_begun": len(standing),
+                "pathways_complete": sum(1 for p in standing if p["complete"]),
+            },
+            "erased_are_tombstones": all(
+                (store.get(LEARNER_RECORD, lid) or {}).get("erased") is True for lid in erased
+            ),
+        }
+    finally:
+        store.close()

@@ -193,6 +193,11 @@ def test_demo_runs_on_the_embedded_default_and_is_idempotent(tmp_path: Path) -> 
     assert first["erased_learners"]
     assert Path(first["database"]).exists()
     assert Path(first["demo_master_key_file"]).exists()
+    read_models = first["read_models"]
+    assert read_models["learner_records"] == 30
+    assert read_models["pathways"] >= 1
+    assert read_models["erased_are_tombstones"] is True
+    assert read_models["sample"]["learning"] + read_models["sample"]["work"] > 0
     second = as_json(ledger("demo", "--learners", "30", "--seed", "5", "--json", env=env))
     assert second["ingest"]["accepted"] == 0
     assert (
@@ -200,6 +205,7 @@ def test_demo_runs_on_the_embedded_default_and_is_idempotent(tmp_path: Path) -> 
         == first["ingest"]["accepted"] + first["ingest"]["duplicates"]
     )
     assert second["audit"]["ok"] is True
+    assert second["read_models"] == read_models  # rebuilt from the same log
 
 
 def test_ingest_text_summary_names_field_and_rule(env: dict[str, str], tmp_path: Path) -> None:
