@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.records import parse_instant
-from projections.learner_record import CATEGORIES, credential_status, skills_of
+from projections.learner_record import CATEGORIES, credential_status, skills_from
 from projections.store import Document
 
 WITHDRAWN = ("retracted",)
@@ -75,7 +75,7 @@ def verifier_view(record: Document, consent_id: str, now: datetime) -> Document:
             view[category] = items
         shown += items
     if "skills" in categories:
-        view["skills"] = _skills(shown)
+        view["skills"] = skills_from(shown)
     return view
 
 
@@ -84,19 +84,6 @@ def _disclosed(item: Document, today: date) -> Document:
     if "revoked" in out or item.get("status") == "active":
         out["status"] = credential_status(item, today)
     return out
-
-
-def _skills(items: list[Document]) -> list[Document]:
-    """Skills evidenced by the disclosed items only, each with those items as evidence."""
-    skills: dict[str, Document] = {}
-    for item in items:
-        if item.get("status") in ("retracted", "revoked"):
-            continue
-        for skill in skills_of(item["data"]):
-            key = str(skill.get("uri") or f"{skill.get('framework')}:{skill.get('code')}")
-            entry = skills.setdefault(key, {"key": key, "skill": skill, "evidence": []})
-            entry["evidence"].append(item["ref"])
-    return [skills[k] for k in sorted(skills)]
 
 
 RECORD_DISCLOSED = "org.lll.learner.record-disclosed.v1"

@@ -194,8 +194,13 @@ def skills_of(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def aggregate_skills(record: Document) -> list[Document]:
     """Skills across all items still standing, each with the items that evidence it."""
+    return skills_from(_items(record))
+
+
+def skills_from(items: Iterable[Document]) -> list[Document]:
+    """Skills evidenced by ``items`` (retracted and revoked ones aside), with that evidence."""
     skills: dict[str, Document] = {}
-    for item in _items(record):
+    for item in items:
         if item["status"] in ("retracted", "revoked"):
             continue
         for skill in skills_of(item["data"]):
