@@ -85,7 +85,8 @@ def _with_fresh_ids(lines: Sequence[bytes], tag: str) -> list[bytes]:
 
 
 @contextmanager
-def _sqlite_url() -> Iterator[str]:
+def temporary_sqlite_url() -> Iterator[str]:
+    """A SQLite URL in a fresh folder, removed afterwards."""
     folder = tempfile.mkdtemp(prefix="ledger-bench-")
     try:
         yield f"sqlite:///{folder}/bench.db"
@@ -94,7 +95,8 @@ def _sqlite_url() -> Iterator[str]:
 
 
 @contextmanager
-def _postgres_url(base: str) -> Iterator[str]:
+def temporary_postgres_url(base: str) -> Iterator[str]:
+    """``base`` with a fresh schema, dropped afterwards."""
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -201,9 +203,9 @@ def run_append_bench(args: argparse.Namespace) -> int:
     pg_base = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL", "")
     if not pg_base and os.environ.get("LEDGER_DATABASE_URL", "").startswith("postgres"):
         pg_base = os.environ["LEDGER_DATABASE_URL"]
-    backends: list[tuple[str, Any]] = [("sqlite", _sqlite_url)]
+    backends: list[tuple[str, Any]] = [("sqlite", temporary_sqlite_url)]
     if pg_base:
-        backends.append(("postgresql", lambda: _postgres_url(pg_base)))
+        backends.append(("postgresql", lambda: temporary_postgres_url(pg_base)))
     else:
         console.print(
             "[yellow]no PostgreSQL URL (--postgres-url / LEDGER_BENCH_POSTGRES_URL): SQLite only"

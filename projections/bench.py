@@ -12,12 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +20,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
-from ledger.bench import save_report
+from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
 from ledger.pipeline import Accepted, Channel
@@ -39,26 +34,6 @@ from projections.store import open_projection_store
 
 TARGET = 50_000
 EXPORT_TARGET_MS = 100
-
-
-@contextmanager
-def _database(backend: str, pg_base: str | None) -> Iterator[str]:
-    if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="ledger-bench-proj-")
-        try:
-            yield f"sqlite:///{folder}/ledger.db"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    import psycopg
-
-    assert pg_base is not None
-    schema = f"bench_proj_{uuid.uuid4().hex[:10]}"
-    try:
-        yield f"{pg_base}?schema={schema}"
-    finally:
-        with psycopg.connect(pg_base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _read_and_decode(ledger: Ledger) -> int:
@@ -111,7 +86,7 @@ def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int)
     learner = "lrn_0BENCHEXP0RT" + "0" * 14
     lines = [orjson.dumps({**e, "subject": learner}) for e in events]
     key = Ed25519PrivateKey.generate()
-    with _database("sqlite", None) as url:
+    with temporary_sqlite_url() as url:
         settings = Settings.from_env({}, database_url=url, _master_key=generate_key())
         with Ledger.open(settings) as ledger:
             for s in issuers:
@@ -179,7 +154,11 @@ def run_projection_bench(args: argparse.Namespace) -> int:
     results = []
     for backend in ["sqlite", *(["postgresql"] if pg else [])]:
         console.print(f"{backend}: ingest, then read+decode reference and rebuild")
-        with _database(backend, pg) as url:
+        with (
+            temporary_sqlite_url()
+            if pg is None or backend == "sqlite"
+            else temporary_postgres_url(pg) as url
+        ):
             results.append(_measure(backend, url, lines, population.issuers))
     console.print(f"export of one learner with {args.export_events} events × {args.export_runs}")
     with_subject = [e for e in events if "subject" in e and e["source"] != LEDGER_SOURCE]
