@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from ledger.application import Ledger
 from ledger.cli.output import emit_json
+from ledger.cli.projections import learner_record
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.consent import (
@@ -16,27 +17,12 @@ from projections.consent import (
     ConsentNotActiveError,
     disclose,
 )
-from projections.learner_record import NAME, LearnerRecordProjection
-from projections.runner import ProjectionRunner
-from projections.store import Document, open_projection_store
 
 SCHEMA_VERSION = "1.0"
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _record(ledger: Ledger, settings: Settings, learner: str) -> Document:
-    store = open_projection_store(settings)
-    try:
-        ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
-        doc = store.get(NAME, learner)
-    finally:
-        store.close()
-    if doc is None:
-        raise LedgerError(f"--learner: no record for learner {learner!r}")
-    return doc
 
 
 def consent(args: argparse.Namespace) -> int:
@@ -49,7 +35,7 @@ def consent(args: argparse.Namespace) -> int:
             position = ledger.publish_own(CONSENT_REVOKED, args.learner, data)
             emit_json({"revoked": args.consent, "position": position})
             return 0
-        record = _record(ledger, settings, args.learner)
+        record, _ = learner_record(ledger, settings, args.learner)
         if args.action == "list":
             emit_json({k: record.get(k, []) for k in ("consents", "disclosures", "exports")})
             return 0

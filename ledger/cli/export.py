@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from ledger.application import Ledger
 from ledger.cli.output import err, out
+from ledger.cli.projections import learner_record
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.vc import dataintegrity
@@ -28,11 +29,7 @@ from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.keys import did_key_of
 from ledger.vc.verification import Failure, Verification
 from projections.clr import exported_items, sign_export
-from projections.learner_record import NAME, LearnerRecordProjection
-from projections.pathways import NAME as PATHWAYS
-from projections.pathways import PathwaysProjection
-from projections.runner import ProjectionRunner
-from projections.store import Document, open_projection_store
+from projections.store import Document
 
 RECORD_EXPORTED = "org.lll.learner.record-exported.v1"
 
@@ -61,19 +58,10 @@ def signing_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _learner_record(settings: Settings, learner: str) -> tuple[Document, list[Document]]:
-    """The learner's record and every pathway definition, both caught up with the log."""
+def _exportable(settings: Settings, learner: str) -> tuple[Document, list[Document]]:
+    """The learner's record (not erased) and every pathway definition, caught up."""
     with Ledger.open(settings) as ledger:
-        store = open_projection_store(settings)
-        try:
-            ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
-            ProjectionRunner(ledger, store, PathwaysProjection()).catch_up()
-            doc = store.get(NAME, learner)
-            pathways = [d for _, d in store.scan(PATHWAYS)]
-        finally:
-            store.close()
-    if doc is None:
-        raise LedgerError(f"--learner: no record for learner {learner!r}")
+        doc, pathways = learner_record(ledger, settings, learner)
     if doc.get("erased"):
         raise LedgerError(f"--learner: learner {learner!r} is erased; there is nothing to export")
     return doc, pathways
@@ -83,7 +71,7 @@ def export(args: argparse.Namespace) -> int:
     """`ledger export`: the learner's record as a signed ClrCredential (Data Integrity or VC-JWT)."""
     settings = Settings.from_env()
     key = settings.signing_key()  # before any work: a missing key is a configuration error
-    doc, pathways = _learner_record(settings, args.learner)
+    doc, pathways = _exportable(settings, args.learner)
     scope = set(args.scope) if args.scope else None
     items = exported_items(doc, scope)
     if scope is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ledger.application import Ledger
@@ -15,10 +16,10 @@ from projections.learner_record import NAME, LearnerRecordProjection, credential
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
 from projections.replay import replay_learner
-from projections.runner import ProjectionRunner
-from projections.store import open_projection_store
+from projections.runner import Projection, ProjectionRunner
+from projections.store import Document, open_projection_store
 
-PROJECTIONS: dict[str, type[LearnerRecordProjection] | type[PathwaysProjection]] = {
+PROJECTIONS: dict[str, Callable[[], Projection]] = {
     NAME: LearnerRecordProjection,
     PATHWAYS: PathwaysProjection,
 }
@@ -65,20 +66,34 @@ def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
         runner.follow(stop, poll_s=args.poll)
 
 
+def learner_record(
+    ledger: Ledger, settings: Settings, learner: str, *, catch_up: bool = True
+) -> tuple[Document, list[Document]]:
+    """A learner's record and every pathway definition, caught up with the log first.
+
+    Raises:
+        LedgerError: the learner has no record.
+    """
+    store = open_projection_store(settings)
+    try:
+        if catch_up:
+            for projection in PROJECTIONS.values():
+                ProjectionRunner(ledger, store, projection()).catch_up()
+        doc = store.get(NAME, learner)
+        pathways = [d for _, d in store.scan(PATHWAYS)]
+    finally:
+        store.close()
+    if doc is None:
+        raise LedgerError(f"--learner: no record for learner {learner!r}")
+    return doc, pathways
+
+
 def record(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with Ledger.open(settings) as ledger:
-        store = open_projection_store(settings)
-        try:
-            if not args.no_catch_up:
-                for projection in PROJECTIONS.values():
-                    ProjectionRunner(ledger, store, projection()).catch_up()
-            doc = store.get(NAME, args.learner)
-            pathways = [d for _, d in store.scan(PATHWAYS)]
-        finally:
-            store.close()
-    if doc is None:
-        raise LedgerError(f"--learner: no record for learner {args.learner!r}")
+        doc, pathways = learner_record(
+            ledger, settings, args.learner, catch_up=not args.no_catch_up
+        )
     today = datetime.now(UTC).date()
     if not doc.get("erased"):
         doc["pathways"] = progress(doc, pathways, today)
