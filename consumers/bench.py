@@ -39,7 +39,7 @@ from ledger.bench import measure_reference, save_report
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
 from ledger.parallel import tune_gc
-from ledger.postgres import redact
+from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
 

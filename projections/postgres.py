@@ -10,7 +10,7 @@ import orjson
 import psycopg
 
 from ledger.errors import StoreError
-from ledger.postgres import connection_params, redact
+from ledger.pgurl import connection_params, redact
 from projections.store import Document, PositionConflictError, ProjectionStore
 
 
