@@ -24,6 +24,28 @@ from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 # A row of the events table: stream (originator id), version, topic, state.
 Row = tuple[UUID, int, str, bytes]
 
+# Streams fall into this many slices (the low 4 bits of their id); a read of the log can
+# be limited to the streams of one part of them, so that work on different streams (a
+# projection's rebuild) can be shared out.
+STREAM_SLICES = 16
+
+
+def partition_of(stream: UUID, partitions: int) -> int:
+    """Which of ``partitions`` parts (a divisor of 16) a stream falls in: every adapter's
+    partitioned log read agrees with this."""
+    return (stream.int & (STREAM_SLICES - 1)) % partitions
+
+
+def check_partition(partition: tuple[int, int] | None) -> None:
+    """Raises ValueError unless ``partition`` is ``(k, n)`` with ``n`` dividing 16, ``k < n``."""
+    if partition is None:
+        return
+    k, n = partition
+    if n < 1 or STREAM_SLICES % n or not 0 <= k < n:
+        raise ValueError(
+            f"partition: expected (k, n) with n dividing 16 and 0 <= k < n, got {partition}"
+        )
+
 
 @dataclass(frozen=True)
 class KeyRecord:
@@ -206,8 +228,23 @@ class LedgerRecorder(ABC):
         """
 
     @abstractmethod
-    def select_log(self, start: int, limit: int) -> list[StoredRow]:
-        """Rows of the global log with position ≥ ``start``, ascending, at most ``limit``."""
+    def select_log(
+        self,
+        start: int,
+        limit: int,
+        *,
+        until: int | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> list[StoredRow]:
+        """Rows of the global log with position ≥ ``start``, ascending, at most ``limit``.
+
+        Args:
+            until: the last position to include (default: the log's end).
+            partition: ``(k, n)``: only rows of streams with ``partition_of(stream, n) == k``.
+
+        Raises:
+            ValueError: ``partition`` is not ``(k, n)`` with ``n`` dividing 16.
+        """
 
     @abstractmethod
     def select_stream(self, stream: UUID, *, after_version: int = 0) -> list[StoredRow]:

@@ -22,6 +22,7 @@ from ledger.persistence import (
     StreamHeads,
     Trackings,
     as_trackings,
+    check_partition,
     plan_append,
 )
 from ledger.pgurl import datastore_from_url, redact, schema_of
@@ -225,13 +226,24 @@ class PostgresLedgerRecorder(LedgerRecorder):
             for r in raw
         ]
 
-    def select_log(self, start: int, limit: int) -> list[StoredRow]:
+    def select_log(
+        self,
+        start: int,
+        limit: int,
+        *,
+        until: int | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> list[StoredRow]:
+        check_partition(partition)
+        k, n = partition or (0, 1)
         with self._tx(commit=False) as c:
+            # One statement for every case (prepared once): no bound, no partition = n 1.
             c.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
-                f" FROM {self.t_events} WHERE notification_id >= %s"
+                f" FROM {self.t_events} WHERE notification_id >= %s AND notification_id <= %s"
+                " AND (%s = 1 OR (get_byte(uuid_send(originator_id), 15) & 15) %% %s = %s)"
                 " ORDER BY notification_id LIMIT %s",
-                (start, limit),
+                (start, until if until is not None else 2**63 - 1, n, n, k, limit),
                 prepare=True,
                 binary=True,
             )

@@ -22,6 +22,7 @@ from ledger.persistence import (
     StreamHeads,
     Trackings,
     as_trackings,
+    check_partition,
     plan_append,
 )
 from ledger.records import AppendOutcome, NewEvent, utc_now
@@ -210,12 +211,28 @@ class SQLiteLedgerRecorder(LedgerRecorder):
     def _rows(raw: list[Any]) -> list[StoredRow]:
         return [StoredRow(p, UUID(o), v, t, bytes(s)) for p, o, v, t, s in raw]
 
-    def select_log(self, start: int, limit: int) -> list[StoredRow]:
+    def select_log(
+        self,
+        start: int,
+        limit: int,
+        *,
+        until: int | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> list[StoredRow]:
+        check_partition(partition)
+        where, params = "rowid >= ?", [start]
+        if until is not None:
+            where += " AND rowid <= ?"
+            params.append(until)
+        if partition is not None:
+            # The stream's low 4 bits: its hex id's last digit (see partition_of).
+            where += " AND (instr('0123456789abcdef', substr(originator_id, 32, 1)) - 1) % ? = ?"
+            params += [partition[1], partition[0]]
         with self._read() as c:
             c.execute(
                 "SELECT rowid, originator_id, originator_version, topic, state"
-                f" FROM {EVENTS_TABLE} WHERE rowid >= ? ORDER BY rowid LIMIT ?",
-                (start, limit),
+                f" FROM {EVENTS_TABLE} WHERE {where} ORDER BY rowid LIMIT ?",
+                (*params, limit),
             )
             return self._rows(c.fetchall())
 

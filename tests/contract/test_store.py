@@ -7,7 +7,7 @@ from eventsourcing.persistence import Tracking
 
 from ledger.errors import StoreError
 from ledger.integrity import ChainVerifier
-from ledger.persistence import KeyRecord, LedgerRecorder
+from ledger.persistence import KeyRecord, LedgerRecorder, partition_of
 from ledger.records import Appended, Duplicate, learner_stream
 from tests.conftest import NewEventBuilder
 
@@ -196,3 +196,30 @@ def test_create_tables_by_several_workers_at_once_succeeds(database_url: str) ->
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_select_log_partition_and_bound_agree_with_partition_of(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    for b in range(4):
+        recorder.append([new_event(f"b{b}e{i}", f"lrn_{i}") for i in range(40)])
+    every = [r for p in recorder.iter_log(page=50) for r in p]
+    for n in (1, 2, 4, 8, 16):
+        parts = [recorder.select_log(1, 1000, partition=(k, n)) for k in range(n)]
+        for k, rows in enumerate(parts):
+            assert all(partition_of(r.stream, n) == k for r in rows)
+        merged = sorted((r for rows in parts for r in rows), key=lambda r: r.position)
+        assert merged == every
+    bounded = recorder.select_log(10, 1000, until=100, partition=(1, 2))
+    assert bounded == [
+        r for r in every if 10 <= r.position <= 100 and partition_of(r.stream, 2) == 1
+    ]
+    assert recorder.select_log(1, 1000, until=0) == []
+
+
+@pytest.mark.parametrize("partition", [(0, 3), (2, 2), (-1, 4), (0, 0)])
+def test_select_log_refuses_a_partition_that_does_not_divide_the_slices(
+    recorder: LedgerRecorder, partition: tuple[int, int]
+) -> None:
+    with pytest.raises(ValueError, match="partition"):
+        recorder.select_log(1, 10, partition=partition)
