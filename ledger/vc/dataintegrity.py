@@ -31,19 +31,25 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def hash_data(document: Mapping[str, Any], proof_config: Mapping[str, Any]) -> bytes:
+def hash_data(
+    document: Mapping[str, Any], proof_config: Mapping[str, Any], *, canonical: str | None = None
+) -> bytes:
     """SHA-256 of the canonical proof configuration followed by SHA-256 of the canonical document.
 
     Args:
         document: the credential without `proof`.
         proof_config: the proof without `proofValue`, carrying the document's `@context`.
+        canonical: the document's canonical N-Quads, when the caller already has them
+            (they must equal ``canonicalize(document)``).
 
     Raises:
         ContextNotAllowedError: a context is not allow-listed.
         CanonicalizationError: either part cannot be canonicalised.
     """
     proof_hash = hashlib.sha256(canonicalize(proof_config).encode("utf-8")).digest()
-    document_hash = hashlib.sha256(canonicalize(document).encode("utf-8")).digest()
+    if canonical is None:
+        canonical = canonicalize(document)
+    document_hash = hashlib.sha256(canonical.encode("utf-8")).digest()
     return proof_hash + document_hash
 
 
@@ -54,6 +60,7 @@ def sign(
     *,
     created: datetime | None = None,
     proof_purpose: str = "assertionMethod",
+    canonical: str | None = None,
 ) -> dict[str, Any]:
     """A copy of the document with an `eddsa-rdfc-2022` DataIntegrityProof added.
 
@@ -63,6 +70,9 @@ def sign(
         verification_method: the id of the matching public key (e.g. from `did_key_of`).
         created: when the proof is made (default: now, UTC, to the second).
         proof_purpose: the proof's purpose; credentials use `assertionMethod`.
+        canonical: the document's canonical N-Quads, when the caller has them cheaper than
+            canonicalising it (see `ledger.vc.quads`); they must equal
+            ``canonicalize(document)``, or the proof will not verify.
 
     Raises:
         SigningError: the document has no `@context` or already has a proof.
@@ -81,7 +91,7 @@ def sign(
         "verificationMethod": verification_method,
         "proofPurpose": proof_purpose,
     }
-    signature = private_key.sign(hash_data(document, proof_config))
+    signature = private_key.sign(hash_data(document, proof_config, canonical=canonical))
     proof = {key: value for key, value in proof_config.items() if key != "@context"}
     proof["proofValue"] = multibase_encode(signature)
     return {**document, "proof": proof}

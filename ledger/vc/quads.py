@@ -1,0 +1,113 @@
+"""RDF datasets as JSON-storable quads, and the canonical N-Quads of a document made of parts.
+
+The dataset of a part (a signed credential, say) can be computed once and kept beside it.
+A larger document holding such parts is then canonicalised from its parts' quads without
+expanding their JSON-LD again: blank nodes stay local to their part (a JSON-LD node
+without an id is a new blank node wherever it appears) and quads without blank nodes are
+shared, so the union is the whole document's dataset provided each part expands inside
+the whole as it did alone. That proviso is the caller's to guarantee (and to test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ledger.vc.canonical import Dataset, canonicalize_dataset, dataset
+from ledger.vc.errors import CanonicalizationError
+
+# An IRI, a blank node ("_:label"), or a literal as [value, datatype] / [value, datatype, lang].
+Term = str | list[str]
+# [subject, predicate, object, graph name or None for the default graph]
+Quad = list[Term | None]
+
+_DEFAULT = "@default"
+
+
+def quads_of(document: Mapping[str, Any], *, safe: bool = True) -> list[Quad]:
+    """The RDF quads of a JSON-LD document, in a form JSON can store.
+
+    Raises:
+        ContextNotAllowedError: a context is not allow-listed.
+        CanonicalizationError: the document is not valid JSON-LD or (when safe) has
+            undefined terms.
+    """
+    found: list[Quad] = []
+    for graph, triples in dataset(document, safe=safe).items():
+        name = None if graph == _DEFAULT else graph
+        for triple in triples:
+            found.append(
+                [
+                    triple["subject"]["value"],
+                    triple["predicate"]["value"],
+                    _stored(triple["object"]),
+                    name,
+                ]
+            )
+    return found
+
+
+def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
+    """The canonical N-Quads (URDNA2015) of the union of the parts' datasets.
+
+    Each part's blank nodes are kept apart from every other part's; a quad without blank
+    nodes that several parts hold counts once.
+
+    Raises:
+        CanonicalizationError: a quad is malformed.
+    """
+    data: Dataset = {}
+    shared: set[tuple[Any, ...]] = set()
+    for number, part in enumerate(parts):
+        prefix = f"_:p{number}-"
+        for quad in part:
+            if len(quad) != 4:
+                raise CanonicalizationError(f"malformed stored quad: {quad!r}")
+            subject, predicate, obj, graph = quad
+            if not (_blank(subject) or _blank(obj) or _blank(graph)):
+                key = (subject, predicate, tuple(obj) if isinstance(obj, list) else obj, graph)
+                if key in shared:
+                    continue
+                shared.add(key)
+            data.setdefault(_graph(graph, prefix), []).append(
+                {
+                    "subject": _node(subject, prefix),
+                    "predicate": {"type": "IRI", "value": predicate},
+                    "object": _node(obj, prefix),
+                }
+            )
+    return canonicalize_dataset(data)
+
+
+def _stored(term: Mapping[str, Any]) -> Term:
+    if term["type"] != "literal":
+        return str(term["value"])
+    literal = [str(term["value"]), str(term["datatype"])]
+    if term.get("language"):
+        literal.append(str(term["language"]))
+    return literal
+
+
+def _blank(term: object) -> bool:
+    return isinstance(term, str) and term.startswith("_:")
+
+
+def _graph(graph: object, prefix: str) -> str:
+    if graph is None:
+        return _DEFAULT
+    if not isinstance(graph, str):
+        raise CanonicalizationError(f"malformed stored graph name: {graph!r}")
+    return prefix + graph[2:] if graph.startswith("_:") else graph
+
+
+def _node(term: object, prefix: str) -> dict[str, Any]:
+    if isinstance(term, list):
+        literal: dict[str, Any] = {"type": "literal", "value": term[0], "datatype": term[1]}
+        if len(term) > 2:
+            literal["language"] = term[2]
+        return literal
+    if not isinstance(term, str):
+        raise CanonicalizationError(f"malformed stored term: {term!r}")
+    if term.startswith("_:"):
+        return {"type": "blank node", "value": prefix + term[2:]}
+    return {"type": "IRI", "value": term}
