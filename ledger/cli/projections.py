@@ -46,6 +46,8 @@ def projections(args: argparse.Namespace) -> int:
                 return 0
             for runner in runners:
                 _run(runner, args)
+            if args.action == "run" and args.follow:
+                _follow(runners, poll_s=args.poll)
         finally:
             store.close()
     return 0
@@ -59,11 +61,17 @@ def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
         apply = runner.rebuild if args.action == "rebuild" else runner.catch_up
         covered = apply(advance)
     err.print(f"{status.name}: {covered} log rows applied; now at {runner.status().position}")
-    if args.action == "run" and args.follow:
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        runner.follow(stop, poll_s=args.poll)
+
+
+def _follow(runners: list[ProjectionRunner], *, poll_s: float) -> None:
+    """Keep every projection caught up, in turn, until SIGTERM or SIGINT (following only
+    the first, as before, left the others behind for good)."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        if not sum(runner.catch_up() for runner in runners):
+            stop.wait(poll_s)
 
 
 def learner_record(
