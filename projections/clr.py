@@ -1,9 +1,16 @@
-"""The learner record as an unsigned CLR 2.0 ClrCredential holding OB 3.0 AchievementCredentials."""
+"""The learner record as a CLR 2.0 ClrCredential holding OB 3.0 AchievementCredentials, signed.
+
+Held credentials are issued once (see `projections.issued`) and reused by every export
+while their content and the signing key stay the same; each keeps, beside its proof, the
+RDF it contributes to a ClrCredential, so the outer Data Integrity proof canonicalises
+the whole from those parts instead of expanding every held credential again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote
@@ -14,11 +21,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of
+from ledger.vc.quads import Quad, canonicalize_parts, quads_of
 from projections.learner_record import skills_of
 
 V2: Final = "https://www.w3.org/ns/credentials/v2"
 CLR: Final = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 OB: Final = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+# The ClrCredential's contexts, in order; a held credential's RDF part is computed under them.
+CLR_CONTEXT: Final = (V2, CLR, OB)
 LEDGER_NAME: Final = "Lifelong Learner Ledger"
 # Names the ledger's deterministic credential ids (uuid5), so a re-export keeps its ids.
 ID_NAMESPACE: Final = uuid.UUID("6f1d3c52-8a7e-4b0f-9d2a-3c5e7b1a9f40")
@@ -195,7 +205,7 @@ def build_clr(
             for item in exported_items(record, scope)
         ]
     return {
-        "@context": [V2, CLR, OB],
+        "@context": list(CLR_CONTEXT),
         "id": f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", "ClrCredential"],
         "issuer": _profile(issuer_did),
@@ -214,6 +224,88 @@ def build_clr(
     }
 
 
+def issuance_digest(unsigned: Mapping[str, Any], verification_method: str) -> str:
+    """What a held credential is signed from: SHA-256 of the unsigned credential (JSON, keys
+    sorted) and the signing key's verification method. An issuer's correction changes the
+    first, a new key the second; either way the stored signature no longer stands."""
+    body = orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body + b"\n" + verification_method.encode("utf-8")).hexdigest()
+
+
+def clr_part(credential: Mapping[str, Any]) -> list[Quad]:
+    """The RDF quads a signed AchievementCredential contributes to a ClrCredential holding
+    it (see `build_clr`): itself under the ClrSubject's `verifiableCredential` (CLR 2.0 maps
+    it to a plain property, so its quads join the default graph; its proof is a named
+    graph) and a copy of its achievement under `achievement`.
+
+    Raises:
+        CanonicalizationError: the credential is not valid JSON-LD or has undefined terms.
+    """
+    subject = credential["credentialSubject"]
+    return quads_of(
+        {
+            "@context": list(CLR_CONTEXT),
+            "id": subject["id"],
+            "type": ["ClrSubject"],
+            "verifiableCredential": [credential],
+            "achievement": [subject["achievement"]],
+        }
+    )
+
+
+def issue(
+    unsigned: Mapping[str, Any],
+    key: Ed25519PrivateKey,
+    verification_method: str,
+    *,
+    now: datetime,
+    with_part: bool = True,
+) -> dict[str, Any]:
+    """Sign one AchievementCredential: ``{"digest", "credential", "rdf"}`` (``rdf``, its
+    `clr_part`, only ``with_part``), the entry `sign_export` reuses.
+
+    Raises:
+        CanonicalizationError: the credential is not valid JSON-LD or has undefined terms.
+    """
+    signed = dataintegrity.sign(unsigned, key, verification_method, created=now)
+    entry: dict[str, Any] = {
+        "digest": issuance_digest(unsigned, verification_method),
+        "credential": signed,
+    }
+    if with_part:
+        entry["rdf"] = clr_part(signed)
+    return entry
+
+
+def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad]]) -> str | None:
+    """The canonical N-Quads of a ClrCredential made by `build_clr`, from the `clr_part` of
+    each held credential (in order) and the rest of the document; ``None`` when the
+    document is not shaped as `build_clr` makes it (then canonicalise it whole).
+
+    Raises:
+        CanonicalizationError: the rest of the document has undefined terms.
+    """
+    subject = clr.get("credentialSubject")
+    if not isinstance(subject, Mapping) or clr.get("@context") != list(CLR_CONTEXT):
+        return None
+    held = subject.get("verifiableCredential")
+    if (
+        subject.get("type") != ["ClrSubject"]
+        or not isinstance(held, list)
+        or len(held) != len(parts)
+        or subject.get("achievement") != [c["credentialSubject"]["achievement"] for c in held]
+        or any(c["credentialSubject"]["id"] != subject.get("id") for c in held)
+    ):
+        return None
+    rest = {
+        **clr,
+        "credentialSubject": {
+            k: v for k, v in subject.items() if k not in ("verifiableCredential", "achievement")
+        },
+    }
+    return canonicalize_parts([quads_of(rest), *parts])
+
+
 def sign_export(
     record: dict[str, Any],
     items: list[Mapping[str, Any]],
@@ -223,6 +315,7 @@ def sign_export(
     fmt: str,
     now: datetime,
     pathways: Iterable[Mapping[str, Any]] = (),
+    issued: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[bytes, int]:
     """Sign ``items`` of ``record`` as AchievementCredentials inside a signed ClrCredential.
 
@@ -231,18 +324,23 @@ def sign_export(
             ``"jwt"`` (the outer credential as an EdDSA VC-JWT); inner credentials always
             carry Data Integrity proofs.
         now: the issuance time (whole seconds).
+        issued: credentials issued before, by `issuance_digest` (the ``issued`` map of an
+            `projections.issued` document); one whose digest is there is reused, any other
+            is signed now (the projection lags, or the key or the content changed).
 
     Returns:
         The file's bytes and how many credentials it holds.
     """
     method = did_key_of(key)
     did = method.partition("#")[0]
-    inner = [
-        dataintegrity.sign(
-            achievement_credential(item, learner=learner, issuer_did=did), key, method, created=now
-        )
-        for item in items
-    ]
+    entries = []
+    for item in items:
+        unsigned = achievement_credential(item, learner=learner, issuer_did=did)
+        entry = (issued or {}).get(issuance_digest(unsigned, method))
+        if entry is None or (fmt == "di" and "rdf" not in entry):
+            entry = issue(unsigned, key, method, now=now, with_part=fmt == "di")
+        entries.append(entry)
+    inner = [e["credential"] for e in entries]
     clr = build_clr(
         record,
         issuer_did=did,
@@ -252,5 +350,6 @@ def sign_export(
     )
     if fmt == "jwt":
         return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)
-    signed = dataintegrity.sign(clr, key, method, created=now)
+    canonical = canonical_clr(clr, [e["rdf"] for e in entries])
+    signed = dataintegrity.sign(clr, key, method, created=now, canonical=canonical)
     return orjson.dumps(signed, option=orjson.OPT_INDENT_2), len(inner)

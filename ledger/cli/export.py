@@ -29,7 +29,10 @@ from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.keys import did_key_of
 from ledger.vc.verification import Failure, Verification
 from projections.clr import exported_items, sign_export
-from projections.store import Document
+from projections.issued import NAME as ISSUED
+from projections.issued import IssuedCredentialsProjection
+from projections.runner import ProjectionRunner
+from projections.store import Document, open_projection_store
 
 RECORD_EXPORTED = "org.lll.learner.record-exported.v1"
 
@@ -58,20 +61,43 @@ def signing_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exportable(settings: Settings, learner: str) -> tuple[Document, list[Document]]:
-    """The learner's record (not erased) and every pathway definition, caught up."""
+def _exportable(
+    settings: Settings, learner: str, key: Ed25519PrivateKey
+) -> tuple[Document, list[Document], dict[str, Any]]:
+    """The learner's record (not erased), every pathway definition and the learner's issued
+    credentials (by digest), each read model caught up with the log first."""
     with Ledger.open(settings) as ledger:
         doc, pathways = learner_record(ledger, settings, learner)
-    if doc.get("erased"):
-        raise LedgerError(f"--learner: learner {learner!r} is erased; there is nothing to export")
-    return doc, pathways
+        if doc.get("erased"):
+            raise LedgerError(
+                f"--learner: learner {learner!r} is erased; there is nothing to export"
+            )
+        return doc, pathways, _issued(ledger, settings, key, learner)
+
+
+def _issued(
+    ledger: Ledger, settings: Settings, key: Ed25519PrivateKey, learner: str
+) -> dict[str, Any]:
+    """The learner's credentials signed before. Catching up signs what is new once, for
+    every later export (a no-op where `ledger projections run --follow` keeps it current);
+    whatever is still missing or stale, `sign_export` signs on the spot."""
+    store = open_projection_store(settings)
+    try:
+        ProjectionRunner(ledger, store, IssuedCredentialsProjection(key)).catch_up()
+        doc = store.get(ISSUED, learner)
+    finally:
+        store.close()
+    if doc is None or doc.get("erased"):
+        return {}
+    issued: dict[str, Any] = doc["issued"]
+    return issued
 
 
 def export(args: argparse.Namespace) -> int:
     """`ledger export`: the learner's record as a signed ClrCredential (Data Integrity or VC-JWT)."""
     settings = Settings.from_env()
     key = settings.signing_key()  # before any work: a missing key is a configuration error
-    doc, pathways = _exportable(settings, args.learner)
+    doc, pathways, issued = _exportable(settings, args.learner, key)
     scope = set(args.scope) if args.scope else None
     items = exported_items(doc, scope)
     if scope is not None:
@@ -84,7 +110,14 @@ def export(args: argparse.Namespace) -> int:
         raise LedgerError(f"--learner: learner {args.learner!r} has no credentials to export")
     now = datetime.now(UTC).replace(microsecond=0)
     data, count = sign_export(
-        doc, items, learner=args.learner, key=key, fmt=args.format, now=now, pathways=pathways
+        doc,
+        items,
+        learner=args.learner,
+        key=key,
+        fmt=args.format,
+        now=now,
+        pathways=pathways,
+        issued=issued,
     )
     _write_private(Path(args.out), data)
     # The learner can list what left the ledger: the export is recorded in their stream.

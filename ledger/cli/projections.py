@@ -12,6 +12,8 @@ from ledger.application import Ledger
 from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from projections.issued import NAME as ISSUED
+from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
@@ -19,20 +21,43 @@ from projections.replay import replay_learner
 from projections.runner import Projection, ProjectionRunner
 from projections.store import Document, open_projection_store
 
-PROJECTIONS: dict[str, Callable[[], Projection]] = {
-    NAME: LearnerRecordProjection,
-    PATHWAYS: PathwaysProjection,
+
+def _issued_credentials(settings: Settings) -> Projection:
+    return IssuedCredentialsProjection(settings.signing_key())
+
+
+# Each projection built from the settings (raising ConfigurationError when one is missing).
+PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
+    NAME: lambda _: LearnerRecordProjection(),
+    PATHWAYS: lambda _: PathwaysProjection(),
+    ISSUED: _issued_credentials,
 }
+
+
+def _names(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The projections a command runs: the one named, else every one it can."""
+    if getattr(args, "name", None):
+        return [args.name]  # named: a missing signing key is the user's error to see
+    names = sorted(PROJECTIONS)
+    if settings.signing_key_file is None:
+        names.remove(ISSUED)
+        err.print(
+            f"{ISSUED}: not run, LEDGER_SIGNING_KEY_FILE is not set "
+            "(an export, which needs it anyway, issues what it holds)"
+        )
+    return names
 
 
 def projections(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    names = [args.name] if getattr(args, "name", None) else sorted(PROJECTIONS)
+    names = _names(args, settings)
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
             page = getattr(args, "page", 2000)
-            runners = [ProjectionRunner(ledger, store, PROJECTIONS[n](), page=page) for n in names]
+            runners = [
+                ProjectionRunner(ledger, store, PROJECTIONS[n](settings), page=page) for n in names
+            ]
             if args.action == "status":
                 report = [r.status().as_dict() for r in runners]
                 if args.json:
@@ -77,7 +102,8 @@ def _follow(runners: list[ProjectionRunner], *, poll_s: float) -> None:
 def learner_record(
     ledger: Ledger, settings: Settings, learner: str, *, catch_up: bool = True
 ) -> tuple[Document, list[Document]]:
-    """A learner's record and every pathway definition, caught up with the log first.
+    """A learner's record and every pathway definition, those two read models caught up
+    with the log first.
 
     Raises:
         LedgerError: the learner has no record.
@@ -85,8 +111,8 @@ def learner_record(
     store = open_projection_store(settings)
     try:
         if catch_up:
-            for projection in PROJECTIONS.values():
-                ProjectionRunner(ledger, store, projection()).catch_up()
+            for name in (NAME, PATHWAYS):
+                ProjectionRunner(ledger, store, PROJECTIONS[name](settings)).catch_up()
         doc = store.get(NAME, learner)
         pathways = [d for _, d in store.scan(PATHWAYS)]
     finally:
