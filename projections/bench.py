@@ -27,7 +27,11 @@ from ledger.pgurl import redact
 from ledger.pipeline import Accepted, Channel
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
+from ledger.vc import dataintegrity
+from ledger.vc.jwt import credential_of, decode_jwt
 from projections.clr import build_clr, exported_items, sign_export
+from projections.issued import NAME as ISSUED
+from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import LearnerRecordProjection
 from projections.runner import PAGE, ProjectionRunner
 from projections.store import open_projection_store
@@ -82,7 +86,15 @@ def _measure(backend: str, url: str, lines: list[bytes], issuers: list[Any]) -> 
 
 
 def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int) -> dict[str, Any]:
-    """Export time for one learner with ``len(events)`` events, both formats, p50/p99."""
+    """Export time for one learner with ``len(events)`` events, both formats.
+
+    First a cold export of each format (nothing issued yet: every held credential is
+    signed on the spot), then the issued-credentials projection catching up (signing
+    each credential once), then ``runs`` exports of each format with the issued
+    credentials in place (p50/p99), each reading the record and the issued credentials
+    from the store as `ledger export` does. The last warm exports are checked afterwards:
+    the Data Integrity one verifies, and both hold the stored proofs.
+    """
     learner = "lrn_0BENCHEXP0RT" + "0" * 14
     lines = [orjson.dumps({**e, "subject": learner}) for e in events]
     key = Ed25519PrivateKey.generate()
@@ -100,39 +112,71 @@ def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int)
             store = open_projection_store(settings)
             try:
                 ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+
+                def export(fmt: str) -> tuple[float, bytes, int]:
+                    started = time.perf_counter()
+                    doc = store.get(LearnerRecordProjection.name, learner)
+                    assert doc is not None
+                    items = exported_items(doc, None)
+                    if fmt == "unsigned":
+                        data = orjson.dumps(
+                            build_clr(doc, issuer_did="did:key:z", issued_at="x", inner=[])
+                        )
+                        return time.perf_counter() - started, data, 0
+                    issued = store.get(ISSUED, learner)
+                    data, count = sign_export(
+                        doc,
+                        items,
+                        learner=learner,
+                        key=key,
+                        fmt=fmt,
+                        now=datetime.now(UTC).replace(microsecond=0),
+                        issued=issued["issued"] if issued else None,
+                    )
+                    return time.perf_counter() - started, data, count
+
+                cold = {fmt: export(fmt)[0] for fmt in ("di", "jwt")}
+                started = time.perf_counter()
+                ProjectionRunner(ledger, store, IssuedCredentialsProjection(key)).catch_up()
+                issuing_s = time.perf_counter() - started
+                issued = store.get(ISSUED, learner)
+                assert issued is not None
                 timings: dict[str, list[float]] = {"unsigned": [], "di": [], "jwt": []}
+                last: dict[str, bytes] = {}
                 count = 0
                 for _ in range(runs):
                     for fmt in timings:
-                        started = time.perf_counter()
-                        doc = store.get(LearnerRecordProjection.name, learner)
-                        assert doc is not None
-                        items = exported_items(doc, None)
-                        if fmt == "unsigned":
-                            orjson.dumps(
-                                build_clr(doc, issuer_did="did:key:z", issued_at="x", inner=[])
-                            )
-                        else:
-                            _, count = sign_export(
-                                doc,
-                                items,
-                                learner=learner,
-                                key=key,
-                                fmt=fmt,
-                                now=datetime.now(UTC).replace(microsecond=0),
-                            )
-                        timings[fmt].append(time.perf_counter() - started)
+                        elapsed, last[fmt], held = export(fmt)
+                        count = max(count, held)
+                        timings[fmt].append(elapsed)
             finally:
                 store.close()
+    _check_warm(last, issued)
     return {
         "learner_events": stored,
         "credentials": count,
         "runs": runs,
+        "cold_ms": {fmt: round(t * 1000, 1) for fmt, t in cold.items()},
+        "issuing": {"seconds": round(issuing_s, 3), "credentials": len(issued["issued"])},
         **{
             fmt: {"p50_ms": round(_pct(t, 0.5) * 1000, 1), "p99_ms": round(_pct(t, 0.99) * 1000, 1)}
             for fmt, t in timings.items()
         },
     }
+
+
+def _check_warm(last: dict[str, bytes], issued: dict[str, Any]) -> None:
+    """The warm exports are real: the Data Integrity one verifies, both hold the issued
+    credentials' proofs."""
+    outer = orjson.loads(last["di"])
+    if not dataintegrity.verify(outer):
+        raise RuntimeError("bench export: the warm Data Integrity export does not verify")
+    stored = {e["credential"]["proof"]["proofValue"] for e in issued["issued"].values()}
+    token = last["jwt"].decode("ascii").strip()
+    for clr in (outer, credential_of(decode_jwt(token)[1])):
+        held = clr["credentialSubject"]["verifiableCredential"]
+        if {c["proof"]["proofValue"] for c in held} != stored:
+            raise RuntimeError("bench export: a warm export does not hold the issued proofs")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -197,10 +241,13 @@ def run_projection_bench(args: argparse.Namespace) -> int:
     Console(width=120).print(f"target ≥ {TARGET:,} events/s — {report['target_met']}")
     Console(width=120).print(
         f"export, learner with {export['learner_events']} events, {export['credentials']} "
-        f"credentials: unsigned p50 {export['unsigned']['p50_ms']} ms; Data Integrity p50 "
+        f"credentials: cold (nothing issued) Data Integrity {export['cold_ms']['di']} ms, "
+        f"VC-JWT {export['cold_ms']['jwt']} ms; issuing {export['issuing']['credentials']} "
+        f"credentials {export['issuing']['seconds']} s; then {export['runs']} runs: unsigned "
+        f"p50 {export['unsigned']['p50_ms']} ms; Data Integrity p50 "
         f"{export['di']['p50_ms']} / p99 {export['di']['p99_ms']} ms; VC-JWT p50 "
         f"{export['jwt']['p50_ms']} / p99 {export['jwt']['p99_ms']} ms; target p99 < "
-        f"{EXPORT_TARGET_MS} ms — {report['export_target_met']}"
+        f"{EXPORT_TARGET_MS} ms (issued) — {report['export_target_met']}"
     )
     Console(width=120).print(f"saved {save_report('projections', report, args.out)}")
     return 0
