@@ -18,12 +18,18 @@ class PostgresProjectionStore(ProjectionStore):
     """Read models in the ledger's PostgreSQL database (own tables, own connection)."""
 
     def __init__(self, url: str) -> None:
+        self._url = url
         self.url = redact(url)
         p = connection_params(url)
         q = f'"{p.schema}".'
         self.schema = p.schema
         self.t_positions = q + "projection_positions"
         self.t_documents = q + "projection_documents"
+        self.t_namespaces = q + "projection_namespaces"
+        # The documents' namespace of the projection bound twice after it.
+        self.namespace = (
+            f"COALESCE((SELECT documents FROM {self.t_namespaces} WHERE projection = %s), %s)"
+        )
         try:
             self._conn = psycopg.connect(
                 dbname=p.dbname,
@@ -58,6 +64,11 @@ class PostgresProjectionStore(ProjectionStore):
                 " projection text NOT NULL, key text NOT NULL, doc bytea NOT NULL,"
                 " PRIMARY KEY (projection, key))"
             )
+            # Where a projection's documents live when not under its own name (rebuilds).
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.t_namespaces} ("
+                " projection text PRIMARY KEY, documents text NOT NULL)"
+            )
 
     def position(self, projection: str) -> int:
         with self._tx() as c:
@@ -70,8 +81,9 @@ class PostgresProjectionStore(ProjectionStore):
     def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
         with self._tx() as c:
             c.execute(
-                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %b AND key = ANY(%b)",
-                (projection, list(keys)),
+                f"SELECT key, doc FROM {self.t_documents}"
+                f" WHERE projection = {self.namespace.replace('%s', '%b')} AND key = ANY(%b)",
+                (projection, projection, list(keys)),
                 binary=True,
             )
             return {str(k): orjson.loads(bytes(d)) for k, d in c.fetchall()}
@@ -102,33 +114,106 @@ class PostgresProjectionStore(ProjectionStore):
                 raise PositionConflictError(
                     f"projection {projection!r} moved past {expected} meanwhile"
                 )
+            namespace = self._namespace(c, projection)
             if upserts:
                 c.execute(
                     f"INSERT INTO {self.t_documents} (projection, key, doc)"
                     " SELECT %s, k, d FROM unnest(%b::text[], %b::bytea[]) AS u(k, d)"
                     " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
-                    (projection, [k for k, _ in upserts], [d for _, d in upserts]),
+                    (namespace, [k for k, _ in upserts], [d for _, d in upserts]),
                 )
             if deletes:
                 c.execute(
                     f"DELETE FROM {self.t_documents} WHERE projection = %s AND key = ANY(%b)",
-                    (projection, deletes),
+                    (namespace, deletes),
                 )
             c.execute(
                 f"UPDATE {self.t_positions} SET position = %s WHERE projection = %s",
                 (position, projection),
             )
 
+    def _namespace(self, c: psycopg.Cursor[tuple[Any, ...]], projection: str) -> str:
+        c.execute(f"SELECT {self.namespace}", (projection, projection))
+        row = c.fetchone()
+        return str(row[0]) if row else projection
+
+    def _forget(self, c: psycopg.Cursor[tuple[Any, ...]], projection: str) -> None:
+        c.execute(f"DELETE FROM {self.t_positions} WHERE projection = %s", (projection,))
+        c.execute(f"DELETE FROM {self.t_namespaces} WHERE projection = %s", (projection,))
+
+    def _drop_documents(self, c: psycopg.Cursor[tuple[Any, ...]], namespace: str) -> None:
+        c.execute(f"DELETE FROM {self.t_documents} WHERE projection = %s", (namespace,))
+
     def reset(self, projection: str) -> None:
         with self._tx() as c:
-            c.execute(f"DELETE FROM {self.t_documents} WHERE projection = %s", (projection,))
-            c.execute(f"DELETE FROM {self.t_positions} WHERE projection = %s", (projection,))
+            self._drop_documents(c, self._namespace(c, projection))
+            self._forget(c, projection)
+
+    def prepare_shadows(self, parts: Sequence[str], documents: str) -> None:
+        with self._tx() as c:
+            for part in parts:
+                self._drop_documents(c, self._namespace(c, part))
+                self._forget(c, part)
+                c.execute(
+                    f"INSERT INTO {self.t_namespaces} (projection, documents) VALUES (%s, %s)",
+                    (part, documents),
+                )
+            self._drop_documents(c, documents)
+
+    def promote(self, parts: Sequence[str], target: str, *, position: int) -> None:
+        parts = list(parts)
+        with self._tx() as c:
+            c.execute(
+                f"INSERT INTO {self.t_positions} (projection, position) VALUES (%s, 0)"
+                " ON CONFLICT (projection) DO NOTHING",
+                (target,),
+            )
+            # Lock the target's row first, as save() does, then the shadows'.
+            c.execute(
+                f"SELECT position FROM {self.t_positions} WHERE projection = %s FOR UPDATE",
+                (target,),
+            )
+            c.execute(
+                f"SELECT projection, position FROM {self.t_positions}"
+                " WHERE projection = ANY(%s) FOR UPDATE",
+                (parts,),
+            )
+            found = {str(p): int(v) for p, v in c.fetchall()}
+            behind = [p for p in parts if found.get(p, 0) != position]
+            if behind:
+                raise PositionConflictError(
+                    f"projection {target!r}: shadows {behind!r} are not at {position}"
+                )
+            namespaces = {self._namespace(c, p) for p in parts}
+            if len(namespaces) != 1:
+                raise StoreError(
+                    f"projection {target!r}: shadows {parts!r} do not share one namespace"
+                )
+            (shadow,) = namespaces
+            former = self._namespace(c, target)
+            if former != shadow:
+                self._drop_documents(c, former)
+            c.execute(
+                f"INSERT INTO {self.t_namespaces} (projection, documents) VALUES (%s, %s)"
+                " ON CONFLICT (projection) DO UPDATE SET documents = excluded.documents",
+                (target, shadow),
+            )
+            for part in parts:
+                self._forget(c, part)
+            c.execute(
+                f"UPDATE {self.t_positions} SET position = %s WHERE projection = %s",
+                (position, target),
+            )
+
+    def locator(self) -> str:
+        return self._url
 
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
         with self._tx() as c:
             c.execute(
-                f"SELECT key, doc FROM {self.t_documents} WHERE projection = %s ORDER BY key",
-                (projection,),
+                f"SELECT key, doc FROM {self.t_documents} WHERE projection = {self.namespace}"
+                " ORDER BY key",
+                (projection, projection),
             )
             rows = c.fetchall()
         for key, doc in rows:

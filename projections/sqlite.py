@@ -18,7 +18,12 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_documents ("
     " projection TEXT NOT NULL, key TEXT NOT NULL, doc BLOB NOT NULL,"
     " PRIMARY KEY (projection, key))",
+    # Where a projection's documents live when not under its own name (after a rebuild).
+    "CREATE TABLE IF NOT EXISTS projection_namespaces ("
+    " projection TEXT PRIMARY KEY, documents TEXT NOT NULL)",
 )
+# The documents' namespace of the projection bound twice after it.
+NAMESPACE = "COALESCE((SELECT documents FROM projection_namespaces WHERE projection = ?), ?)"
 # SQLite caps the number of bound parameters per statement.
 CHUNK = 500
 
@@ -71,8 +76,8 @@ class SQLiteProjectionStore(ProjectionStore):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 "SELECT key, doc FROM projection_documents"
-                f" WHERE projection = ? AND key IN ({marks})",
-                [projection, *chunk],
+                f" WHERE projection = {NAMESPACE} AND key IN ({marks})",
+                [projection, projection, *chunk],
             ).fetchall()
             found.update((k, orjson.loads(d)) for k, d in rows)
         return found
@@ -93,14 +98,15 @@ class SQLiteProjectionStore(ProjectionStore):
                 raise PositionConflictError(
                     f"projection {projection!r} moved past {expected} meanwhile"
                 )
+            namespace = self._namespace(c, projection)
             c.executemany(
                 "INSERT INTO projection_documents (projection, key, doc) VALUES (?, ?, ?)"
                 " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
-                [(projection, k, orjson.dumps(d)) for k, d in changes.items() if d is not None],
+                [(namespace, k, orjson.dumps(d)) for k, d in changes.items() if d is not None],
             )
             c.executemany(
                 "DELETE FROM projection_documents WHERE projection = ? AND key = ?",
-                [(projection, k) for k, d in changes.items() if d is None],
+                [(namespace, k) for k, d in changes.items() if d is None],
             )
             c.execute(
                 "INSERT INTO projection_positions (projection, position) VALUES (?, ?)"
@@ -108,18 +114,86 @@ class SQLiteProjectionStore(ProjectionStore):
                 (projection, position),
             )
 
+    @staticmethod
+    def _namespace(c: sqlite3.Cursor, projection: str) -> str:
+        row = c.execute(f"SELECT {NAMESPACE}", (projection, projection)).fetchone()
+        return str(row[0])
+
+    @staticmethod
+    def _forget(c: sqlite3.Cursor, projection: str) -> None:
+        c.execute("DELETE FROM projection_positions WHERE projection = ?", (projection,))
+        c.execute("DELETE FROM projection_namespaces WHERE projection = ?", (projection,))
+
     def reset(self, projection: str) -> None:
         with self._write() as c:
-            c.execute("DELETE FROM projection_documents WHERE projection = ?", (projection,))
-            c.execute("DELETE FROM projection_positions WHERE projection = ?", (projection,))
+            c.execute(
+                "DELETE FROM projection_documents WHERE projection = ?",
+                (self._namespace(c, projection),),
+            )
+            self._forget(c, projection)
+
+    def prepare_shadows(self, parts: Sequence[str], documents: str) -> None:
+        with self._write() as c:
+            for part in parts:
+                c.execute(
+                    "DELETE FROM projection_documents WHERE projection = ?",
+                    (self._namespace(c, part),),
+                )
+                self._forget(c, part)
+                c.execute(
+                    "INSERT INTO projection_namespaces (projection, documents) VALUES (?, ?)",
+                    (part, documents),
+                )
+            c.execute("DELETE FROM projection_documents WHERE projection = ?", (documents,))
+
+    def promote(self, parts: Sequence[str], target: str, *, position: int) -> None:
+        with self._write() as c:
+            found = {p: self._position(c, p) for p in parts}
+            behind = [p for p, at in found.items() if at != position]
+            if behind:
+                raise PositionConflictError(
+                    f"projection {target!r}: shadows {behind!r} are not at {position}"
+                )
+            namespaces = {self._namespace(c, p) for p in parts}
+            if len(namespaces) != 1:
+                raise StoreError(
+                    f"projection {target!r}: shadows {list(parts)!r} do not share one namespace"
+                )
+            (shadow,) = namespaces
+            former = self._namespace(c, target)
+            if former != shadow:
+                c.execute("DELETE FROM projection_documents WHERE projection = ?", (former,))
+            c.execute(
+                "INSERT INTO projection_namespaces (projection, documents) VALUES (?, ?)"
+                " ON CONFLICT (projection) DO UPDATE SET documents = excluded.documents",
+                (target, shadow),
+            )
+            for part in parts:
+                self._forget(c, part)
+            c.execute(
+                "INSERT INTO projection_positions (projection, position) VALUES (?, ?)"
+                " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+                (target, position),
+            )
+
+    @staticmethod
+    def _position(c: sqlite3.Cursor, projection: str) -> int:
+        row = c.execute(
+            "SELECT position FROM projection_positions WHERE projection = ?", (projection,)
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
         rows = self._conn.execute(
-            "SELECT key, doc FROM projection_documents WHERE projection = ? ORDER BY key",
-            (projection,),
+            f"SELECT key, doc FROM projection_documents WHERE projection = {NAMESPACE}"
+            " ORDER BY key",
+            (projection, projection),
         )
         for key, doc in rows:
             yield key, orjson.loads(doc)
+
+    def locator(self) -> str:
+        return f"sqlite:///{self.path}"
 
     def close(self) -> None:
         self._conn.close()

@@ -57,6 +57,35 @@ class ProjectionStore(ABC):
         """Forget every document and go back to position 0, in one transaction."""
 
     @abstractmethod
+    def prepare_shadows(self, parts: Sequence[str], documents: str) -> None:
+        """Start projections ``parts`` afresh, all keeping their documents in one namespace.
+
+        A rebuild projects into these shadows (each with its own position, their documents
+        side by side under ``documents``) while the live read model keeps serving reads,
+        then swaps them in with :meth:`promote`. Anything the parts or the namespace held
+        before is deleted.
+        """
+
+    @abstractmethod
+    def promote(self, parts: Sequence[str], target: str, *, position: int) -> None:
+        """Make the shadows' documents ``target``'s, atomically and without copying them.
+
+        In one transaction: ``target`` reads its documents from the shadows' namespace
+        from now on, its former documents are deleted, its position becomes ``position``
+        and the shadows are forgotten.
+
+        Raises:
+            PositionConflictError: a shadow is not at ``position``; nothing was changed.
+        """
+
+    @abstractmethod
+    def locator(self) -> str:
+        """What :func:`open_store_at` needs to open this store in another process.
+
+        It may hold a password: pass it to a child process, never log it.
+        """
+
+    @abstractmethod
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
         """Every document of a projection, by key order."""
 
@@ -74,15 +103,25 @@ def open_projection_store(settings: Settings) -> ProjectionStore:
     Raises:
         ConfigurationError: the URL names no supported database.
     """
+    return open_store_at(settings.database_url)
+
+
+def open_store_at(url: str) -> ProjectionStore:
+    """The adapter for a database URL (``sqlite:///PATH`` or ``postgresql://…``), tables
+    created if missing.
+
+    Raises:
+        ConfigurationError: the URL names no supported database.
+    """
     store: ProjectionStore
-    if settings.is_postgres:
+    if url.startswith(("postgresql://", "postgres://")):
         from projections.postgres import PostgresProjectionStore
 
-        store = PostgresProjectionStore(settings.database_url)
-    elif settings.database_url.startswith("sqlite:///"):
+        store = PostgresProjectionStore(url)
+    elif url.startswith("sqlite:///"):
         from projections.sqlite import SQLiteProjectionStore
 
-        store = SQLiteProjectionStore(settings.sqlite_path())
+        store = SQLiteProjectionStore(url.removeprefix("sqlite:///"))
     else:
         raise ConfigurationError(
             "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://user:pw@host:port/db"

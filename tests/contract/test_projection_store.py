@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from projections.postgres import PostgresProjectionStore
 from projections.sqlite import SQLiteProjectionStore
-from projections.store import PositionConflictError, ProjectionStore
+from projections.store import PositionConflictError, ProjectionStore, open_store_at
 from tests.conftest import BACKENDS
 
 
@@ -56,3 +58,70 @@ def test_projections_are_kept_apart_and_reset_forgets_one(store: ProjectionStore
     assert list(store.scan("p")) == []
     assert list(store.scan("q")) == [("a", {"m": 1})]
     assert store.position("q") == 9
+
+
+def stored_namespaces(store: ProjectionStore) -> set[str]:
+    """Every namespace that holds documents, read from the table itself."""
+    if isinstance(store, SQLiteProjectionStore):
+        with sqlite3.connect(store.path) as conn:
+            found = conn.execute("SELECT DISTINCT projection FROM projection_documents")
+            return {str(r[0]) for r in found}
+    assert isinstance(store, PostgresProjectionStore)
+    with psycopg.connect(store.locator().partition("?")[0]) as conn:
+        rows = conn.execute(f"SELECT DISTINCT projection FROM {store.t_documents}").fetchall()
+        return {str(r[0]) for r in rows}
+
+
+def test_promote_swaps_the_shadows_in_for_the_target_atomically(store: ProjectionStore) -> None:
+    store.save("p", {"old": {"v": 0}, "a": {"v": 0}}, expected=0, position=5)
+    store.save("q", {"a": {"q": 1}}, expected=0, position=7)
+    store.prepare_shadows(["p~0", "p~1"], "p~new")
+    store.save("p~0", {"a": {"v": 1}}, expected=0, position=30)
+    store.save("p~1", {"b": {"v": 2}}, expected=0, position=30)
+    store.save("p~1", {"b": {"v": 3}}, expected=30, position=30)
+    assert [k for k, _ in store.scan("p")] == ["a", "old"]  # still served meanwhile
+    assert store.get("p~0", "b") == {"v": 3}  # the shadows' documents sit side by side
+    store.promote(["p~0", "p~1"], "p", position=30)
+    assert list(store.scan("p")) == [("a", {"v": 1}), ("b", {"v": 3})]
+    assert store.position("p") == 30
+    assert list(store.scan("p~0")) == list(store.scan("p~1")) == []
+    assert store.position("p~0") == store.position("p~1") == 0
+    assert list(store.scan("q")) == [("a", {"q": 1})]
+    assert stored_namespaces(store) == {"p~new", "q"}  # the former documents are gone
+    store.save("p", {"c": {"v": 4}, "a": None}, expected=30, position=31)
+    assert list(store.scan("p")) == [("b", {"v": 3}), ("c", {"v": 4})]
+    store.reset("p")
+    assert list(store.scan("p")) == []
+    assert store.position("p") == 0
+    assert stored_namespaces(store) == {"q"}
+
+
+def test_promote_with_a_shadow_behind_changes_nothing(store: ProjectionStore) -> None:
+    store.save("p", {"old": {"v": 0}}, expected=0, position=5)
+    store.prepare_shadows(["p~0", "p~1"], "p~new")
+    store.save("p~0", {"a": {"v": 1}}, expected=0, position=30)
+    store.save("p~1", {"b": {"v": 2}}, expected=0, position=29)
+    with pytest.raises(PositionConflictError, match="p~1"):
+        store.promote(["p~0", "p~1"], "p", position=30)
+    assert list(store.scan("p")) == [("old", {"v": 0})]
+    assert store.position("p") == 5
+    assert [k for k, _ in store.scan("p~0")] == ["a", "b"]
+
+
+def test_prepare_shadows_clears_what_a_killed_rebuild_left(store: ProjectionStore) -> None:
+    store.prepare_shadows(["p~0"], "p~first")
+    store.save("p~0", {"a": {"v": 1}}, expected=0, position=9)
+    store.prepare_shadows(["p~0"], "p~second")
+    assert store.position("p~0") == 0
+    assert list(store.scan("p~0")) == []
+    assert stored_namespaces(store) == set()
+
+
+def test_store_opens_again_from_its_locator(store: ProjectionStore) -> None:
+    store.save("p", {"a": {"v": 1}}, expected=0, position=3)
+    again = open_store_at(store.locator())
+    try:
+        assert again.position("p") == 3
+        assert again.get("p", "a") == {"v": 1}
+    finally:
+        again.close()
