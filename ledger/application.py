@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from ledger.crypto import DecryptionError, open_personal, restore_personal
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.integrity import AuditReport, ChainVerifier, split_state
+from ledger.integrity import AuditReport, ChainVerifier, StoredRow, split_state
 from ledger.keys import KeyRing
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Rejected, Result
@@ -181,21 +181,31 @@ class Ledger:
         self, position: int, stream: uuid.UUID, version: int, topic: str, state: bytes
     ) -> LedgerEvent:
         """Turn a stored row back into the event as issued (personal data decrypted)."""
-        digest, _, _, body = split_state(state)
-        record: dict[str, Any] = orjson.loads(body)
-        sealed = record.pop("pd", None)
-        issuer = record.pop("issuer", "")
-        recorded_at = record.pop("recordedAt", "")
-        verification = record.pop("verification", None)
+        return self._open(position, stream, version, topic, _parse(state))
+
+    def decode_rows(self, rows: Sequence[StoredRow]) -> list[LedgerEvent]:
+        """:meth:`decode` for a page of rows, with the learners' keys fetched in one query
+        (not one per learner on first sight)."""
+        parsed = [_parse(r.state) for r in rows]
+        self.keyring.preload(p.record.get("subject", "") for p in parsed if p.sealed is not None)
+        return [
+            self._open(r.position, r.stream, r.version, r.topic, p)
+            for r, p in zip(rows, parsed, strict=True)
+        ]
+
+    def _open(
+        self, position: int, stream: uuid.UUID, version: int, topic: str, parsed: _Parsed
+    ) -> LedgerEvent:
+        record = parsed.record
         erased = False
-        if sealed is not None:
+        if parsed.sealed is not None:
             key = self.keyring.for_reading(record.get("subject", ""))
             aad = stream.bytes + idempotency_key(record["source"], record["id"])
             if key is None:
                 erased = True
             else:
                 try:
-                    restore_personal(record["data"], open_personal(key, sealed, aad))
+                    restore_personal(record["data"], open_personal(key, parsed.sealed, aad))
                 except DecryptionError:
                     erased = True
         return LedgerEvent(
@@ -204,17 +214,17 @@ class Ledger:
             version,
             topic,
             record,
-            issuer,
-            recorded_at,
+            parsed.issuer,
+            parsed.recorded_at,
             erased,
-            digest.hex(),
-            verification,
+            parsed.digest.hex(),
+            parsed.verification,
         )
 
     def learner_events(self, learner_id: str) -> list[LedgerEvent]:
         """One learner's stream, in order, decrypted where possible."""
         rows = self.recorder.select_stream(learner_stream(learner_id))
-        return [self.decode(r.position, r.stream, r.version, r.topic, r.state) for r in rows]
+        return self.decode_rows(rows)
 
     def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
         """Re-check the whole hash chain and every checkpoint.
@@ -233,6 +243,30 @@ class Ledger:
     def iter_log_rows(self, start: int = 1) -> Iterator[Any]:
         for page in self.recorder.iter_log(start):
             yield from page
+
+
+class _Parsed(NamedTuple):
+    """A stored state split into the event and what the ledger added to it."""
+
+    digest: bytes
+    record: dict[str, Any]
+    sealed: str | None
+    issuer: str
+    recorded_at: str
+    verification: Any
+
+
+def _parse(state: bytes) -> _Parsed:
+    digest, _, _, body = split_state(state)
+    record: dict[str, Any] = orjson.loads(body)
+    return _Parsed(
+        digest,
+        record,
+        record.pop("pd", None),
+        record.pop("issuer", ""),
+        record.pop("recordedAt", ""),
+        record.pop("verification", None),
+    )
 
 
 __all__ = ["Accepted", "Channel", "Duplicated", "Ledger", "open_recorder"]

@@ -39,14 +39,17 @@ class KeyRing:
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
+    def preload(self, learner_ids: Iterable[str]) -> None:
+        """Fetch the keys of these learners not cached yet, in one query."""
+        unknown = [lid for lid in set(learner_ids) if lid not in self._cache]
+        if unknown:
+            for record in self._recorder.load_keys(unknown).values():
+                self._load(record)
+
     def erased_among(self, learner_ids: Iterable[str]) -> set[str]:
         """Which of these learners were erased (one query for those not cached)."""
         wanted = set(learner_ids)
-        unknown = [lid for lid in wanted if lid not in self._cache]
-        if unknown:
-            records = self._recorder.load_keys(unknown)
-            for record in records.values():
-                self._load(record)
+        self.preload(wanted)
         return {lid for lid in wanted if lid in self._cache and self._cache[lid] is None}
 
     def _load(self, record: KeyRecord) -> None:
