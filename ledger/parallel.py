@@ -101,14 +101,17 @@ class _Child:
 def _init(settings: Settings, parent: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     _Child.ledger = Ledger.open(settings)
     _Child.sequence = _Sequence(_Child.ledger.pipeline)
     tune_gc()
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A parent killed with SIGKILL cannot shut the pool down: the child is re-parented.
+def exit_with_parent(parent: int) -> None:
+    """Exit this (child) process once ``parent`` is gone; run it in a daemon thread.
+
+    A parent killed with SIGKILL cannot shut its children down: they are re-parented.
+    """
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_S)
     os._exit(0)

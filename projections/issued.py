@@ -54,6 +54,8 @@ class IssuedCredentialsProjection:
     """
 
     name = NAME
+    # Its documents are the learner record's, one per learner stream: see projections.rebuild.
+    partition_by_stream = True
 
     def __init__(self, key: Ed25519PrivateKey, *, clock: Callable[[], datetime] = _now) -> None:
         self._key = key

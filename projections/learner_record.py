@@ -10,6 +10,7 @@ items. An erasure replaces the whole document by a tombstone: no personal data s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -23,12 +24,14 @@ CATEGORIES = ("learning", "work", "credentials")
 SKILL_FIELDS = ("skill", "competency")
 
 
+@functools.lru_cache(maxsize=1024)
 def category_of(topic: str) -> str:
     """``org.lll.<category>.<name>.v1`` → category."""
     parts = topic.split(".")
     return parts[2] if len(parts) > 4 else ""
 
 
+@functools.lru_cache(maxsize=1024)
 def kind_of(topic: str) -> str:
     """``org.lll.<category>.<name>.v1`` → name."""
     parts = topic.split(".")
@@ -54,6 +57,8 @@ class LearnerRecordProjection:
     """Projection of every event with a learner subject into that learner's record."""
 
     name = NAME
+    # Each record draws on one stream, the learner's: a rebuild can share streams out.
+    partition_by_stream = True
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
         subject = event.envelope.get("subject")

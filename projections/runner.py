@@ -9,12 +9,15 @@ of one projection cannot both apply a page (the second's save is refused and it 
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from ledger.application import Ledger
+from ledger.parallel import GC_YOUNG_THRESHOLD
 from ledger.records import LedgerEvent
 from projections.store import Document, PositionConflictError, ProjectionStore
 
@@ -61,6 +64,21 @@ class ProjectionStatus:
         }
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while catching up (about a third faster).
+
+    A page decodes thousands of short-lived, acyclic dicts that reference counting frees;
+    each allocation still counts towards the collector's next pass over everything alive.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 class ProjectionRunner:
     """Keeps one projection up to date with the ledger.
 
@@ -72,17 +90,37 @@ class ProjectionRunner:
     """
 
     def __init__(
-        self, ledger: Ledger, store: ProjectionStore, projection: Projection, *, page: int = PAGE
+        self,
+        ledger: Ledger,
+        store: ProjectionStore,
+        projection: Projection,
+        *,
+        page: int = PAGE,
+        name: str | None = None,
+        partition: tuple[int, int] | None = None,
+        until: int | None = None,
     ) -> None:
+        """
+        Args:
+            name: where documents and position are stored (default: the projection's name;
+                a rebuild writes under shadow names, see :mod:`projections.rebuild`).
+            partition: ``(k, n)``: only the streams of part ``k`` of ``n`` (see
+                ``ledger.persistence.partition_of``); for projections whose documents each
+                draw on one stream.
+            until: the last log position to apply (default: follow the log's end).
+        """
         self.ledger = ledger
         self.store = store
         self.projection = projection
         self.page = page
+        self.name = name or projection.name
+        self.partition = partition
+        self.until = until
 
     def status(self) -> ProjectionStatus:
         return ProjectionStatus(
             self.projection.name,
-            self.store.position(self.projection.name),
+            self.store.position(self.name),
             self.ledger.recorder.max_position(),
         )
 
@@ -92,14 +130,14 @@ class ProjectionRunner:
         Raises:
             StoreError: the database failed; nothing of the page was saved.
         """
-        name = self.projection.name
+        name = self.name
         position = self.store.position(name)
-        rows = self.ledger.recorder.select_log(position + 1, self.page)
+        rows = self.ledger.recorder.select_log(
+            position + 1, self.page, until=self.until, partition=self.partition
+        )
         if not rows:
             return 0
-        events = [
-            self.ledger.decode(r.position, r.stream, r.version, r.topic, r.state) for r in rows
-        ]
+        events = self.ledger.decode_rows(rows)
         touched = [list(dict.fromkeys(self.projection.keys(e))) for e in events]
         wanted = list(dict.fromkeys(k for keys in touched for k in keys))
         loaded = self.store.load(name, wanted) if wanted else {}
@@ -123,16 +161,39 @@ class ProjectionRunner:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Step until the projection reaches the log's end; returns rows covered."""
         total = 0
-        while covered := self.step():
-            total += covered
-            if progress is not None:
-                progress(covered)
+        with fewer_collections():
+            while covered := self.step():
+                total += covered
+                if progress is not None:
+                    progress(covered)
         return total
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Forget the read model and project the whole log again."""
-        self.store.reset(self.projection.name)
-        return self.catch_up(progress)
+    def rebuild(
+        self, progress: Callable[[int], None] | None = None, *, workers: int | None = None
+    ) -> int:
+        """Project the whole log again from zero, then swap the result in for the read model
+        (which keeps serving reads meanwhile) and catch up; returns rows covered.
+
+        Args:
+            workers: processes sharing the work, this one included (default: one per
+                core, at most 2, for long logs — see :mod:`projections.rebuild`); only
+                projections that declare ``partition_by_stream`` are shared out.
+
+        Raises:
+            StoreError: the database failed, or a worker process did; the read model in
+                place is untouched.
+        """
+        from projections.rebuild import rebuild_from_zero
+
+        covered = rebuild_from_zero(
+            self.ledger,
+            self.store,
+            self.projection,
+            page=self.page,
+            workers=workers,
+            progress=progress,
+        )
+        return covered + self.catch_up(progress)
 
     def follow(self, stop: threading.Event, *, poll_s: float = 0.5) -> None:
         """Keep catching up until ``stop`` is set (a daemon's main loop)."""

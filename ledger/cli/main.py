@@ -11,6 +11,13 @@ from ledger.errors import ConfigurationError, LedgerError
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON report instead of text")
 
@@ -138,7 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = s.add_parser("run", help="catch up with the log (and keep following with --follow)")
     run.add_argument("--follow", action="store_true", help="keep following until SIGTERM")
     run.add_argument("--poll", type=float, default=0.5, help="seconds between checks")
-    reb = s.add_parser("rebuild", help="forget a read model and project the whole log again")
+    reb = s.add_parser(
+        "rebuild",
+        help="project the whole log again beside the read model, then swap it in",
+    )
+    reb.add_argument(
+        "--workers",
+        type=_at_least_one,
+        default=None,
+        help="processes sharing a rebuild, this one included (default: one per core, at most 2)",
+    )
     for q in (st, run, reb):
         q.add_argument("--name", choices=sorted(pr.PROJECTIONS), help="one projection only")
     for q in (run, reb):

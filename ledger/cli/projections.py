@@ -83,8 +83,10 @@ def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
     total = status.head if args.action == "rebuild" else status.lag
     verb = "rebuild" if args.action == "rebuild" else "catch up"
     with progress_bar(f"{verb} {status.name}", total, enabled=not args.no_progress) as advance:
-        apply = runner.rebuild if args.action == "rebuild" else runner.catch_up
-        covered = apply(advance)
+        if args.action == "rebuild":
+            covered = runner.rebuild(advance, workers=args.workers)
+        else:
+            covered = runner.catch_up(advance)
     err.print(f"{status.name}: {covered} log rows applied; now at {runner.status().position}")
 
 
