@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,10 @@ from ledger.persistence import (
 from ledger.records import AppendOutcome, NewEvent, utc_now
 
 EVENTS_TABLE = "ledger_events"
+
+
+# A stream's rows come many at a time (a learner's events): parse each stored id once.
+_stream_id = functools.lru_cache(maxsize=1 << 16)(UUID)
 # SQLite's default cap on bound parameters is 32766; stay far below it.
 CHUNK = 900
 
@@ -209,7 +214,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     @staticmethod
     def _rows(raw: list[Any]) -> list[StoredRow]:
-        return [StoredRow(p, UUID(o), v, t, bytes(s)) for p, o, v, t, s in raw]
+        return [StoredRow(p, _stream_id(o), v, t, bytes(s)) for p, o, v, t, s in raw]
 
     def select_log(
         self,

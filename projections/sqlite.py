@@ -38,6 +38,9 @@ class SQLiteProjectionStore(ProjectionStore):
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             self._conn.execute("PRAGMA journal_mode = WAL")
+            # Read models are derived: a commit lost to a power cut is projected again
+            # from the log (documents and position commit together, so they still agree).
+            self._conn.execute("PRAGMA synchronous = NORMAL")
             # Erased learners' documents must not linger in freed pages.
             self._conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:

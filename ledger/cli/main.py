@@ -259,7 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     pj.add_argument(
         "--export-events", type=int, default=1000, help="events of the exported learner"
     )
-    pj.add_argument("--export-runs", type=int, default=20)
+    pj.add_argument(
+        "--export-runs",
+        type=int,
+        default=200,
+        help="warm exports per format (p99 of 200 is the third slowest)",
+    )
     pj.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
     pj.add_argument(
         "--out", help="JSON results file (default bench-results/projections-<time>.json)"

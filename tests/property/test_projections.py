@@ -66,3 +66,43 @@ def test_incremental_projection_equals_rebuild_from_zero(
         assert [k for k, _ in rebuilt.scan(NAME)] == sorted(
             {e["subject"] for e in batch if "subject" in e}
         )
+
+
+class FailingOnce(LearnerRecordProjection):
+    """The learner record, failing once on the ``fail_at``-th event it applies."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.left = fail_at
+
+    def apply(self, docs: dict[str, Any], event: Any) -> None:
+        self.left -= 1
+        if self.left == 0:
+            raise RuntimeError("injected failure")
+        super().apply(docs, event)
+
+
+@PROPERTY
+@given(
+    event_batches(max_size=40, learner_pool=5),
+    st.integers(1, 9),
+    st.integers(1, 60),
+    st.integers(1, 60),
+)
+def test_runner_holding_pages_in_memory_applies_each_event_once_despite_a_failure(
+    batch: list[dict[str, Any]], page: int, flush_rows: int, fail_at: int
+) -> None:
+    """Pages held in memory between saves (any ``flush_rows``), a failure in the middle,
+    a retry by the same runner: the read model equals one projected page by page."""
+    held, reference = fresh_store(), fresh_store()
+    with fresh_ledger() as ledger:
+        ledger.ingest([orjson.dumps(e) for e in batch], FILE)
+        projection = FailingOnce(fail_at)
+        runner = ProjectionRunner(ledger, held, projection, page=page, flush_rows=flush_rows)
+        try:
+            runner.catch_up()
+        except RuntimeError:
+            assert projection.left == 0
+        runner.catch_up()
+        ProjectionRunner(ledger, reference, LearnerRecordProjection(), page=1).catch_up()
+        assert held.position(NAME) == reference.position(NAME) == ledger.recorder.max_position()
+        assert list(held.scan(NAME)) == list(reference.scan(NAME))
