@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of
-from ledger.vc.quads import Quad, canonicalize_parts, quads_of
+from ledger.vc.quads import Quad, canonicalize_parts, no_cycle_collection, quads_of
 from projections.learner_record import skills_of
 
 V2: Final = "https://www.w3.org/ns/credentials/v2"
@@ -331,6 +331,20 @@ def sign_export(
     Returns:
         The file's bytes and how many credentials it holds.
     """
+    with no_cycle_collection():
+        return _sign_export(record, items, learner, key, fmt, now, pathways, issued)
+
+
+def _sign_export(
+    record: dict[str, Any],
+    items: list[Mapping[str, Any]],
+    learner: str,
+    key: Ed25519PrivateKey,
+    fmt: str,
+    now: datetime,
+    pathways: Iterable[Mapping[str, Any]],
+    issued: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[bytes, int]:
     method = did_key_of(key)
     did = method.partition("#")[0]
     entries = []

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ledger.vc.canonical import Dataset, canonicalize_dataset, dataset
+from ledger.vc import rdfc
+from ledger.vc.canonical import dataset
 from ledger.vc.errors import CanonicalizationError
 
 # An IRI, a blank node ("_:label"), or a literal as [value, datatype] / [value, datatype, lang].
@@ -58,8 +59,8 @@ def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
     Raises:
         CanonicalizationError: a quad is malformed.
     """
-    with _no_cycle_collection():
-        data: Dataset = {}
+    with no_cycle_collection():
+        union: list[rdfc.Quad] = []
         shared: set[tuple[Any, ...]] = set()
         for number, part in enumerate(parts):
             prefix = f"_:p{number}-"
@@ -67,28 +68,32 @@ def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
                 if len(quad) != 4:
                     raise CanonicalizationError(f"malformed stored quad: {quad!r}")
                 subject, predicate, obj, graph = quad
+                if not isinstance(subject, str) or not isinstance(predicate, str):
+                    raise CanonicalizationError(f"malformed stored quad: {quad!r}")
                 if not (_blank(subject) or _blank(obj) or _blank(graph)):
                     key = (subject, predicate, tuple(obj) if isinstance(obj, list) else obj, graph)
                     if key in shared:
                         continue
                     shared.add(key)
-                data.setdefault(_graph(graph, prefix), []).append(
-                    {
-                        "subject": _node(subject, prefix),
-                        "predicate": {"type": "IRI", "value": predicate},
-                        "object": _node(obj, prefix),
-                    }
+                union.append(
+                    (
+                        _local(subject, prefix),
+                        predicate,
+                        _literal(obj) if isinstance(obj, list) else _local(obj, prefix),
+                        _graph(graph, prefix),
+                    )
                 )
-        return canonicalize_dataset(data)
+        return rdfc.canonical_nquads(union)
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one canonicalisation (tens of milliseconds).
+def no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one export or canonicalisation (tens of
+    milliseconds); nestable.
 
-    It builds and hashes tens of thousands of small acyclic dicts, which reference counting
-    frees; each allocation still counts towards the collector's next pass, so a process
-    with a large heap (a server, a benchmark) would walk all of it several times per export.
+    They build tens of thousands of small acyclic objects, which reference counting frees;
+    each allocation still counts towards the collector's next pass, so a process with a
+    large heap (a server, a benchmark) would walk all of it several times per export.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -112,22 +117,22 @@ def _blank(term: object) -> bool:
     return isinstance(term, str) and term.startswith("_:")
 
 
-def _graph(graph: object, prefix: str) -> str:
+def _graph(graph: object, prefix: str) -> str | None:
     if graph is None:
-        return _DEFAULT
+        return None
     if not isinstance(graph, str):
         raise CanonicalizationError(f"malformed stored graph name: {graph!r}")
-    return prefix + graph[2:] if graph.startswith("_:") else graph
+    return _local(graph, prefix)
 
 
-def _node(term: object, prefix: str) -> dict[str, Any]:
-    if isinstance(term, list):
-        literal: dict[str, Any] = {"type": "literal", "value": term[0], "datatype": term[1]}
-        if len(term) > 2:
-            literal["language"] = term[2]
-        return literal
+def _local(term: object, prefix: str) -> str:
+    """An IRI as it is, a blank node relabelled into its part's namespace."""
     if not isinstance(term, str):
         raise CanonicalizationError(f"malformed stored term: {term!r}")
-    if term.startswith("_:"):
-        return {"type": "blank node", "value": prefix + term[2:]}
-    return {"type": "IRI", "value": term}
+    return prefix + term[2:] if term.startswith("_:") else term
+
+
+def _literal(term: list[str]) -> rdfc.Literal:
+    if len(term) not in (2, 3) or not all(isinstance(t, str) for t in term):
+        raise CanonicalizationError(f"malformed stored literal: {term!r}")
+    return (term[0], term[1], term[2] if len(term) > 2 else None)
