@@ -10,10 +10,13 @@ scope, not even as a skill's evidence. A revoked or expired consent gives no vie
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.errors import LedgerError
 from ledger.records import parse_instant
 from projections.learner_record import CATEGORIES, credential_status, skills_from
 from projections.store import Document
@@ -132,3 +135,95 @@ def disclose(
             },
         )
     return view
+
+
+SCHEMA_VERSION = "1.0"
+
+
+class InvalidConsentError(LedgerError):
+    """A consent request breaks a rule (the message names the field)."""
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """What a learner agrees to when granting a consent (ISO/IEC TS 27560 fields).
+
+    Attributes:
+        grantee_id: the verifier's id (the subject of its API tokens).
+        grantee_name: the verifier's display name.
+        purposes: why it may read (known purposes or IRIs).
+        categories: whole categories covered (learning, work, credentials, skills).
+        items: specific items covered, as (source, id) of the events behind them.
+        expires_at: RFC 3339 instant after which the consent gives nothing.
+        notice_url: the privacy notice the learner saw.
+        jurisdiction: ISO 3166-1 alpha-2 country code.
+        withdrawal_method: how the learner withdraws (shown on the receipt).
+    """
+
+    grantee_id: str
+    grantee_name: str
+    purposes: Sequence[str]
+    expires_at: str
+    notice_url: str
+    jurisdiction: str
+    withdrawal_method: str
+    categories: Sequence[str] = ()
+    items: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class GrantedConsent:
+    """The receipt of a granted consent."""
+
+    consent_id: str
+    receipt_id: str
+    position: int
+
+
+def grant_consent(
+    ledger: Ledger, learner: str, terms: ConsentTerms, *, now: datetime
+) -> GrantedConsent:
+    """Record the learner's consent in their stream (through the ledger's own pipeline).
+
+    Raises:
+        InvalidConsentError: no scope.
+        LedgerError: the event is refused (the message names the field and the rule).
+    """
+    scope: dict[str, object] = {}
+    if terms.categories:
+        scope["categories"] = sorted(set(terms.categories))
+    if terms.items:
+        scope["items"] = [{"source": s, "id": i} for s, i in terms.items]
+    if not scope:
+        raise InvalidConsentError("scope: a consent needs categories or items")
+    consent_id = f"consent-{uuid.uuid4().hex[:16]}"
+    receipt_id = f"receipt-{uuid.uuid4().hex}"
+    data = {
+        "consentId": consent_id,
+        "receiptId": receipt_id,
+        "schemaVersion": SCHEMA_VERSION,
+        "grantee": {"id": terms.grantee_id, "name": terms.grantee_name},
+        "purposes": sorted(set(terms.purposes)),
+        "scope": scope,
+        "noticeUrl": terms.notice_url,
+        "jurisdiction": terms.jurisdiction,
+        "givenAt": _stamp(now),
+        "expiresAt": terms.expires_at,
+        "withdrawalMethod": terms.withdrawal_method,
+    }
+    position = ledger.publish_own(CONSENT_GRANTED, learner, data)
+    return GrantedConsent(consent_id, receipt_id, position)
+
+
+def revoke_consent(ledger: Ledger, learner: str, consent_id: str, *, now: datetime) -> int:
+    """Withdraw a consent at once; returns the position of the revocation.
+
+    Raises:
+        LedgerError: the event is refused.
+    """
+    data = {"consentId": consent_id, "revokedAt": _stamp(now)}
+    return ledger.publish_own(CONSENT_REVOKED, learner, data)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

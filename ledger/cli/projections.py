@@ -14,9 +14,10 @@ from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.learner_record import NAME, LearnerRecordProjection, credential_status
+from projections.learner_record import NAME, LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
-from projections.pathways import PathwaysProjection, progress
+from projections.pathways import PathwaysProjection
+from projections.reading import NoRecordError, present_record, read_learner_record
 from projections.replay import replay_learner
 from projections.runner import Projection, ProjectionRunner
 from projections.store import Document, open_projection_store
@@ -112,16 +113,11 @@ def learner_record(
     """
     store = open_projection_store(settings)
     try:
-        if catch_up:
-            for name in (NAME, PATHWAYS):
-                ProjectionRunner(ledger, store, PROJECTIONS[name](settings)).catch_up()
-        doc = store.get(NAME, learner)
-        pathways = [d for _, d in store.scan(PATHWAYS)]
+        return read_learner_record(ledger, store, learner, catch_up=catch_up)
+    except NoRecordError as exc:
+        raise LedgerError(f"--learner: {exc}") from None
     finally:
         store.close()
-    if doc is None:
-        raise LedgerError(f"--learner: no record for learner {learner!r}")
-    return doc, pathways
 
 
 def record(args: argparse.Namespace) -> int:
@@ -130,12 +126,7 @@ def record(args: argparse.Namespace) -> int:
         doc, pathways = learner_record(
             ledger, settings, args.learner, catch_up=not args.no_catch_up
         )
-    today = datetime.now(UTC).date()
-    if not doc.get("erased"):
-        doc["pathways"] = progress(doc, pathways, today)
-    for item in doc.get("credentials", ()):
-        item["status"] = credential_status(item, today)
-    emit_json(doc)
+    emit_json(present_record(doc, pathways, datetime.now(UTC).date()))
     return 0
 
 

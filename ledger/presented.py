@@ -1,0 +1,167 @@
+"""Verifying a presented credential (an export of ours, or any OB 3.0 / CLR 2.0) and all it holds.
+
+Shared by `ledger verify` and the HTTP API. Every proof is checked, and every key must be
+the issuer's own: a did:key proves only itself otherwise. The outer credential must be
+valid now; a held credential whose proof verifies but whose `validUntil` has passed still
+counts (a record keeps its history) and says it has expired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger.errors import LedgerError
+from ledger.vc import dataintegrity
+from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
+from ledger.vc.verification import Failure, Verification
+
+
+class NotACredentialError(LedgerError):
+    """The presented text is neither a JSON credential nor a VC-JWT."""
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The verdict on one credential.
+
+    Attributes:
+        kind: its most specific type (``ClrCredential``, ``AchievementCredential``…).
+        id: its id, if it has one.
+        name: its name, if it has one.
+        held: True for a credential held inside the presented one.
+        verified: whether it counts as verified (an expired held credential does).
+        reason: why it failed, or a note on a verified one (expiry); empty otherwise.
+    """
+
+    kind: str
+    id: str | None
+    name: str | None
+    held: bool
+    verified: bool
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "held": self.held,
+            "verified": self.verified,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class PresentationReport:
+    """The outer credential first, then each held credential."""
+
+    checks: list[CredentialCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.verified for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verified": self.ok, "credentials": [c.as_dict() for c in self.checks]}
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _bound_to_issuer(credential: Mapping[str, Any], methods: list[Any]) -> Verification:
+    """The keys must belong to the issuer: a did:key proves only itself otherwise."""
+    issuer = _issuer_id(credential)
+    for method in methods:
+        if not isinstance(method, str) or method.partition("#")[0] != issuer:
+            return Verification.failed(
+                Failure.KEY_NOT_RESOLVABLE, f"key {method!r} is not the issuer {issuer!r}'s"
+            )
+    return Verification.passed()
+
+
+def verify_document(credential: Mapping[str, Any]) -> Verification:
+    """A JSON credential's Data Integrity proofs, their keys bound to its issuer."""
+    outcome = dataintegrity.verify(credential)
+    if not outcome and outcome.failure is not Failure.EXPIRED:
+        return outcome  # expiry is judged after every proof has verified
+    proof = credential.get("proof")
+    proofs = proof if isinstance(proof, list) else [proof]
+    methods = [p.get("verificationMethod") if isinstance(p, Mapping) else None for p in proofs]
+    return _bound_to_issuer(credential, methods) if outcome else outcome
+
+
+def verify_token(token: str) -> tuple[Verification, dict[str, Any]]:
+    """A VC-JWT's signature, its key bound to the issuer; and the credential it carries."""
+    outcome = verify_jwt(token)
+    try:
+        header, payload, _ = decode_jwt(token)
+    except ValueError:
+        return outcome, {}
+    credential = credential_of(payload)
+    if outcome or outcome.failure is Failure.EXPIRED:
+        bound = _bound_to_issuer(credential, [header.get("kid")])
+        outcome = outcome if bound else bound
+    return outcome, credential
+
+
+def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) -> CredentialCheck:
+    types = credential.get("type")
+    kind = types[-1] if isinstance(types, list) and types and isinstance(types[-1], str) else ""
+    ident, name = credential.get("id"), credential.get("name")
+    # Held credentials may have expired: a record keeps its history, and their proofs verified.
+    verified = bool(outcome) or (held and outcome.failure is Failure.EXPIRED)
+    return CredentialCheck(
+        kind or "credential",
+        ident if isinstance(ident, str) else None,
+        name if isinstance(name, str) else None,
+        held,
+        verified,
+        "" if outcome else outcome.reason,
+    )
+
+
+def verify_presented(text: str) -> PresentationReport:
+    """Verify a presented credential and every credential it holds.
+
+    Args:
+        text: a JSON credential (with Data Integrity proofs) or a compact VC-JWT.
+
+    Raises:
+        NotACredentialError: neither (nothing was verified).
+    """
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            outer = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise NotACredentialError(f"not JSON: {exc}") from None
+        if not isinstance(outer, dict):
+            raise NotACredentialError("not a JSON object")
+        outcome = verify_document(outer)
+    else:
+        outcome, outer = verify_token(text)
+        if not outer:
+            raise NotACredentialError("neither a JSON credential nor a VC-JWT")
+    checks = [_check(outer, outcome, held=False)]
+    subject = outer.get("credentialSubject")
+    held = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
+    for credential in held if isinstance(held, list) else [held]:
+        if isinstance(credential, str):
+            result, credential = verify_token(credential)
+        elif isinstance(credential, Mapping):
+            result = verify_document(credential)
+        else:
+            result, credential = (
+                Verification.failed(Failure.MALFORMED_CREDENTIAL, "not a credential"),
+                {},
+            )
+        checks.append(_check(credential, result, held=True))
+    return PresentationReport(checks)

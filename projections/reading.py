@@ -1,0 +1,58 @@
+"""Reading a learner's record as every front end shows it: read models caught up, then presented.
+
+The CLI and the HTTP API both read records this way, so a record looks the same whichever
+way it is asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger.application import Ledger
+from ledger.errors import LedgerError
+from projections.learner_record import NAME, LearnerRecordProjection, credential_status
+from projections.pathways import NAME as PATHWAYS
+from projections.pathways import PathwaysProjection, progress
+from projections.runner import ProjectionRunner
+from projections.store import Document, ProjectionStore
+
+
+class NoRecordError(LedgerError):
+    """The learner has no record (no event about them was ever accepted)."""
+
+    def __init__(self, learner_id: str) -> None:
+        super().__init__(f"no record for learner {learner_id!r}")
+        self.learner_id = learner_id
+
+
+def catch_up_records(ledger: Ledger, store: ProjectionStore) -> None:
+    """Bring the learner record and pathway read models up to the log's end."""
+    ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+    ProjectionRunner(ledger, store, PathwaysProjection()).catch_up()
+
+
+def read_learner_record(
+    ledger: Ledger, store: ProjectionStore, learner: str, *, catch_up: bool = True
+) -> tuple[Document, list[Document]]:
+    """A learner's record and every pathway definition, caught up with the log first.
+
+    Raises:
+        NoRecordError: the learner has no record.
+        StoreError: the database failed.
+    """
+    if catch_up:
+        catch_up_records(ledger, store)
+    doc = store.get(NAME, learner)
+    if doc is None:
+        raise NoRecordError(learner)
+    return doc, [d for _, d in store.scan(PATHWAYS)]
+
+
+def present_record(doc: Document, pathways: list[Document], today: date) -> Document:
+    """The record as shown to its learner: progress on each pathway begun, and each
+    credential's status judged on ``today`` (expiry is not an event). Changes ``doc``."""
+    if not doc.get("erased"):
+        doc["pathways"] = progress(doc, pathways, today)
+    for item in doc.get("credentials", ()):
+        item["status"] = credential_status(item, today)
+    return doc
