@@ -45,6 +45,10 @@ class Settings:
         dead_letter_topic: where rejected Kafka messages go, with their reasons.
         signing_key_file: PEM (PKCS#8) Ed25519 private key that signs exports
             (``LEDGER_SIGNING_KEY_FILE``); read only when something is signed.
+        api_token_keys_file: the public keys that verify HTTP API bearer tokens: a JWKS
+            (JSON) or PEM public keys (``LEDGER_API_TOKEN_KEYS_FILE``).
+        api_max_body_bytes: larger HTTP request bodies are refused (413).
+        api_max_batch: most events in one HTTP ingest request.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -55,6 +59,9 @@ class Settings:
     kafka_group: str = "lll-ingest"
     dead_letter_topic: str = "lll.deadletter"
     signing_key_file: Path | None = None
+    api_token_keys_file: Path | None = None
+    api_max_body_bytes: int = 1 << 20
+    api_max_batch: int = 500
     _master_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -77,6 +84,11 @@ class Settings:
             "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
             if env.get(PREFIX + "SIGNING_KEY_FILE")
             else None,
+            "api_token_keys_file": Path(env[PREFIX + "API_TOKEN_KEYS_FILE"])
+            if env.get(PREFIX + "API_TOKEN_KEYS_FILE")
+            else None,
+            "api_max_body_bytes": _int(env, "API_MAX_BODY_BYTES", 1 << 20, low=1024, high=64 << 20),
+            "api_max_batch": _int(env, "API_MAX_BATCH", 500, low=1, high=10_000),
             "_master_key": _master_key(env),
         }
         values.update(overrides)

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ledger.cli import consent as cn
     from ledger.cli import export as ex
     from ledger.cli import projections as pr
+    from ledger.cli import serve as sv
 
     parser = argparse.ArgumentParser(
         prog="ledger",
@@ -224,6 +225,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="verify an exported credential and all it holds")
     p.add_argument("file", help="a JSON credential or a VC-JWT")
     p.set_defaults(handler=ex.verify)
+
+    p = sub.add_parser("serve", help="run the HTTP API (uvicorn; LEDGER_API_TOKEN_KEYS_FILE)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    p.set_defaults(handler=sv.serve)
+
+    p = sub.add_parser("token", help="mint an API bearer token (development), or print --jwks")
+    p.add_argument("--key-file", required=True, help="Ed25519 private key (PEM PKCS#8)")
+    p.add_argument(
+        "--role", choices=("issuer", "learner", "verifier", "auditor", "admin"), help="its role"
+    )
+    p.add_argument("--subject", help="who: the issuer, learner or verifier id (any for others)")
+    p.add_argument("--ttl", type=_at_least_one, default=3600, help="seconds it stays valid")
+    p.add_argument(
+        "--jwks",
+        action="store_true",
+        help="print the key's public JWKS (for LEDGER_API_TOKEN_KEYS_FILE) instead of a token",
+    )
+    p.set_defaults(handler=sv.token)
 
     p = sub.add_parser("demo", help="generate, ingest and audit a realistic population")
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")

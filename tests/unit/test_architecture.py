@@ -1,4 +1,8 @@
-"""The dependency rule: schemas ← ledger ← projections ← consumers; composition roots aside."""
+"""The dependency rule: schemas ← ledger ← projections ← consumers; composition roots aside.
+
+The composition roots are the CLI (`ledger/cli`) and the HTTP API (`api/`): they may import
+every layer, and no layer imports them.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # What each layer must never import.
+WEB = ("api", "fastapi", "starlette", "uvicorn")
 FORBIDDEN = {
-    "schemas": ("ledger", "projections", "consumers", "fastapi", "aiokafka"),
-    "ledger": ("projections", "consumers", "fastapi", "aiokafka"),
-    "projections": ("consumers", "fastapi", "aiokafka"),
+    "schemas": ("ledger", "projections", "consumers", "aiokafka", *WEB),
+    "ledger": ("projections", "consumers", "aiokafka", *WEB),
+    "projections": ("consumers", "aiokafka", *WEB),
+    "consumers": WEB,
 }
 # Composition roots may import everything.
-ROOTS = ("ledger/cli", "ledger/api")
+ROOTS = ("ledger/cli",)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -54,12 +60,29 @@ def test_rule_catches_a_violation(tmp_path: Path) -> None:
     assert {"aiokafka", "projections.x"} <= imported_modules(bad)
 
 
+@pytest.mark.parametrize("source", ["import fastapi\n", "from api.deps import LedgerDep\n"])
+def test_rule_refuses_the_web_layer_in_the_core(tmp_path: Path, source: str) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(source)
+    assert any(name.split(".")[0] in FORBIDDEN["ledger"] for name in imported_modules(bad))
+
+
+def test_the_api_never_imports_the_cli() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "api").rglob("*.py"))
+        for name in imported_modules(path)
+        if name.startswith("ledger.cli")
+    ]
+    assert offenders == []
+
+
 def test_nothing_imports_the_composition_roots() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}"
         for layer in ("schemas", "ledger", "projections", "consumers")
         for path in layer_files(layer)
         for name in imported_modules(path)
-        if name.startswith(("ledger.cli", "ledger.api"))
+        if name.startswith("ledger.cli") or name.split(".")[0] == "api"
     ]
     assert offenders == []

@@ -1,0 +1,1 @@
+"""The HTTP API: a FastAPI app for issuers, learners, verifiers, auditors and admins."""

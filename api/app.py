@@ -1,0 +1,76 @@
+"""The FastAPI application: `create_app()` builds it; its lifespan opens the ledger and read models.
+
+Nothing is constructed at import time. `ledger serve` runs it under uvicorn; tests call
+`create_app(settings)` and drive it with a TestClient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import TokenVerifier, load_verifying_keys
+from api.deps import LedgerContext
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
+from api.middleware import BodyLimit, Observe
+from api.routes import admin, auditors, health, issuers, learners, verifiers
+from ledger.application import Ledger
+from ledger.errors import ConfigurationError
+from ledger.settings import Settings
+from projections.store import open_projection_store
+
+DESCRIPTION = """\
+The Lifelong Learner Ledger over HTTP. Every `/v1` route needs a bearer token (a JWT
+signed by a key the API is configured with; `ledger token` mints one for development)
+naming a subject and a role: `issuer`, `learner`, `verifier`, `auditor` or `admin`.
+Errors are `{"error": {"code", "path", "message"}}` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API, configured by ``settings`` (default: the ``LEDGER_*`` environment).
+
+    The lifespan opens the ledger, the read-model store and the token keys, and closes
+    them at shutdown.
+
+    Raises:
+        ConfigurationError: a setting is malformed.
+    """
+    settings = settings or Settings.from_env()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.api_token_keys_file is None:
+            raise ConfigurationError(
+                "LEDGER_API_TOKEN_KEYS_FILE is not set: no token could be verified. Point "
+                "it at the public keys (`ledger token --jwks --key-file PRIVATE.pem`)."
+            )
+        tokens = TokenVerifier(load_verifying_keys(settings.api_token_keys_file))
+        ledger = Ledger.open(settings)
+        try:
+            store = open_projection_store(settings)
+            try:
+                app.state.context = LedgerContext(settings, ledger, store, tokens, metrics)
+                yield
+            finally:
+                store.close()
+        finally:
+            ledger.close()
+
+    app = FastAPI(
+        title="Lifelong Learner Ledger",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (issuers, learners, verifiers, auditors, admin, health):
+        app.include_router(module.router)
+    # Added last, so outermost: every request is counted, even one refused for its size.
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(Observe, metrics=metrics)
+    return app

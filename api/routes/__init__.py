@@ -1,0 +1,1 @@
+"""One router per resource; each route states the roles it admits."""

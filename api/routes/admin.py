@@ -1,0 +1,62 @@
+"""Administrators keep the issuer registry: who may publish which event types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from api.deps import AdminDep, LedgerDep
+from api.errors import ApiError, error_responses, not_found
+from api.models import IssuerModel, IssuerRequest
+from ledger.errors import RegistryError, UnknownIssuerError
+
+router = APIRouter(prefix="/v1/issuers", tags=["admin"])
+IssuerIdPath = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z0-9-]+$")]
+
+
+@router.get(
+    "",
+    summary="Every registered issuer (the ledger itself included)",
+    response_model=list[IssuerModel],
+    responses=error_responses(401, 403, 503),
+)
+def list_issuers(principal: AdminDep, context: LedgerDep) -> list[dict[str, Any]]:
+    with context.session() as ledger:
+        ledger.registry.refresh()
+        return [i.as_dict() for i in ledger.registry.all()]
+
+
+@router.post(
+    "",
+    summary="Register an issuer, or update its registration",
+    description="Registering again with other details records a new registration; the "
+    "same details change nothing. Types default by kind.",
+    response_model=IssuerModel,
+    responses=error_responses(401, 403, 422, 503),
+)
+def register(body: IssuerRequest, principal: AdminDep, context: LedgerDep) -> dict[str, Any]:
+    with context.session() as ledger:
+        try:
+            issuer = ledger.registry.register(
+                body.id, name=body.name, source=body.source, kind=body.kind, types=body.types
+            )
+        except RegistryError as exc:
+            # The registry's messages start with the field they concern ("source: …").
+            field, _, message = str(exc).partition(": ")
+            raise ApiError(422, "invalid", message or field, path=field) from None
+    return issuer.as_dict()
+
+
+@router.post(
+    "/{issuer_id}/suspend",
+    summary="Stop accepting events from an issuer (its history stays)",
+    response_model=IssuerModel,
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def suspend(issuer_id: IssuerIdPath, principal: AdminDep, context: LedgerDep) -> dict[str, Any]:
+    with context.session() as ledger:
+        try:
+            return ledger.registry.suspend(issuer_id).as_dict()
+        except UnknownIssuerError:
+            raise not_found() from None

@@ -1,0 +1,133 @@
+"""Issuers publish events over HTTP, through the same pipeline as Kafka and files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import IssuerDep, LedgerDep
+from api.errors import ApiError, error_responses
+from api.models import EventResult, IngestResponse, Problem
+from ledger.pipeline import Accepted, Channel, Duplicated, Result
+
+router = APIRouter(tags=["issuers"])
+
+# The request body as documented: one CloudEvent, or a batch of them. The pipeline
+# validates each event against its type's schema; the API only splits the batch.
+_CLOUD_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "a CloudEvents 1.0 JSON envelope; `data` follows the schema of `type` "
+    "(`ledger schemas show TYPE`)",
+    "required": ["specversion", "id", "source", "type"],
+    "properties": {
+        "specversion": {"type": "string", "enum": ["1.0"]},
+        "id": {"type": "string"},
+        "source": {"type": "string"},
+        "type": {"type": "string"},
+        "subject": {"type": "string"},
+        "time": {"type": "string"},
+        "datacontenttype": {"type": "string"},
+        "data": {"type": "object"},
+    },
+}
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _CLOUD_EVENT,
+                        {
+                            "type": "object",
+                            "required": ["events"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "events": {"type": "array", "items": _CLOUD_EVENT, "minItems": 1}
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+def _split(body: bytes, max_batch: int) -> list[bytes]:
+    """The events of a request body, each re-encoded for the pipeline."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "invalid-json", "the body is not valid JSON") from None
+    if isinstance(parsed, dict) and "events" in parsed and "specversion" not in parsed:
+        if set(parsed) != {"events"}:
+            extra = sorted(set(parsed) - {"events"})[0]
+            raise ApiError(422, "invalid", "unknown field beside events", path=extra)
+        events = parsed["events"]
+        if not isinstance(events, list) or not events:
+            raise ApiError(422, "invalid", "events must be a non-empty list", path="events")
+        if len(events) > max_batch:
+            raise ApiError(
+                413,
+                "batch-too-large",
+                f"{len(events)} events; at most {max_batch} per request",
+                path="events",
+            )
+        return [orjson.dumps(e) for e in events]
+    if isinstance(parsed, dict):
+        return [orjson.dumps(parsed)]
+    raise ApiError(422, "invalid", 'expected a CloudEvent object or {"events": [...]}')
+
+
+def _result(index: int, result: Result) -> EventResult:
+    if isinstance(result, Accepted):
+        return EventResult(index=index, status="accepted", position=result.position)
+    if isinstance(result, Duplicated):
+        return EventResult(index=index, status="duplicate", position=result.position)
+    problems = [Problem(path=p.path, rule=p.rule, message=p.message) for p in result.problems]
+    return EventResult(index=index, status="rejected", problems=problems)
+
+
+@router.post(
+    "/v1/events",
+    response_model=IngestResponse,
+    response_model_exclude_none=True,
+    summary="Publish one event or a batch",
+    description="The token's subject is the issuer: an event whose `source` belongs to "
+    "another issuer, or whose type the issuer is not registered for, is rejected. A batch "
+    "is appended in one transaction; each event is accepted (with its position), a "
+    "duplicate of one stored before (same source and id), or rejected with its problems.",
+    openapi_extra=_BODY,
+    responses=error_responses(400, 401, 403, 413, 422, 503),
+)
+async def publish(request: Request, context: LedgerDep, principal: IssuerDep) -> IngestResponse:
+    body = await request.body()
+    raws = _split(body, context.settings.api_max_batch)
+    # The pipeline and the store block: off the event loop.
+    return await run_in_threadpool(_ingest, context, principal.subject, raws)
+
+
+def _ingest(context: LedgerDep, issuer_id: str, raws: list[bytes]) -> IngestResponse:
+    with context.session() as ledger:
+        ledger.registry.refresh()
+        issuer = ledger.registry.get(issuer_id)
+        if issuer is None or issuer.kind == "ledger":
+            raise ApiError(403, "issuer-unknown", "the token's subject is not a registered issuer")
+        if not issuer.active:
+            raise ApiError(403, "issuer-suspended", "this issuer is suspended")
+        results = ledger.ingest(raws, Channel("http", issuer_id))
+    out = [_result(i, r) for i, r in enumerate(results)]
+    counts = {
+        s: sum(1 for r in out if r.status == s) for s in ("accepted", "duplicate", "rejected")
+    }
+    context.metrics.ingested(counts["accepted"], counts["duplicate"], counts["rejected"])
+    return IngestResponse(
+        accepted=counts["accepted"],
+        duplicates=counts["duplicate"],
+        rejected=counts["rejected"],
+        results=out,
+    )

@@ -1,0 +1,242 @@
+"""A learner's own record: read it, consent and revoke, export it signed, see who read it, erase it.
+
+Every route admits only the learner the path names (the token's subject); any other
+learner id answers 404, exactly as a learner that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
+from api.errors import ApiError, error_responses, not_found
+from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
+from ledger.errors import LearnerErasedError
+from projections.consent import ConsentTerms, InvalidConsentError, grant_consent, revoke_consent
+from projections.export import (
+    ExportScopeError,
+    NothingToExportError,
+    record_export,
+    sign_learner_export,
+)
+from projections.reading import NoRecordError, present_record, read_learner_record
+from projections.store import Document
+
+router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
+ERASURE_REQUESTED = "org.lll.learner.erasure-requested.v1"
+COMMON = (401, 403, 404, 422, 503)
+
+
+def _record(context: LedgerContext, learner: str) -> tuple[Document, list[Document]]:
+    """The caught-up record; 404 when there is none. Call inside ``context.session()``."""
+    try:
+        return read_learner_record(context.ledger, context.store, learner)
+    except NoRecordError:
+        raise not_found() from None
+
+
+def _live(context: LedgerContext, learner: str) -> Document:
+    doc, _ = _record(context, learner)
+    if doc.get("erased"):
+        raise LearnerErasedError(learner)
+    return doc
+
+
+@router.get(
+    "/record",
+    summary="The learner's comprehensive record",
+    response_model=dict[str, Any],
+    responses=error_responses(*COMMON),
+)
+def record(learner_id: OwnLearnerDep, context: LedgerDep) -> Document:
+    with context.session():
+        doc, pathways = _record(context, learner_id)
+    return present_record(doc, pathways, datetime.now(UTC).date())
+
+
+@router.get(
+    "/consents",
+    summary="The learner's consents (given, revoked), newest last",
+    response_model=list[dict[str, Any]],
+    responses=error_responses(*COMMON),
+)
+def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+    with context.session():
+        doc, _ = _record(context, learner_id)
+    found: list[Document] = doc.get("consents", [])
+    return found
+
+
+@router.post(
+    "/consents",
+    status_code=201,
+    summary="Grant a verifier a consent",
+    description="The verifier whose token subject is `granteeId` may then read the scope "
+    "(categories and/or items) for the purposes named, until `expiresAt` or revocation.",
+    response_model=ConsentReceipt,
+    responses=error_responses(409, *COMMON),
+)
+def grant(learner_id: OwnLearnerDep, body: ConsentRequest, context: LedgerDep) -> ConsentReceipt:
+    now = datetime.now(UTC)
+    if body.expires_at <= now:
+        raise ApiError(422, "invalid", "must be in the future", path="expiresAt")
+    terms = ConsentTerms(
+        grantee_id=body.grantee_id,
+        grantee_name=body.grantee_name,
+        purposes=body.purposes,
+        categories=body.categories or (),
+        items=[(i.source, i.id) for i in body.items or ()],
+        expires_at=body.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        notice_url=body.notice_url,
+        jurisdiction=body.jurisdiction,
+        withdrawal_method=f"DELETE /v1/learners/{learner_id}/consents/{{consentId}}",
+    )
+    with context.session() as ledger:
+        _live(context, learner_id)
+        try:
+            granted = grant_consent(ledger, learner_id, terms, now=now)
+        except InvalidConsentError:
+            raise ApiError(
+                422, "invalid", "a consent needs categories or items", path="categories"
+            ) from None
+    return ConsentReceipt(
+        consent_id=granted.consent_id, receipt_id=granted.receipt_id, position=granted.position
+    )
+
+
+ConsentIdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
+
+
+@router.delete(
+    "/consents/{consent_id}",
+    summary="Revoke a consent, at once",
+    response_model=ConsentRevoked,
+    responses=error_responses(409, *COMMON),
+)
+def revoke(
+    learner_id: OwnLearnerDep, consent_id: ConsentIdPath, context: LedgerDep
+) -> ConsentRevoked:
+    with context.session() as ledger:
+        doc = _live(context, learner_id)
+        given = [c for c in doc.get("consents", ()) if c.get("consentId") == consent_id]
+        if not given:
+            raise not_found()
+        if given[0].get("status") != "granted":
+            raise ApiError(409, "already-revoked", "this consent was revoked before")
+        position = revoke_consent(ledger, learner_id, consent_id, now=datetime.now(UTC))
+    return ConsentRevoked(consent_id=consent_id, position=position)
+
+
+@router.get(
+    "/disclosures",
+    summary="Who read what of the record, when and why (each read under a consent)",
+    response_model=list[dict[str, Any]],
+    responses=error_responses(*COMMON),
+)
+def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+    with context.session():
+        doc, _ = _record(context, learner_id)
+    found: list[Document] = doc.get("disclosures", [])
+    return found
+
+
+@router.get(
+    "/exports",
+    summary="The record's exports: what left the ledger, when, with its digest",
+    response_model=list[dict[str, Any]],
+    responses=error_responses(*COMMON),
+)
+def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+    with context.session():
+        doc, _ = _record(context, learner_id)
+    found: list[Document] = doc.get("exports", [])
+    return found
+
+
+@router.post(
+    "/export",
+    summary="Export the record as a signed CLR 2.0 (the file itself)",
+    description="`format=di`: a ClrCredential with a Data Integrity proof (JSON); `jwt`: "
+    "the same as an EdDSA VC-JWT. Every held credential carries its own proof. The export "
+    "is recorded in the learner's stream (`GET …/exports`).",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the signed ClrCredential",
+            "content": {"application/json": {}, "application/jwt": {}},
+        },
+        **error_responses(409, *COMMON),
+    },
+)
+def export(
+    learner_id: OwnLearnerDep,
+    context: LedgerDep,
+    fmt: Annotated[Literal["di", "jwt"], Query(alias="format")] = "di",
+    scope: Annotated[
+        list[Annotated[str, Query(max_length=200)]] | None,
+        Query(max_length=1000, description="credential ids to export (default: all standing)"),
+    ] = None,
+) -> Response:
+    key = context.settings.signing_key()  # a missing key: 503 not-configured
+    now = datetime.now(UTC).replace(microsecond=0)
+    with context.session() as ledger:
+        try:
+            signed = sign_learner_export(
+                ledger, context.store, learner_id, key=key, fmt=fmt, now=now, scope=scope
+            )
+        except NoRecordError:
+            raise not_found() from None
+        except ExportScopeError:
+            raise ApiError(
+                422,
+                "not-in-record",
+                "a credential id is not a standing credential of this record",
+                path="scope",
+            ) from None
+        except NothingToExportError:
+            raise ApiError(
+                409, "nothing-to-export", "the record holds no standing credential"
+            ) from None
+        export_id, position = record_export(ledger, learner_id, signed)
+    return Response(
+        signed.data,
+        media_type="application/jwt" if fmt == "jwt" else "application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="clr-{export_id}.{"jwt" if fmt == "jwt" else "json"}"',
+            "LLL-Export-Id": export_id,
+            "LLL-Export-Position": str(position),
+            "LLL-Export-Digest": signed.digest,
+        },
+    )
+
+
+@router.post(
+    "/erasure",
+    summary="Erase the learner's personal data (crypto-shredding), at once",
+    description="The request and its completion are recorded; the learner's key is "
+    "destroyed, so their personal data can never be read again, and their record becomes "
+    "a tombstone. The integrity chain still verifies. Irreversible.",
+    response_model=ErasureDone,
+    responses=error_responses(409, *COMMON),
+)
+def erase(learner_id: OwnLearnerDep, context: LedgerDep) -> ErasureDone:
+    request_id = f"erasure-{uuid.uuid4().hex}"
+    with context.session() as ledger:
+        _live(context, learner_id)
+        ledger.publish_own(
+            ERASURE_REQUESTED,
+            learner_id,
+            {"requestId": request_id, "requestedAt": _stamp(), "channel": "api"},
+        )
+        position = ledger.erase(learner_id, request_id=request_id)
+        # Purge the read models now, not at the next read.
+        read_learner_record(ledger, context.store, learner_id)
+    return ErasureDone(learner=learner_id, request_id=request_id, erased=True, position=position)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,76 @@
+"""Verifiers read what a learner consented to (each read recorded) and verify presented credentials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+
+from api.deps import LearnerIdPath, LedgerDep, VerifierDep
+from api.errors import ApiError, error_responses, not_found
+from api.models import PresentedCredential, VerificationReport
+from ledger.presented import NotACredentialError, verify_presented
+from projections.consent import ConsentNotActiveError, disclose
+from projections.reading import NoRecordError, read_learner_record
+from projections.store import Document
+
+router = APIRouter(tags=["verifiers"])
+
+
+@router.get(
+    "/v1/learners/{learner_id}/view",
+    summary="The part of a record a consent covers (the read is recorded for the learner)",
+    description="Only the consent's grantee (the token's subject) may read, for a purpose "
+    "the consent names, while it is in force. An unknown learner, an unknown consent and "
+    "another verifier's consent all answer 404; a revoked or expired consent, or a purpose "
+    "it does not name, answers 403 `consent-not-active`.",
+    response_model=dict[str, Any],
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def view(
+    learner_id: LearnerIdPath,
+    principal: VerifierDep,
+    context: LedgerDep,
+    consent: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
+    purpose: Annotated[str, Query(min_length=1, max_length=2048)],
+) -> Document:
+    now = datetime.now(UTC)
+    with context.session() as ledger:
+        try:
+            doc, _ = read_learner_record(ledger, context.store, learner_id)
+        except NoRecordError:
+            raise not_found() from None
+        mine = [
+            c
+            for c in doc.get("consents", ())
+            if c.get("consentId") == consent
+            and (c.get("grantee") or {}).get("id") == principal.subject
+        ]
+        if not mine or doc.get("erased"):
+            raise not_found()
+        try:
+            return disclose(ledger, doc, consent, purpose=purpose, now=now)
+        except ConsentNotActiveError as exc:
+            raise ApiError(403, "consent-not-active", f"{exc}; nothing is disclosed") from None
+
+
+@router.post(
+    "/v1/verify",
+    summary="Verify a presented credential and every credential it holds",
+    description="Every proof is checked (Data Integrity `eddsa-rdfc-2022`, VC-JWT EdDSA/RS256) "
+    "and each key must be its issuer's. The outer credential must be valid now; a held "
+    "credential that has expired still verifies, with a note.",
+    response_model=VerificationReport,
+    responses=error_responses(400, 401, 403, 413, 422, 503),
+)
+def verify(body: PresentedCredential, principal: VerifierDep) -> dict[str, Any]:
+    credential = body.credential
+    text = credential if isinstance(credential, str) else orjson.dumps(credential).decode()
+    try:
+        return verify_presented(text).as_dict()
+    except NotACredentialError:
+        raise ApiError(
+            422, "not-a-credential", "neither a JSON credential nor a VC-JWT", path="credential"
+        ) from None

@@ -1,0 +1,1 @@
+"""HTTP API tests: FastAPI TestClient on a SQLite ledger."""

@@ -1,0 +1,86 @@
+"""Fixtures of the API tests: a populated SQLite ledger, the app on it, and token builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import jwks_of, mint_token
+from ledger.application import Ledger
+from ledger.crypto import generate_key
+from ledger.demo import generate
+from ledger.pipeline import Channel
+from ledger.settings import Settings
+
+TokenBuilder = Callable[..., dict[str, str]]
+VERIFIER = "talentco"
+
+
+@dataclass
+class World:
+    """A populated ledger behind the API, and who is who in it."""
+
+    client: TestClient
+    settings: Settings
+    token_key: Ed25519PrivateKey
+    learners: list[str]
+    issuers: list[str]
+    events: list[dict[str, Any]]
+
+    def auth(self, role: str, subject: str = "someone", **claims: Any) -> dict[str, str]:
+        """The Authorization header of a fresh token."""
+        return {"Authorization": "Bearer " + mint_token(self.token_key, subject=subject, role=role)}
+
+
+def build_settings(directory: Path, token_key: Ed25519PrivateKey, **overrides: Any) -> Settings:
+    """Settings of a fresh SQLite ledger in ``directory``: master key, export signing key
+    and the token key's JWKS all in place."""
+    keys_file = directory / "api-keys.json"
+    keys_file.write_bytes(orjson.dumps(jwks_of(token_key.public_key())))
+    signing = directory / "signing.pem"
+    signing.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+    )
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{directory}/ledger.db",
+        "_master_key": generate_key(),
+        "signing_key_file": signing,
+        "api_token_keys_file": keys_file,
+        **overrides,
+    }
+    return Settings.from_env({}, **values)
+
+
+def populate(
+    settings: Settings, *, seed: int = 8, learners: int = 4
+) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """Register the demo issuers and ingest a demo population; returns learners, issuer ids
+    and the events."""
+    population = generate(seed=seed, learners=learners)
+    with Ledger.open(settings) as ledger:
+        for s in population.issuers:
+            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
+        ledger.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
+    return population.learners, [s.id for s in population.issuers], population.events
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One populated ledger and app per test module (tests that change it say how)."""
+    directory = tmp_path_factory.mktemp("api")
+    token_key = Ed25519PrivateKey.generate()
+    settings = build_settings(directory, token_key)
+    learners, issuers, events = populate(settings)
+    with TestClient(create_app(settings)) as client:
+        yield World(client, settings, token_key, learners, issuers, events)
