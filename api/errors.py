@@ -94,9 +94,17 @@ _DESCRIPTIONS = {
 }
 
 
+# What any authenticated route may answer, whatever it does.
+_ALWAYS = (400, 401, 403, 413, 503)
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: each listed status with the error model."""
-    return {c: {"model": ErrorResponse, "description": _DESCRIPTIONS[c]} for c in codes}
+    """``responses=`` for an authenticated route: the listed statuses and those any such
+    route may answer, each with the error model."""
+    return {
+        c: {"model": ErrorResponse, "description": _DESCRIPTIONS[c]}
+        for c in sorted({*_ALWAYS, *codes})
+    }
 
 
 STATUS_CODES = {
