@@ -67,10 +67,14 @@ def view(
 )
 def verify(body: PresentedCredential, principal: VerifierDep) -> dict[str, Any]:
     credential = body.credential
-    text = credential if isinstance(credential, str) else orjson.dumps(credential).decode()
+    refused = ApiError(
+        422, "not-a-credential", "neither a JSON credential nor a VC-JWT", path="credential"
+    )
+    try:
+        text = credential if isinstance(credential, str) else orjson.dumps(credential).decode()
+    except orjson.JSONEncodeError:
+        raise refused from None  # e.g. an integer beyond 64 bits: no credential has one
     try:
         return verify_presented(text).as_dict()
     except NotACredentialError:
-        raise ApiError(
-            422, "not-a-credential", "neither a JSON credential nor a VC-JWT", path="credential"
-        ) from None
+        raise refused from None
