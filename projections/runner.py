@@ -137,7 +137,7 @@ class ProjectionRunner:
         self.name = name or projection.name
         self.partition = partition
         self.until = until
-        self.flush_rows = flush_rows or page
+        self.flush_rows = flush_rows
         self._pending: _Pending | None = None
 
     def status(self) -> ProjectionStatus:
@@ -186,7 +186,8 @@ class ProjectionRunner:
         pending.rows += len(rows)
         self._pending = pending
         caught_up = len(rows) < self.page
-        if caught_up or pending.rows >= self.flush_rows or len(docs) >= MAX_HELD_DOCUMENTS:
+        held_enough = pending.rows >= (self.flush_rows or self.page)
+        if caught_up or held_enough or len(docs) >= MAX_HELD_DOCUMENTS:
             self._flush()
         return len(rows)
 
