@@ -66,6 +66,11 @@ class ProjectionStatus:
         }
 
 
+def _distinct(keys: Iterable[str]) -> tuple[str, ...]:
+    found = tuple(keys)
+    return found if len(found) < 2 else tuple(dict.fromkeys(found))
+
+
 @dataclass
 class _Pending:
     """What a runner applied since its last save: documents (``None``: absent or deleted)
@@ -170,7 +175,7 @@ class ProjectionRunner:
         # starts again from the stored position).
         self._pending = None
         events = self.ledger.decode_rows(rows)
-        touched = [list(dict.fromkeys(self.projection.keys(e))) for e in events]
+        touched = [_distinct(self.projection.keys(e)) for e in events]
         docs = pending.docs
         missing = [k for k in dict.fromkeys(k for keys in touched for k in keys) if k not in docs]
         if missing:
