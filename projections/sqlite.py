@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,19 @@ SCHEMA = (
 NAMESPACE = "COALESCE((SELECT documents FROM projection_namespaces WHERE projection = ?), ?)"
 # SQLite caps the number of bound parameters per statement.
 CHUNK = 500
+
+
+def _encoded(doc: Document) -> bytes:
+    """A document as stored: JSON, deflated (about a fifth of the size: a rebuild writes,
+    and deletes with secure_delete, five times fewer pages)."""
+    return zlib.compress(orjson.dumps(doc), 1)
+
+
+def _decoded(stored: bytes) -> Document:
+    # Documents written before compression are plain JSON (an object: "{"); a zlib
+    # stream starts with 0x78.
+    doc: Document = orjson.loads(zlib.decompress(stored) if stored[:1] == b"x" else stored)
+    return doc
 
 
 class SQLiteProjectionStore(ProjectionStore):
@@ -82,7 +96,7 @@ class SQLiteProjectionStore(ProjectionStore):
                 f" WHERE projection = {NAMESPACE} AND key IN ({marks})",
                 [projection, projection, *chunk],
             ).fetchall()
-            found.update((k, orjson.loads(d)) for k, d in rows)
+            found.update((k, _decoded(d)) for k, d in rows)
         return found
 
     def save(
@@ -105,7 +119,7 @@ class SQLiteProjectionStore(ProjectionStore):
             c.executemany(
                 "INSERT INTO projection_documents (projection, key, doc) VALUES (?, ?, ?)"
                 " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
-                [(namespace, k, orjson.dumps(d)) for k, d in changes.items() if d is not None],
+                [(namespace, k, _encoded(d)) for k, d in changes.items() if d is not None],
             )
             c.executemany(
                 "DELETE FROM projection_documents WHERE projection = ? AND key = ?",
@@ -193,7 +207,7 @@ class SQLiteProjectionStore(ProjectionStore):
             (projection, projection),
         )
         for key, doc in rows:
-            yield key, orjson.loads(doc)
+            yield key, _decoded(doc)
 
     def locator(self) -> str:
         return f"sqlite:///{self.path}"

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 
+import orjson
 import psycopg
 import pytest
 
@@ -125,3 +126,23 @@ def test_store_opens_again_from_its_locator(store: ProjectionStore) -> None:
         assert again.get("p", "a") == {"v": 1}
     finally:
         again.close()
+
+
+def test_sqlite_documents_are_stored_deflated_and_plain_ones_still_read(
+    tmp_path: os.PathLike[str],
+) -> None:
+    store = SQLiteProjectionStore(f"{tmp_path}/read.db")
+    store.create_tables()
+    doc = {"items": [{"title": "Certificate in Nursing", "n": i} for i in range(200)]}
+    store.save("p", {"a": doc}, expected=0, position=1)
+    with sqlite3.connect(store.path) as conn:
+        (blob,) = conn.execute("SELECT doc FROM projection_documents WHERE key = 'a'").fetchone()
+        assert blob[:1] == b"x"
+        assert len(blob) < len(orjson.dumps(doc)) / 3
+        conn.execute(
+            "INSERT INTO projection_documents (projection, key, doc) VALUES ('p', 'old', ?)",
+            (orjson.dumps({"written": "before compression"}),),
+        )
+    assert store.load("p", ["a", "old"]) == {"a": doc, "old": {"written": "before compression"}}
+    assert dict(store.scan("p")) == {"a": doc, "old": {"written": "before compression"}}
+    store.close()
