@@ -94,9 +94,6 @@ def rebuild_from_zero(
     children: list[Any] = []
     messages: Any = ctx.Queue()
     if parallel:
-        # A forked worker's collections would walk (and so copy) everything this process
-        # holds; frozen, it is left out of them.
-        gc.freeze()
         for _ in range(workers - 1):
             child = ctx.Process(
                 target=_worker,
@@ -113,7 +110,6 @@ def rebuild_from_zero(
             )
             child.start()
             children.append(child)
-        gc.unfreeze()
     report = progress or (lambda n: None)
     finals: list[tuple[str, Any]] = []
     try:
@@ -180,6 +176,9 @@ def _worker(
     messages: Any,
     parent: int,
 ) -> None:
+    # Everything inherited from the parent is left out of this process's collections:
+    # walking it would be wasted work, and would copy its pages (copy-on-write).
+    gc.freeze()
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     code = 0
     try:
