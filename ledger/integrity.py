@@ -15,6 +15,7 @@ import hashlib
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 HASH_LEN = 32
@@ -75,9 +76,9 @@ def split_state(state: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     )
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """One row of the log as the audit sees it."""
+class StoredRow(NamedTuple):
+    """One row of the log as the audit sees it (a named tuple: every read builds one per
+    row, and a tuple is several times cheaper to build than a frozen dataclass)."""
 
     position: int
     stream: UUID

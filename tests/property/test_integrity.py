@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from uuid import UUID
 
 from hypothesis import given, settings
@@ -60,7 +59,7 @@ def test_chain_any_single_byte_change_is_detected_at_its_position(
     state = bytearray(rows[i].state)
     offset = data.draw(st.integers(0, len(state) - 1))
     state[offset] ^= data.draw(st.integers(1, 255))
-    rows[i] = replace(rows[i], state=bytes(state))
+    rows[i] = rows[i]._replace(state=bytes(state))
     failure = verify(rows, checkpoints).report.failure
     assert failure is not None
     assert failure.position == rows[i].position
@@ -74,9 +73,9 @@ def test_chain_changed_metadata_is_detected(
     i = data.draw(st.integers(0, len(rows) - 1))
     field = data.draw(st.sampled_from(["version", "topic", "stream"]))
     changed = {
-        "version": replace(rows[i], version=rows[i].version + 1),
-        "topic": replace(rows[i], topic=rows[i].topic + "x"),
-        "stream": replace(rows[i], stream=learner_stream("lrn_other")),
+        "version": rows[i]._replace(version=rows[i].version + 1),
+        "topic": rows[i]._replace(topic=rows[i].topic + "x"),
+        "stream": rows[i]._replace(stream=learner_stream("lrn_other")),
     }[field]
     rows[i] = changed
     failure = verify(rows, checkpoints).report.failure
@@ -108,8 +107,8 @@ def test_chain_swapped_events_are_detected_at_the_first(
     i = data.draw(st.integers(0, len(rows) - 2))
     j = data.draw(st.integers(i + 1, len(rows) - 1))
     a, b = rows[i], rows[j]
-    rows[i] = replace(b, position=a.position)
-    rows[j] = replace(a, position=b.position)
+    rows[i] = b._replace(position=a.position)
+    rows[j] = a._replace(position=b.position)
     failure = verify(rows, checkpoints).report.failure
     assert failure is not None
     assert failure.position == a.position
