@@ -215,14 +215,32 @@ def grant_consent(
     return GrantedConsent(consent_id, receipt_id, position)
 
 
-def revoke_consent(ledger: Ledger, learner: str, consent_id: str, *, now: datetime) -> int:
-    """Withdraw a consent at once; returns the position of the revocation.
+class ConsentUnknownError(LedgerError):
+    """The learner gave no consent with this id."""
+
+
+class ConsentAlreadyRevokedError(LedgerError):
+    """The consent was revoked before."""
+
+
+def revoke_consent(ledger: Ledger, record: Document, consent_id: str, *, now: datetime) -> int:
+    """Withdraw one of the learner's consents at once; returns the position of the revocation.
+
+    Args:
+        record: the learner's record, caught up (its consents say what may be revoked).
 
     Raises:
+        ConsentUnknownError: the learner gave no such consent (nothing is recorded).
+        ConsentAlreadyRevokedError: it was revoked before (nothing is recorded).
         LedgerError: the event is refused.
     """
+    given = [c for c in record.get("consents", ()) if c.get("consentId") == consent_id]
+    if not given:
+        raise ConsentUnknownError(f"--consent: the learner gave no consent {consent_id!r}")
+    if given[0].get("status") != "granted":
+        raise ConsentAlreadyRevokedError(f"--consent: consent {consent_id!r} was revoked before")
     data = {"consentId": consent_id, "revokedAt": _stamp(now)}
-    return ledger.publish_own(CONSENT_REVOKED, learner, data)
+    return ledger.publish_own(CONSENT_REVOKED, str(record["learner"]), data)
 
 
 def _stamp(moment: datetime) -> str:

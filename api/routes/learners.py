@@ -16,7 +16,14 @@ from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
 from ledger.errors import LearnerErasedError
-from projections.consent import ConsentTerms, InvalidConsentError, grant_consent, revoke_consent
+from projections.consent import (
+    ConsentAlreadyRevokedError,
+    ConsentTerms,
+    ConsentUnknownError,
+    InvalidConsentError,
+    grant_consent,
+    revoke_consent,
+)
 from projections.export import (
     ExportScopeError,
     NothingToExportError,
@@ -122,12 +129,12 @@ def revoke(
 ) -> ConsentRevoked:
     with context.session() as ledger:
         doc = _live(context, learner_id)
-        given = [c for c in doc.get("consents", ()) if c.get("consentId") == consent_id]
-        if not given:
-            raise not_found()
-        if given[0].get("status") != "granted":
-            raise ApiError(409, "already-revoked", "this consent was revoked before")
-        position = revoke_consent(ledger, learner_id, consent_id, now=datetime.now(UTC))
+        try:
+            position = revoke_consent(ledger, doc, consent_id, now=datetime.now(UTC))
+        except ConsentUnknownError:
+            raise not_found() from None
+        except ConsentAlreadyRevokedError:
+            raise ApiError(409, "already-revoked", "this consent was revoked before") from None
     return ConsentRevoked(consent_id=consent_id, position=position)
 
 

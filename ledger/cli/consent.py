@@ -26,11 +26,11 @@ def consent(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         if args.action == "grant":
             return _grant(ledger, args, now)
+        record, _ = learner_record(ledger, settings, args.learner)
         if args.action == "revoke":
-            position = revoke_consent(ledger, args.learner, args.consent, now=now)
+            position = revoke_consent(ledger, record, args.consent, now=now)
             emit_json({"revoked": args.consent, "position": position})
             return 0
-        record, _ = learner_record(ledger, settings, args.learner)
         if args.action == "list":
             emit_json({k: record.get(k, []) for k in ("consents", "disclosures", "exports")})
             return 0

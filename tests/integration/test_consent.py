@@ -109,6 +109,22 @@ def test_revocation_and_a_foreign_purpose_disclose_nothing(cli: tuple[Cli, str])
     assert run("list", "--learner", learner)["disclosures"] == []
 
 
+def test_revoking_an_unknown_or_revoked_consent_is_refused_and_records_nothing(
+    cli: tuple[Cli, str],
+) -> None:
+    run, learner = cli
+    consent = grant(run, learner, "--category", "learning")["consentId"]
+    assert "gave no consent 'consent-nope'" in run(
+        "revoke", "--learner", learner, "--consent", "consent-nope", ok=False
+    )
+    run("revoke", "--learner", learner, "--consent", consent)
+    assert "was revoked before" in run(
+        "revoke", "--learner", learner, "--consent", consent, ok=False
+    )
+    consents = run("list", "--learner", learner)["consents"]
+    assert [(c["consentId"], c["status"]) for c in consents] == [(consent, "revoked")]
+
+
 def test_an_expired_consent_discloses_nothing(cli: tuple[Cli, str]) -> None:
     run, learner = cli
     granted = grant(run, learner, "--category", "credentials", expires="2020-01-01T00:00:00Z")
