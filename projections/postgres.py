@@ -11,7 +11,12 @@ import psycopg
 
 from ledger.errors import StoreError
 from ledger.pgurl import connection_params, redact
-from projections.store import Document, PositionConflictError, ProjectionStore
+from projections.store import (
+    Document,
+    PositionConflictError,
+    ProjectionStore,
+    promotable_namespace,
+)
 
 
 class PostgresProjectionStore(ProjectionStore):
@@ -191,17 +196,12 @@ class PostgresProjectionStore(ProjectionStore):
                 (parts,),
             )
             found = {str(p): int(v) for p, v in c.fetchall()}
-            behind = [p for p in parts if found.get(p, 0) != position]
-            if behind:
-                raise PositionConflictError(
-                    f"projection {target!r}: shadows {behind!r} are not at {position}"
-                )
-            namespaces = {self._namespace(c, p) for p in parts}
-            if len(namespaces) != 1:
-                raise StoreError(
-                    f"projection {target!r}: shadows {parts!r} do not share one namespace"
-                )
-            (shadow,) = namespaces
+            shadow = promotable_namespace(
+                target,
+                {p: found.get(p, 0) for p in parts},
+                [self._namespace(c, p) for p in parts],
+                position,
+            )
             former = self._namespace(c, target)
             if former != shadow:
                 self._drop_documents(c, former)

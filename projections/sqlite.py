@@ -11,7 +11,12 @@ from pathlib import Path
 import orjson
 
 from ledger.errors import StoreError
-from projections.store import Document, PositionConflictError, ProjectionStore
+from projections.store import (
+    Document,
+    PositionConflictError,
+    ProjectionStore,
+    promotable_namespace,
+)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("
@@ -141,45 +146,37 @@ class SQLiteProjectionStore(ProjectionStore):
         c.execute("DELETE FROM projection_positions WHERE projection = ?", (projection,))
         c.execute("DELETE FROM projection_namespaces WHERE projection = ?", (projection,))
 
+    @staticmethod
+    def _drop_documents(c: sqlite3.Cursor, namespace: str) -> None:
+        c.execute("DELETE FROM projection_documents WHERE projection = ?", (namespace,))
+
     def reset(self, projection: str) -> None:
         with self._write() as c:
-            c.execute(
-                "DELETE FROM projection_documents WHERE projection = ?",
-                (self._namespace(c, projection),),
-            )
+            self._drop_documents(c, self._namespace(c, projection))
             self._forget(c, projection)
 
     def prepare_shadows(self, parts: Sequence[str], documents: str) -> None:
         with self._write() as c:
             for part in parts:
-                c.execute(
-                    "DELETE FROM projection_documents WHERE projection = ?",
-                    (self._namespace(c, part),),
-                )
+                self._drop_documents(c, self._namespace(c, part))
                 self._forget(c, part)
                 c.execute(
                     "INSERT INTO projection_namespaces (projection, documents) VALUES (?, ?)",
                     (part, documents),
                 )
-            c.execute("DELETE FROM projection_documents WHERE projection = ?", (documents,))
+            self._drop_documents(c, documents)
 
     def promote(self, parts: Sequence[str], target: str, *, position: int) -> None:
         with self._write() as c:
-            found = {p: self._position(c, p) for p in parts}
-            behind = [p for p, at in found.items() if at != position]
-            if behind:
-                raise PositionConflictError(
-                    f"projection {target!r}: shadows {behind!r} are not at {position}"
-                )
-            namespaces = {self._namespace(c, p) for p in parts}
-            if len(namespaces) != 1:
-                raise StoreError(
-                    f"projection {target!r}: shadows {list(parts)!r} do not share one namespace"
-                )
-            (shadow,) = namespaces
+            shadow = promotable_namespace(
+                target,
+                {p: self._position(c, p) for p in parts},
+                [self._namespace(c, p) for p in parts],
+                position,
+            )
             former = self._namespace(c, target)
             if former != shadow:
-                c.execute("DELETE FROM projection_documents WHERE projection = ?", (former,))
+                self._drop_documents(c, former)
             c.execute(
                 "INSERT INTO projection_namespaces (projection, documents) VALUES (?, ?)"
                 " ON CONFLICT (projection) DO UPDATE SET documents = excluded.documents",

@@ -9,7 +9,7 @@ off: nothing applied twice, nothing skipped. Adapters live beside the ledger's o
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ledger.errors import ConfigurationError, StoreError
@@ -95,6 +95,30 @@ class ProjectionStore(ABC):
 
     def get(self, projection: str, key: str) -> Document | None:
         return self.load(projection, [key]).get(key)
+
+
+def promotable_namespace(
+    target: str, positions: Mapping[str, int], namespaces: Iterable[str], position: int
+) -> str:
+    """The namespace ``promote`` may point ``target`` at: the one its shadows share, all of
+    them at ``position`` (``positions``: each shadow's, absent ones count as 0).
+
+    Raises:
+        PositionConflictError: a shadow is not at ``position``.
+        StoreError: the shadows do not share one namespace.
+    """
+    behind = [p for p, at in positions.items() if at != position]
+    if behind:
+        raise PositionConflictError(
+            f"projection {target!r}: shadows {behind!r} are not at {position}"
+        )
+    distinct = set(namespaces)
+    if len(distinct) != 1:
+        raise StoreError(
+            f"projection {target!r}: shadows {sorted(positions)!r} do not share one namespace"
+        )
+    (shared,) = distinct
+    return shared
 
 
 def open_projection_store(settings: Settings) -> ProjectionStore:
