@@ -306,6 +306,7 @@ def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad]]) -> st
     return canonicalize_parts([quads_of(rest), *parts])
 
 
+@no_cycle_collection()
 def sign_export(
     record: dict[str, Any],
     items: list[Mapping[str, Any]],
@@ -331,20 +332,6 @@ def sign_export(
     Returns:
         The file's bytes and how many credentials it holds.
     """
-    with no_cycle_collection():
-        return _sign_export(record, items, learner, key, fmt, now, pathways, issued)
-
-
-def _sign_export(
-    record: dict[str, Any],
-    items: list[Mapping[str, Any]],
-    learner: str,
-    key: Ed25519PrivateKey,
-    fmt: str,
-    now: datetime,
-    pathways: Iterable[Mapping[str, Any]],
-    issued: Mapping[str, Mapping[str, Any]] | None,
-) -> tuple[bytes, int]:
     method = did_key_of(key)
     did = method.partition("#")[0]
     entries = []
