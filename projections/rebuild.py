@@ -82,7 +82,7 @@ def rebuild_from_zero(
         workers = default_workers() if head >= PARALLEL_MIN_ROWS else 1
     parallel = workers > 1 and getattr(projection, "partition_by_stream", False)
     parts = PARTS if parallel else 1
-    for k in range(STREAM_SLICES):  # whatever a killed rebuild left behind
+    for k in range(parts, STREAM_SLICES):  # what a killed rebuild in more parts left
         store.reset(shadow_name(projection.name, k))
     shadows = [shadow_name(projection.name, k) for k in range(parts)]
     store.prepare_shadows(shadows, f"{projection.name}~{uuid.uuid4().hex[:16]}")
