@@ -19,15 +19,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import generate
-from ledger.pipeline import Channel
 from ledger.settings import Settings
 from ledger.vc.jwt import decode_jwt
 from ledger.vc.keys import jwk_of
 from projections.clr import build_clr, rfc3339
-from projections.learner_record import NAME, LearnerRecordProjection, credential_status
-from projections.runner import ProjectionRunner
-from projections.store import open_projection_store
+from projections.learner_record import credential_status
+from tests.integration.demo_records import ingest_demo_records
 from tests.integration.test_vc_interop import node, node_verify
 
 __all__ = ["node"]  # the fixture, shared with the interop tests
@@ -76,19 +73,10 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Exports:
         "LEDGER_MASTER_KEY": encode_key(generate_key()),
         "LEDGER_SIGNING_KEY_FILE": str(tmp / "signing.pem"),
     }
-    population = generate(seed=5, learners=12)
     settings = Settings.from_env(env)
     with Ledger.open(settings) as led:
-        for s in population.issuers:
-            led.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
-        led.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
-        store = open_projection_store(settings)
-        try:
-            ProjectionRunner(led, store, LearnerRecordProjection()).catch_up()
-            records = [store.get(NAME, learner) for learner in population.learners]
-        finally:
-            store.close()
-        candidates = [(r["learner"], _standing(r)) for r in records if r is not None]
+        records = ingest_demo_records(led, settings, seed=5, learners=12)
+        candidates = [(r["learner"], _standing(r)) for r in records]
         learner, ids, active = next(
             (lrn, held, active) for lrn, (held, active) in candidates if len(held) >= 2 and active
         )

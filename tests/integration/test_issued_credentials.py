@@ -32,9 +32,10 @@ from projections.clr import (
 )
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.learner_record import NAME, LearnerRecordProjection
+from projections.learner_record import NAME
 from projections.runner import ProjectionRunner
 from projections.store import Document, open_projection_store
+from tests.integration.demo_records import ingest_demo_records
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,21 +110,10 @@ def deployment(tmp_path: Path) -> Deployment:
         "LEDGER_MASTER_KEY": encode_key(generate_key()),
         "LEDGER_SIGNING_KEY_FILE": key_file(tmp_path / "signing.pem"),
     }
-    population = generate(seed=5, learners=12)
     settings = Settings.from_env(env)
     with Ledger.open(settings) as led:
-        for s in population.issuers:
-            led.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
-        led.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
-        store = open_projection_store(settings)
-        try:
-            ProjectionRunner(led, store, LearnerRecordProjection()).catch_up()
-            records = [store.get(NAME, learner) for learner in population.learners]
-        finally:
-            store.close()
-    learner = next(
-        r["learner"] for r in records if r is not None and len(exported_items(r, None)) >= 2
-    )
+        records = ingest_demo_records(led, settings, seed=5, learners=12)
+    learner = next(r["learner"] for r in records if len(exported_items(r, None)) >= 2)
     return Deployment(env, tmp_path, learner)
 
 
