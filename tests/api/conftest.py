@@ -25,6 +25,22 @@ TokenBuilder = Callable[..., dict[str, str]]
 VERIFIER = "talentco"
 
 
+def consent_terms(*, without: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:
+    """A learner's consent for VERIFIER (recruitment, credentials, until 2099), as the API
+    takes it, with ``changes`` made and the fields ``without`` left out."""
+    terms: dict[str, Any] = {
+        "granteeId": VERIFIER,
+        "granteeName": "TalentCo",
+        "purposes": ["recruitment"],
+        "categories": ["credentials"],
+        "expiresAt": "2099-01-01T00:00:00Z",
+        "noticeUrl": "https://talentco.example/privacy",
+        "jurisdiction": "GB",
+    }
+    terms.update(changes)
+    return {k: v for k, v in terms.items() if k not in without}
+
+
 @dataclass
 class World:
     """A populated ledger behind the API, and who is who in it."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VERIFIER, World
+from tests.api.conftest import VERIFIER, World, consent_terms
 
 ROLES = ("issuer", "learner", "verifier", "auditor", "admin")
 NOBODY = "lrn_NOBODY0000000000000000000"
@@ -49,20 +49,8 @@ class Endpoint:
     ok: int = 200
 
 
-def _consent_body() -> dict[str, Any]:
-    return {
-        "granteeId": VERIFIER,
-        "granteeName": "TalentCo",
-        "purposes": ["recruitment"],
-        "categories": ["credentials"],
-        "expiresAt": "2099-01-01T00:00:00Z",
-        "noticeUrl": "https://talentco.example/privacy",
-        "jurisdiction": "GB",
-    }
-
-
 def _grant(world: World, learner: str, grantee: str = VERIFIER) -> str:
-    body = dict(_consent_body(), granteeId=grantee)
+    body = consent_terms(granteeId=grantee)
     response = world.client.post(
         f"/v1/learners/{learner}/consents", json=body, headers=world.auth("learner", learner)
     )
@@ -121,7 +109,7 @@ ENDPOINTS = [
         "grant",
         "learner",
         True,
-        lambda w, lrn: Call("POST", f"/v1/learners/{lrn}/consents", json=_consent_body()),
+        lambda w, lrn: Call("POST", f"/v1/learners/{lrn}/consents", json=consent_terms()),
         ok=201,
     ),
     Endpoint("revoke", "learner", True, _revoke),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import VERIFIER, World
+from tests.api.conftest import VERIFIER, World, consent_terms
 
 CATEGORIES = ("learning", "work", "credentials")
 
@@ -21,15 +21,7 @@ def test_consent_granted_read_revoked_and_the_one_read_is_in_the_disclosure_log(
     granted = world.client.post(
         f"/v1/learners/{learner}/consents",
         headers=as_learner,
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["recruitment"],
-            "categories": ["learning"],
-            "expiresAt": "2099-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-        },
+        json=consent_terms(categories=["learning"]),
     )
     assert granted.status_code == 201, granted.text
     consent = granted.json()["consentId"]
@@ -67,15 +59,7 @@ def test_view_for_a_purpose_the_consent_does_not_name_is_refused_and_not_recorde
     granted = world.client.post(
         f"/v1/learners/{learner}/consents",
         headers=as_learner,
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["admissions"],
-            "categories": ["credentials"],
-            "expiresAt": "2099-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-        },
+        json=consent_terms(purposes=["admissions"]),
     ).json()
     before = world.client.get(f"/v1/learners/{learner}/disclosures", headers=as_learner).json()
     response = world.client.get(
@@ -93,15 +77,7 @@ def test_another_verifier_cannot_use_a_consent_and_cannot_tell_it_exists(world: 
     granted = world.client.post(
         f"/v1/learners/{learner}/consents",
         headers=world.auth("learner", learner),
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["recruitment"],
-            "categories": ["credentials"],
-            "expiresAt": "2099-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-        },
+        json=consent_terms(),
     ).json()
     as_rival = world.auth("verifier", "rival-corp")
     theirs = world.client.get(
@@ -123,15 +99,7 @@ def test_granting_a_consent_that_has_already_expired_is_refused(world: World) ->
     response = world.client.post(
         f"/v1/learners/{learner}/consents",
         headers=world.auth("learner", learner),
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["recruitment"],
-            "categories": ["credentials"],
-            "expiresAt": "2020-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-        },
+        json=consent_terms(expiresAt="2020-01-01T00:00:00Z"),
     )
     assert response.status_code == 422
     assert response.json()["error"] == {

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.api.conftest import VERIFIER, World, build_settings, populate
+from tests.api.conftest import World, build_settings, consent_terms, populate
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +104,7 @@ def test_an_unknown_field_is_named_in_the_error(small: World) -> None:
     learner = small.learners[0]
     response = small.client.post(
         f"/v1/learners/{learner}/consents",
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["recruitment"],
-            "categories": ["credentials"],
-            "expiresAt": "2099-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-            "favouriteColour": "teal",
-        },
+        json=consent_terms(favouriteColour="teal"),
         headers=small.auth("learner", learner),
     )
     assert response.status_code == 422
@@ -126,15 +117,9 @@ def test_a_rule_broken_deep_in_a_body_names_the_dotted_path(small: World) -> Non
     learner = small.learners[0]
     response = small.client.post(
         f"/v1/learners/{learner}/consents",
-        json={
-            "granteeId": VERIFIER,
-            "granteeName": "TalentCo",
-            "purposes": ["recruitment"],
-            "items": [{"source": "https://uni.example", "id": "has spaces"}],
-            "expiresAt": "2099-01-01T00:00:00Z",
-            "noticeUrl": "https://talentco.example/privacy",
-            "jurisdiction": "GB",
-        },
+        json=consent_terms(
+            items=[{"source": "https://uni.example", "id": "has spaces"}], without=("categories",)
+        ),
         headers=small.auth("learner", learner),
     )
     assert response.status_code == 422
