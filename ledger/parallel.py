@@ -14,7 +14,6 @@ and exits by itself when its parent dies, even by SIGKILL.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -26,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import ClassVar, Protocol
 
 from ledger.application import Ledger
+from ledger.collector import tune_gc
 from ledger.pipeline import Channel, IngestPipeline, PreparedBatch, Result
 from ledger.settings import Settings
 
@@ -37,24 +37,7 @@ RECENT_BATCHES = DEPTH + 2
 # How often the child checks that its parent is still alive (seconds).
 PARENT_CHECK_S = 0.5
 
-# Allocations (net) between young-generation collections while batches are processed.
-GC_YOUNG_THRESHOLD = 50_000
-
 Groups = Sequence[tuple[Sequence[bytes | str], Channel]]
-
-
-def tune_gc() -> None:
-    """Collect garbage less often during long ingests (about 20% faster preparation).
-
-    A batch decodes thousands of events into short-lived dicts without reference cycles:
-    reference counting frees them, but each allocation counts towards the cyclic
-    collector's next pass, which then rescans everything alive. Objects alive now
-    (modules, schemas, compiled validators) are frozen out of those passes, and the young
-    generation is collected every 50,000 allocations instead of 700.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
 
 
 class _Sequence:

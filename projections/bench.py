@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
 from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
+from ledger.collector import no_cycle_collection
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
 from ledger.pgurl import redact
@@ -33,7 +34,6 @@ from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import credential_of, decode_jwt
-from ledger.vc.quads import no_cycle_collection
 from projections.clr import build_clr, exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection

@@ -18,10 +18,11 @@ from urllib.parse import quote
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.collector import no_cycle_collection
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of
-from ledger.vc.quads import Quad, canonicalize_parts, no_cycle_collection, quads_of
+from ledger.vc.quads import Quad, canonicalize_parts, quads_of
 from projections.learner_record import skills_of
 
 V2: Final = "https://www.w3.org/ns/credentials/v2"

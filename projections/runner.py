@@ -9,15 +9,14 @@ of one projection cannot both apply a page (the second's save is refused and it 
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ledger.application import Ledger
-from ledger.parallel import GC_YOUNG_THRESHOLD
+from ledger.collector import fewer_collections
 from ledger.records import LedgerEvent
 from projections.store import Document, PositionConflictError, ProjectionStore
 
@@ -82,21 +81,6 @@ class _Pending:
     docs: dict[str, Document | None] = field(default_factory=dict)
     # Keys of the documents found stored: only these need deleting when now None.
     stored: set[str] = field(default_factory=set)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while catching up (about a third faster).
-
-    A page decodes thousands of short-lived, acyclic dicts that reference counting frees;
-    each allocation still counts towards the collector's next pass over everything alive.
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
 
 
 class ProjectionRunner:

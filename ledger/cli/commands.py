@@ -11,10 +11,10 @@ from rich.table import Table
 
 from ledger.application import Ledger
 from ledger.cli.output import emit_json, err, out, progress_bar
+from ledger.collector import tune_gc
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import LedgerError
 from ledger.ingest import ingest_file
-from ledger.parallel import tune_gc
 from ledger.pipeline import Channel
 from ledger.settings import Settings
 from schemas.catalogue import load_catalogue

@@ -18,8 +18,8 @@ from consumers.topics import ensure_topics, issuer_topic, registered_topics
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.cli.output import emit_json, out
+from ledger.collector import tune_gc
 from ledger.errors import LedgerError
-from ledger.parallel import tune_gc
 from ledger.settings import Settings
 
 

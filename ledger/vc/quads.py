@@ -10,11 +10,10 @@ the whole as it did alone. That proviso is the caller's to guarantee (and to tes
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ledger.collector import no_cycle_collection
 from ledger.vc import rdfc
 from ledger.vc.canonical import dataset
 from ledger.vc.errors import CanonicalizationError
@@ -84,24 +83,6 @@ def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
                     )
                 )
         return rdfc.canonical_nquads(union)
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one export or canonicalisation (tens of
-    milliseconds); nestable.
-
-    They build tens of thousands of small acyclic objects, which reference counting frees;
-    each allocation still counts towards the collector's next pass, so a process with a
-    large heap (a server, a benchmark) would walk all of it several times per export.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _stored(term: Mapping[str, Any]) -> Term:
