@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import lz4.frame
 import orjson
 
 from ledger.errors import StoreError
@@ -34,16 +35,25 @@ NAMESPACE = "COALESCE((SELECT documents FROM projection_namespaces WHERE project
 CHUNK = 500
 
 
+# An LZ4 frame starts with these four bytes; a zlib stream with 0x78 ("x"), JSON with "{".
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+
 def _encoded(doc: Document) -> bytes:
-    """A document as stored: JSON, deflated (about a fifth of the size: a rebuild writes,
-    and deletes with secure_delete, five times fewer pages)."""
-    return zlib.compress(orjson.dumps(doc), 1)
+    """A document as stored: JSON in an LZ4 frame (about a quarter of the size, so a
+    rebuild writes, and deletes with secure_delete, four times fewer pages; compressing
+    costs a seventh of what zlib's fastest level does, decompressing a third)."""
+    framed: bytes = lz4.frame.compress(orjson.dumps(doc))
+    return framed
 
 
 def _decoded(stored: bytes) -> Document:
-    # Documents written before compression are plain JSON (an object: "{"); a zlib
-    # stream starts with 0x78.
-    doc: Document = orjson.loads(zlib.decompress(stored) if stored[:1] == b"x" else stored)
+    """Also reads what earlier versions stored: deflated (zlib) and plain JSON documents."""
+    if stored[:4] == LZ4_MAGIC:
+        stored = lz4.frame.decompress(stored)
+    elif stored[:1] == b"x":
+        stored = zlib.decompress(stored)
+    doc: Document = orjson.loads(stored)
     return doc
 
 
@@ -112,6 +122,9 @@ class SQLiteProjectionStore(ProjectionStore):
         expected: int,
         position: int,
     ) -> None:
+        # Encoded before the write lock is taken: other writers (a rebuild's workers)
+        # wait only for the writing itself.
+        encoded = [(k, _encoded(d)) for k, d in changes.items() if d is not None]
         with self._write() as c:
             row = c.execute(
                 "SELECT position FROM projection_positions WHERE projection = ?", (projection,)
@@ -124,7 +137,7 @@ class SQLiteProjectionStore(ProjectionStore):
             c.executemany(
                 "INSERT INTO projection_documents (projection, key, doc) VALUES (?, ?, ?)"
                 " ON CONFLICT (projection, key) DO UPDATE SET doc = excluded.doc",
-                [(namespace, k, _encoded(d)) for k, d in changes.items() if d is not None],
+                [(namespace, k, d) for k, d in encoded],
             )
             c.executemany(
                 "DELETE FROM projection_documents WHERE projection = ? AND key = ?",

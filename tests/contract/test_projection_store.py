@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 
 import orjson
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 
 from projections.postgres import PostgresProjectionStore
-from projections.sqlite import SQLiteProjectionStore
+from projections.sqlite import LZ4_MAGIC, SQLiteProjectionStore
 from projections.store import PositionConflictError, ProjectionStore, open_store_at
 from tests.conftest import BACKENDS
 
@@ -128,21 +129,28 @@ def test_store_opens_again_from_its_locator(store: ProjectionStore) -> None:
         again.close()
 
 
-def test_sqlite_documents_are_stored_deflated_and_plain_ones_still_read(
+def test_sqlite_documents_are_stored_compressed_and_earlier_forms_still_read(
     tmp_path: os.PathLike[str],
 ) -> None:
     store = SQLiteProjectionStore(f"{tmp_path}/read.db")
     store.create_tables()
     doc = {"items": [{"title": "Certificate in Nursing", "n": i} for i in range(200)]}
     store.save("p", {"a": doc}, expected=0, position=1)
+    earlier = {
+        "plain": {"written": "before compression"},
+        "deflated": {"written": "deflated", "n": list(range(50))},
+    }
     with sqlite3.connect(store.path) as conn:
         (blob,) = conn.execute("SELECT doc FROM projection_documents WHERE key = 'a'").fetchone()
-        assert blob[:1] == b"x"
+        assert blob[:4] == LZ4_MAGIC
         assert len(blob) < len(orjson.dumps(doc)) / 3
-        conn.execute(
-            "INSERT INTO projection_documents (projection, key, doc) VALUES ('p', 'old', ?)",
-            (orjson.dumps({"written": "before compression"}),),
+        conn.executemany(
+            "INSERT INTO projection_documents (projection, key, doc) VALUES ('p', ?, ?)",
+            [
+                ("plain", orjson.dumps(earlier["plain"])),
+                ("deflated", zlib.compress(orjson.dumps(earlier["deflated"]), 1)),
+            ],
         )
-    assert store.load("p", ["a", "old"]) == {"a": doc, "old": {"written": "before compression"}}
-    assert dict(store.scan("p")) == {"a": doc, "old": {"written": "before compression"}}
+    assert store.load("p", ["a", *earlier]) == {"a": doc, **earlier}
+    assert dict(store.scan("p")) == {"a": doc, **earlier}
     store.close()
