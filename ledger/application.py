@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from ledger.crypto import DecryptionError, open_personal, restore_personal
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.integrity import AuditReport, ChainVerifier, StoredRow, split_state
+from ledger.integrity import (
+    HASH_LEN,
+    HEADER_LEN,
+    KEY_OFFSET,
+    SHORT_STATE,
+    AuditReport,
+    ChainVerifier,
+    StoredRow,
+)
 from ledger.keys import KeyRing
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Rejected, Result
@@ -181,45 +189,63 @@ class Ledger:
         self, position: int, stream: uuid.UUID, version: int, topic: str, state: bytes
     ) -> LedgerEvent:
         """Turn a stored row back into the event as issued (personal data decrypted)."""
-        return self._open(position, stream, version, topic, _parse(state))
+        return self.decode_rows([StoredRow(position, stream, version, topic, state)])[0]
 
     def decode_rows(self, rows: Sequence[StoredRow]) -> list[LedgerEvent]:
         """:meth:`decode` for a page of rows, with the learners' keys fetched in one query
-        (not one per learner on first sight)."""
-        parsed = [_parse(r.state) for r in rows]
-        self.keyring.preload(p.record.get("subject", "") for p in parsed if p.sealed is not None)
-        return [
-            self._open(r.position, r.stream, r.version, r.topic, p)
-            for r, p in zip(rows, parsed, strict=True)
-        ]
+        (not one per learner on first sight).
 
-    def _open(
-        self, position: int, stream: uuid.UUID, version: int, topic: str, parsed: _Parsed
-    ) -> LedgerEvent:
-        record = parsed.record
-        erased = False
-        if parsed.sealed is not None:
-            key = self.keyring.for_reading(record.get("subject", ""))
-            aad = stream.bytes + idempotency_key(record["source"], record["id"])
-            if key is None:
-                erased = True
-            else:
-                try:
-                    restore_personal(record["data"], open_personal(key, parsed.sealed, aad))
-                except DecryptionError:
+        Every projection decodes the whole log through here, so it is written for speed:
+        one pass parses, one decrypts, and the personal data's associated data is taken
+        from the row (stream id and the idempotency key stored in its chain header, what
+        the pipeline sealed it with) rather than recomputed.
+
+        Raises:
+            ValueError: a stored state is shorter than its chain header.
+        """
+        loads = orjson.loads
+        parsed: list[tuple[dict[str, Any], str | None]] = []
+        sealed_for: list[str] = []
+        for row in rows:
+            if len(row.state) < HEADER_LEN:
+                raise ValueError(f"log position {row.position}: {SHORT_STATE}")
+            record: dict[str, Any] = loads(row.state[HEADER_LEN:])
+            sealed: str | None = record.pop("pd", None)
+            if sealed is not None:
+                sealed_for.append(record.get("subject", ""))
+            parsed.append((record, sealed))
+        keyring = self.keyring
+        if sealed_for:
+            keyring.preload(sealed_for)
+        events: list[LedgerEvent] = []
+        for row, (record, sealed) in zip(rows, parsed, strict=True):
+            state = row.state
+            erased = False
+            if sealed is not None:
+                key = keyring.for_reading(record.get("subject", ""))
+                if key is None:
                     erased = True
-        return LedgerEvent(
-            position,
-            stream,
-            version,
-            topic,
-            record,
-            parsed.issuer,
-            parsed.recorded_at,
-            erased,
-            parsed.digest.hex(),
-            parsed.verification,
-        )
+                else:
+                    aad = row.stream.bytes + state[KEY_OFFSET:HEADER_LEN]
+                    try:
+                        restore_personal(record["data"], open_personal(key, sealed, aad))
+                    except DecryptionError:
+                        erased = True
+            events.append(
+                LedgerEvent(
+                    row.position,
+                    row.stream,
+                    row.version,
+                    row.topic,
+                    record,
+                    record.pop("issuer", ""),
+                    record.pop("recordedAt", ""),
+                    erased,
+                    state[:HASH_LEN].hex(),
+                    record.pop("verification", None),
+                )
+            )
+        return events
 
     def learner_events(self, learner_id: str) -> list[LedgerEvent]:
         """One learner's stream, in order, decrypted where possible."""
@@ -243,30 +269,6 @@ class Ledger:
     def iter_log_rows(self, start: int = 1) -> Iterator[Any]:
         for page in self.recorder.iter_log(start):
             yield from page
-
-
-class _Parsed(NamedTuple):
-    """A stored state split into the event and what the ledger added to it."""
-
-    digest: bytes
-    record: dict[str, Any]
-    sealed: str | None
-    issuer: str
-    recorded_at: str
-    verification: Any
-
-
-def _parse(state: bytes) -> _Parsed:
-    digest, _, _, body = split_state(state)
-    record: dict[str, Any] = orjson.loads(body)
-    return _Parsed(
-        digest,
-        record,
-        record.pop("pd", None),
-        record.pop("issuer", ""),
-        record.pop("recordedAt", ""),
-        record.pop("verification", None),
-    )
 
 
 __all__ = ["Accepted", "Channel", "Duplicated", "Ledger", "open_recorder"]

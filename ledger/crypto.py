@@ -179,5 +179,5 @@ def open_personal(key: DataKey, sealed: str, aad: bytes) -> list[tuple[Path, Any
     Raises:
         DecryptionError: wrong key or tampered ciphertext.
     """
-    pairs = orjson.loads(key.decrypt(base64.b64decode(sealed), aad))
+    pairs = orjson.loads(key.decrypt(binascii.a2b_base64(sealed), aad))
     return [(list(p), v) for p, v in pairs]

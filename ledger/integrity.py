@@ -23,6 +23,7 @@ KEY_LEN = 16
 KEY_OFFSET = 2 * HASH_LEN
 HEADER_LEN = KEY_OFFSET + KEY_LEN
 GENESIS = bytes(HASH_LEN)
+SHORT_STATE = "stored state is shorter than the chain header"
 _VERSION = struct.Struct(">Q")
 
 
@@ -67,7 +68,7 @@ def split_state(state: bytes) -> tuple[bytes, bytes, bytes, bytes]:
         ValueError: the state is too short to hold the chain header.
     """
     if len(state) < HEADER_LEN:
-        raise ValueError("stored state is shorter than the chain header")
+        raise ValueError(SHORT_STATE)
     return (
         state[:HASH_LEN],
         state[HASH_LEN:KEY_OFFSET],
