@@ -78,7 +78,7 @@ class Settings:
             "database_url": env.get(PREFIX + "DATABASE_URL", ""),
             "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
             "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
-            "kafka_bootstrap": env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092",
+            "kafka_bootstrap": _bootstrap(env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092"),
             "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
             "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
             "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
@@ -157,6 +157,18 @@ class Settings:
                 "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://…"
             )
         return Path(url.removeprefix("sqlite:///"))
+
+
+def _bootstrap(servers: str) -> str:
+    """``servers`` when each comma-separated entry is ``host`` or ``host:port`` (1-65535)."""
+    for entry in (e.strip() for e in servers.split(",")):
+        host, colon, port = entry.rpartition(":")
+        if not entry or (colon and (not host or not port.isdigit() or not 0 < int(port) < 65536)):
+            raise ConfigurationError(
+                f"{PREFIX}KAFKA_BOOTSTRAP: each server must be host or host:port with a port "
+                f"from 1 to 65535, got {entry!r}"
+            )
+    return servers
 
 
 def _master_key(env: Mapping[str, str]) -> bytes | None:
