@@ -188,4 +188,6 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
-    checks: dict[str, str]
+    checks: dict[str, str] = Field(
+        description="`store`, and `broker` when one is configured: `ok` or the failure's name"
+    )

@@ -41,6 +41,9 @@ class Settings:
         max_event_bytes: events larger than this are rejected.
         batch_size: events per append transaction.
         kafka_bootstrap: Kafka bootstrap servers (``host:port[,host:port]``).
+        kafka_configured: the deployment uses a broker: ``LEDGER_KAFKA_BOOTSTRAP`` is set
+            (or ``kafka_bootstrap`` is given). The embedded default has none, so only then
+            does the API's readiness check the broker.
         kafka_group: the ingest workers' consumer group.
         dead_letter_topic: where rejected Kafka messages go, with their reasons.
         signing_key_file: PEM (PKCS#8) Ed25519 private key that signs exports
@@ -56,6 +59,7 @@ class Settings:
     max_event_bytes: int = 256 * 1024
     batch_size: int = 500
     kafka_bootstrap: str = "127.0.0.1:19092"
+    kafka_configured: bool = False
     kafka_group: str = "lll-ingest"
     dead_letter_topic: str = "lll.deadletter"
     signing_key_file: Path | None = None
@@ -79,6 +83,7 @@ class Settings:
             "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
             "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
             "kafka_bootstrap": _bootstrap(env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092"),
+            "kafka_configured": bool(env.get(PREFIX + "KAFKA_BOOTSTRAP")),
             "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
             "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
             "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
@@ -92,6 +97,8 @@ class Settings:
             "_master_key": _master_key(env),
         }
         values.update(overrides)
+        if "kafka_bootstrap" in overrides and "kafka_configured" not in overrides:
+            values["kafka_configured"] = True
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{Path(str(values['data_dir'])) / 'ledger.db'}"
         return cls(**values)  # type: ignore[arg-type]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import asyncio
 
-from api.deps import LedgerDep
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import LedgerContext, LedgerDep
 from api.models import Health, Readiness
 from ledger.errors import LedgerError
 
 router = APIRouter(tags=["health"])
 # Readiness waits this long for a request holding the store before calling itself busy.
 READY_WAIT_S = 5.0
+# ... and this long for the broker to answer a metadata request (probes time out in seconds).
+BROKER_WAIT_S = 2.0
 
 
 @router.get("/healthz", summary="The process is up", response_model=Health)
@@ -20,26 +27,68 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="The store is reachable",
+    summary="The store is reachable, and the Kafka broker when one is configured",
+    description="`checks.store` is always present; `checks.broker` only when the "
+    "deployment uses a broker (`LEDGER_KAFKA_BOOTSTRAP` is set). Each is `ok`, or names "
+    "the failure: `busy` (the store stayed locked), `timeout` (the broker did not answer "
+    "in time) or the error's class (e.g. `KafkaConnectionError`).",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "not ready"}},
 )
-def readyz(context: LedgerDep, response: Response) -> Readiness:
-    checks: dict[str, str] = {}
-    if not context.lock.acquire(timeout=READY_WAIT_S):
-        checks["store"] = "busy"
+async def readyz(context: LedgerDep, response: Response) -> Readiness:
+    settings = context.settings
+    if settings.kafka_configured:
+        store, broker = await asyncio.gather(
+            run_in_threadpool(_store_check, context), broker_check(settings.kafka_bootstrap)
+        )
+        checks = {"store": store, "broker": broker}
     else:
-        try:
-            context.ledger.recorder.max_position()
-            context.store.position("learner-record")
-            checks["store"] = "ok"
-        except LedgerError as exc:
-            checks["store"] = type(exc).__name__
-        finally:
-            context.lock.release()
+        checks = {"store": await run_in_threadpool(_store_check, context)}
     ready = all(v == "ok" for v in checks.values())
     response.status_code = 200 if ready else 503
     return Readiness(status="ready" if ready else "unavailable", checks=checks)
+
+
+def _store_check(context: LedgerContext) -> str:
+    """``ok``, ``busy`` or the store error's class; blocks (run it in the thread pool)."""
+    if not context.lock.acquire(timeout=READY_WAIT_S):
+        return "busy"
+    try:
+        context.ledger.recorder.max_position()
+        context.store.position("learner-record")
+    except LedgerError as exc:
+        return type(exc).__name__
+    finally:
+        context.lock.release()
+    return "ok"
+
+
+async def broker_check(bootstrap: str, *, timeout_s: float = BROKER_WAIT_S) -> str:
+    """Whether a Kafka broker in ``bootstrap`` answers a metadata request within ``timeout_s``.
+
+    A fresh connection each time, so an outage shows at the next probe.
+
+    Returns:
+        ``ok``, ``timeout``, or the class of the error (e.g. ``KafkaConnectionError`` when
+        no bootstrap server accepts a connection).
+    """
+    try:
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap,
+            client_id="lll-api-readyz",
+            request_timeout_ms=int(timeout_s * 1000),
+        )
+    except (KafkaError, ValueError) as exc:
+        return type(exc).__name__
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+    except TimeoutError:
+        return "timeout"
+    except (KafkaError, OSError, ValueError) as exc:  # ValueError: a port that is no number
+        return type(exc).__name__
+    finally:
+        await client.close()
+    return "ok"
 
 
 @router.get(
