@@ -20,22 +20,29 @@ from projections.store import Document
 
 NAME = "learner-record"
 CATEGORIES = ("learning", "work", "credentials")
+_ITEM_CATEGORIES = frozenset(CATEGORIES)
+# Items whose evidence no longer stands.
+_WITHDRAWN = frozenset(("retracted", "revoked"))
 # Where a skill reference may sit in an event's data.
 SKILL_FIELDS = ("skill", "competency")
 
 
 @functools.lru_cache(maxsize=1024)
+def topic_parts(topic: str) -> tuple[str, str]:
+    """``org.lll.<category>.<name>.v1`` → ``(category, name)``; ``("", topic)`` for any
+    other shape."""
+    parts = topic.split(".")
+    return (parts[2], parts[3]) if len(parts) > 4 else ("", topic)
+
+
 def category_of(topic: str) -> str:
     """``org.lll.<category>.<name>.v1`` → category."""
-    parts = topic.split(".")
-    return parts[2] if len(parts) > 4 else ""
+    return topic_parts(topic)[0]
 
 
-@functools.lru_cache(maxsize=1024)
 def kind_of(topic: str) -> str:
     """``org.lll.<category>.<name>.v1`` → name."""
-    parts = topic.split(".")
-    return parts[3] if len(parts) > 4 else topic
+    return topic_parts(topic)[1]
 
 
 def empty_record(learner: str) -> Document:
@@ -62,19 +69,20 @@ class LearnerRecordProjection:
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
         subject = event.envelope.get("subject")
-        return (subject,) if isinstance(subject, str) and category_of(event.topic) else ()
+        return (subject,) if isinstance(subject, str) and topic_parts(event.topic)[0] else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
-        learner: str = event.envelope["subject"]
+        envelope = event.envelope
+        learner: str = envelope["subject"]
         record = docs.get(learner) or empty_record(learner)
         if record["erased"]:
             return  # nothing is accepted after an erasure; keep the tombstone
-        category, kind = category_of(event.topic), kind_of(event.topic)
+        category, kind = topic_parts(event.topic)
         if category == "learner" and kind == "erasure-completed":
             docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
             return
-        data: dict[str, Any] = event.envelope.get("data") or {}
-        if category in CATEGORIES:
+        data: dict[str, Any] = envelope.get("data") or {}
+        if category in _ITEM_CATEGORIES:
             self._add_item(record, category, kind, event, data)
         elif category == "corrections":
             self._correct(record, kind, event, data)
@@ -153,19 +161,17 @@ class LearnerRecordProjection:
 
 
 def _ref(event: LedgerEvent) -> dict[str, Any]:
-    return {
-        "source": event.envelope["source"],
-        "id": event.envelope["id"],
-        "position": event.position,
-    }
+    envelope = event.envelope
+    return {"source": envelope["source"], "id": envelope["id"], "position": event.position}
 
 
 def _item(kind: str, event: LedgerEvent, data: dict[str, Any]) -> Document:
+    envelope = event.envelope
     return {
         "kind": kind,
-        "ref": _ref(event),
+        "ref": {"source": envelope["source"], "id": envelope["id"], "position": event.position},
         "issuer": event.issuer,
-        "time": event.envelope.get("time"),
+        "time": envelope.get("time"),
         "status": "recorded",
         "data": data,
         "personalDataErased": event.erased,
@@ -192,8 +198,12 @@ def skill_key(skill: dict[str, Any]) -> str:
 
 def skills_of(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Every skill reference an event's data names."""
-    found = [s for s in data.get("skills") or () if isinstance(s, dict)]
-    found += [data[f] for f in SKILL_FIELDS if isinstance(data.get(f), dict)]
+    listed = data.get("skills")
+    found = [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+    for name in SKILL_FIELDS:
+        single = data.get(name)
+        if isinstance(single, dict):
+            found.append(single)
     return found
 
 
@@ -206,11 +216,13 @@ def skills_from(items: Iterable[Document]) -> list[Document]:
     """Skills evidenced by ``items`` (retracted and revoked ones aside), with that evidence."""
     skills: dict[str, Document] = {}
     for item in items:
-        if item["status"] in ("retracted", "revoked"):
+        if item["status"] in _WITHDRAWN:
             continue
         for skill in skills_of(item["data"]):
             key = skill_key(skill)
-            entry = skills.setdefault(key, {"key": key, "skill": skill, "evidence": []})
+            entry = skills.get(key)
+            if entry is None:
+                entry = skills[key] = {"key": key, "skill": skill, "evidence": []}
             entry["evidence"].append(item["ref"])
     return [skills[k] for k in sorted(skills)]
 

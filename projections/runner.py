@@ -35,8 +35,9 @@ class Projection(Protocol):
         ...
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
-        """Change ``docs`` (its :meth:`keys`, loaded; ``None`` when absent) in place.
-        Setting a document to ``None`` deletes it."""
+        """Change the documents of ``event``'s :meth:`keys` in ``docs`` in place (each
+        loaded; ``None`` when absent); setting one to ``None`` deletes it. ``docs`` holds
+        the runner's other documents too (no per-event copy): leave them alone."""
         ...
 
     def finish(self, doc: Document) -> Document:
@@ -159,7 +160,8 @@ class ProjectionRunner:
         # starts again from the stored position).
         self._pending = None
         events = self.ledger.decode_rows(rows)
-        touched = [_distinct(self.projection.keys(e)) for e in events]
+        keys_of, apply = self.projection.keys, self.projection.apply
+        touched = [_distinct(keys_of(e)) for e in events]
         docs = pending.docs
         missing = [k for k in dict.fromkeys(k for keys in touched for k in keys) if k not in docs]
         if missing:
@@ -168,9 +170,7 @@ class ProjectionRunner:
             docs.update((k, loaded.get(k)) for k in missing)
         for event, keys in zip(events, touched, strict=True):
             if keys:
-                view = {k: docs[k] for k in keys}
-                self.projection.apply(view, event)
-                docs.update(view)
+                apply(docs, event)
         pending.applied = rows[-1].position
         pending.rows += len(rows)
         self._pending = pending
