@@ -225,6 +225,10 @@ def bench(args: argparse.Namespace) -> int:
         from consumers.bench import run_ingest_bench
 
         return run_ingest_bench(args)
+    if args.action == "api":
+        from api.bench import run_api_bench
+
+        return run_api_bench(args)
     if args.action == "projections":
         from projections.bench import run_projection_bench
 

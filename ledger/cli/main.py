@@ -18,6 +18,13 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text}")
+    return value
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON report instead of text")
 
@@ -292,6 +299,34 @@ def build_parser() -> argparse.ArgumentParser:
     pj.add_argument(
         "--out", help="JSON results file (default bench-results/projections-<time>.json)"
     )
+    api = s.add_parser(
+        "api",
+        help="HTTP API under concurrent load from another process: record reads, HTTP ingest",
+    )
+    api.add_argument(
+        "--concurrency", type=_at_least_one, default=16, help="concurrent keep-alive clients"
+    )
+    api.add_argument(
+        "--duration", type=_seconds, default=10.0, help="measured seconds per scenario"
+    )
+    api.add_argument(
+        "--warmup", type=_seconds, default=1.0, help="unmeasured seconds before each scenario"
+    )
+    api.add_argument(
+        "--requests",
+        type=_at_least_one,
+        help="end each scenario after this many measured requests (or its duration)",
+    )
+    api.add_argument(
+        "--events", type=_at_least_one, default=20_000, help="events of the seeded population"
+    )
+    api.add_argument(
+        "--batch", type=_at_least_one, default=100, help="events per batch ingest request"
+    )
+    api.add_argument(
+        "--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)"
+    )
+    api.add_argument("--out", help="JSON results file (default bench-results/api-<time>.json)")
     p.set_defaults(handler=c.bench)
     return parser
 
