@@ -5,20 +5,26 @@ For SQLite (a fresh temporary ledger) and, given ``--postgres-url`` (default
 
 1. seeds a demo population of at least ``--events`` events: issuers registered, events
    ingested, the learner record and pathway read models projected;
-2. measures the in-process reference for ingest in the same ledger: the pipeline call the
-   HTTP route makes (``Ledger.ingest`` on the issuer's HTTP channel), one event per call
-   (``pipeline-single``) and ``--batch`` per call (``pipeline-batch``);
-3. starts ``ledger serve`` (uvicorn) on a free 127.0.0.1 port in a child process, with
+2. starts ``ledger serve`` (uvicorn) on a free 127.0.0.1 port in a child process, with
    token keys made for the run — the public JWKS in a temporary file named by
    ``LEDGER_API_TOKEN_KEYS_FILE``; the private key and every token stay in this process's
    memory and are never printed — and drives it from this process (never the server's)
-   with ``--concurrency`` keep-alive clients (``api.load``), each sending its next request
+   with ``--concurrency`` keep-alive clients (``api.bench.load``), each sending its next request
    as soon as its last one is answered:
 
    - ``healthz``: ``GET /healthz``, the reference for the HTTP stack (no token, no store);
    - ``record-read``: ``GET /v1/learners/{id}/record``, a random learner with their token;
    - ``ingest-single``: ``POST /v1/events`` with one event and its issuer's token;
-   - ``ingest-batch``: ``POST /v1/events`` with ``{"events": [...]}`` of ``--batch`` events.
+   - ``ingest-batch``: ``POST /v1/events`` with ``{"events": [...]}`` of ``--batch`` events;
+
+3. stops the server and measures the in-process reference for ingest in the same ledger:
+   the pipeline call the HTTP route makes (``Ledger.ingest`` on the issuer's HTTP
+   channel), one event per call (``pipeline-single``) and ``--batch`` per call
+   (``pipeline-batch``).
+
+The server runs as deployed: its access log (one line per request, route templates only)
+stays on, written to a temporary file; the only ``LEDGER_`` settings it gets are the
+run's database and keys (no broker: its readiness checks the store alone).
 
 Ingested events are the population's own under fresh ids, so every one is accepted, never
 a duplicate. Each scenario runs ``--warmup`` seconds unmeasured, then ``--duration``
@@ -69,12 +75,12 @@ from ledger.pgurl import redact
 from ledger.settings import Settings
 
 SCENARIOS = (
-    "pipeline-single",
-    "pipeline-batch",
     "healthz",
     "record-read",
     "ingest-single",
     "ingest-batch",
+    "pipeline-single",
+    "pipeline-batch",
 )
 PIPELINE_OF = {"ingest-single": "pipeline-single", "ingest-batch": "pipeline-batch"}
 
@@ -118,13 +124,16 @@ def run_api_bench(args: argparse.Namespace) -> int:
                 run = BackendRun(backend, url, args, progress)
                 runs.append(run)
                 seeded.append(run.seed(population))
-                run.references(workload)
+                run.serve_and_load(workload, Path(tmp), token_key)
                 if not run.failed():
-                    run.project()
-                    run.serve_and_load(workload, Path(tmp), token_key)
+                    run.references(workload)
             if run.failed():
                 break
-    rows = [row for run in runs for row in _with_ratios(run.rows)]
+    rows = [
+        row
+        for run in runs
+        for row in sorted(_with_ratios(run.rows), key=lambda r: SCENARIOS.index(r["scenario"]))
+    ]
     report = {
         "benchmark": "api",
         "when": datetime.now(UTC).isoformat(),
