@@ -17,11 +17,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
+from ledger.collector import no_cycle_collection
 from ledger.errors import LearnerErasedError, LedgerError
 from projections.clr import exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.reading import read_learner_record
+from projections.reading import catch_up_records, read_learner_record
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 
@@ -60,13 +61,9 @@ class SignedExport:
         return "sha256-" + hashlib.sha256(self.data).hexdigest()
 
 
-def issued_credentials(
-    ledger: Ledger, store: ProjectionStore, key: Ed25519PrivateKey, learner: str
-) -> dict[str, Any]:
-    """The learner's credentials signed before. Catching up signs what is new once, for
-    every later export (a no-op where `ledger projections run --follow` keeps it current);
-    whatever is still missing or stale, `sign_export` signs on the spot."""
-    ProjectionRunner(ledger, store, IssuedCredentialsProjection(key)).catch_up()
+def issued_credentials(store: ProjectionStore, learner: str) -> dict[str, Any]:
+    """The learner's credentials signed before (by the issued-credentials projection);
+    whatever is missing or stale, `sign_export` signs on the spot."""
     doc = store.get(ISSUED, learner)
     if doc is None or doc.get("erased"):
         return {}
@@ -97,7 +94,27 @@ def sign_learner_export(
         ExportScopeError: ``scope`` names a credential the learner does not hold.
         NothingToExportError: no standing credential to export.
     """
-    doc, pathways = read_learner_record(ledger, store, learner)
+    # The read models first: catching up signs what is new once, for every later export
+    # (a no-op where `ledger projections run --follow` keeps them current).
+    catch_up_records(ledger, store)
+    ProjectionRunner(ledger, store, IssuedCredentialsProjection(key)).catch_up()
+    # Then reading and signing, which allocate acyclic data only: no collector passes
+    # over the process's heap meanwhile (see sign_export).
+    with no_cycle_collection():
+        return _sign(ledger, store, learner, key=key, fmt=fmt, now=now, scope=scope)
+
+
+def _sign(
+    ledger: Ledger,
+    store: ProjectionStore,
+    learner: str,
+    *,
+    key: Ed25519PrivateKey,
+    fmt: str,
+    now: datetime,
+    scope: Collection[str] | None,
+) -> SignedExport:
+    doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
     if doc.get("erased"):
         raise LearnerErasedError(learner)
     wanted = set(scope) if scope is not None else None
@@ -110,7 +127,7 @@ def sign_learner_export(
             )
     if not items:
         raise NothingToExportError(f"learner {learner!r} has no credentials to export")
-    issued = issued_credentials(ledger, store, key, learner)
+    issued = issued_credentials(store, learner)
     data, count = sign_export(
         doc,
         items,
