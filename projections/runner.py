@@ -20,7 +20,6 @@ from ledger.collector import fewer_collections
 from ledger.records import LedgerEvent
 from projections.store import Document, PositionConflictError, ProjectionStore
 
-PAGE = 2000
 # Held documents beyond which a runner saves before its flush_rows are reached.
 MAX_HELD_DOCUMENTS = 20_000
 
@@ -91,7 +90,7 @@ class ProjectionRunner:
         ledger: the ledger to follow (its store and its keys, to decrypt).
         store: where the read model and its position live.
         projection: the read model.
-        page: most log rows per transaction.
+        page: most log rows per transaction (default: the store's ``page_rows``).
     """
 
     def __init__(
@@ -100,7 +99,7 @@ class ProjectionRunner:
         store: ProjectionStore,
         projection: Projection,
         *,
-        page: int = PAGE,
+        page: int | None = None,
         name: str | None = None,
         partition: tuple[int, int] | None = None,
         until: int | None = None,
@@ -123,7 +122,7 @@ class ProjectionRunner:
         self.ledger = ledger
         self.store = store
         self.projection = projection
-        self.page = page
+        self.page = page or store.page_rows
         self.name = name or projection.name
         self.partition = partition
         self.until = until

@@ -60,6 +60,11 @@ def _decoded(stored: bytes) -> Document:
 class SQLiteProjectionStore(ProjectionStore):
     """Read models in the ledger's SQLite file (own tables, own connection)."""
 
+    # In process, a page costs no round trip: small enough that its rows and decoded
+    # events stay in the CPU's caches (a quarter to a third faster than 2,000 rows on the
+    # demo population, `ledger bench projections`; on PostgreSQL, slower).
+    page_rows = 500
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         try:

@@ -25,6 +25,10 @@ class PositionConflictError(StoreError):
 class ProjectionStore(ABC):
     """Port: documents keyed by (projection, key), plus each projection's position."""
 
+    # Log rows a runner reads, applies and saves per transaction unless told otherwise:
+    # each page costs a server a few round trips (log, documents, save).
+    page_rows: int = 2000
+
     @abstractmethod
     def create_tables(self) -> None:
         """Create the tables if missing (idempotent)."""

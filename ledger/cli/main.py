@@ -167,7 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--name", choices=sorted(pr.PROJECTIONS), help="one projection only")
     for q in (run, reb):
         q.add_argument("--no-progress", action="store_true")
-        q.add_argument("--page", type=int, default=2000, help="log rows per transaction")
+        q.add_argument(
+            "--page",
+            type=int,
+            help="log rows per transaction (default: 500 on SQLite, 2000 on PostgreSQL)",
+        )
     p.set_defaults(handler=pr.projections)
 
     p = sub.add_parser("record", help="a learner's comprehensive record (JSON)")

@@ -55,7 +55,7 @@ def projections(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            page = getattr(args, "page", 2000)
+            page = getattr(args, "page", None)
             runners = [
                 ProjectionRunner(ledger, store, PROJECTIONS[n](settings), page=page) for n in names
             ]
