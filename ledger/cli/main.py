@@ -299,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         help="warm exports per format (p99 of 200 is the third slowest)",
     )
+    pj.add_argument(
+        "--repeats",
+        type=_at_least_one,
+        default=3,
+        help="runs of the reference and of the rebuild, in turns (the median is reported)",
+    )
     pj.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
     pj.add_argument(
         "--out", help="JSON results file (default bench-results/projections-<time>.json)"

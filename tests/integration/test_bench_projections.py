@@ -22,6 +22,7 @@ def test_bench_projections_saves_rebuild_and_export_figures(tmp_path: Path) -> N
         [
             *(sys.executable, "-m", "ledger.cli.main", "bench", "projections"),
             *("--events", "3000", "--export-events", "120", "--export-runs", str(RUNS)),
+            *("--repeats", "2"),
             *("--out", str(out)),
         ],
         env=env,
@@ -40,6 +41,10 @@ def test_bench_projections_saves_rebuild_and_export_figures(tmp_path: Path) -> N
     assert sqlite["learners"] > 0
     for figure in ("reference_read_decode", "catch_up_from_zero", "rebuild", "rebuild_one_process"):
         assert sqlite[figure]["events_per_second"] > 0, figure
+    for repeated in ("reference_read_decode", "rebuild"):
+        runs = sqlite[repeated]["runs_events_per_second"]
+        assert len(runs) == 2 and min(runs) <= sqlite[repeated]["events_per_second"] <= max(runs)
+    assert sqlite["rebuild_workers"] == 1  # below the log length where a worker is started
     export = report["export"]
     assert export["learner_events"] == 120
     assert export["runs"] == RUNS
