@@ -1,4 +1,4 @@
-# The ledger's command line (ingest workers, and later the API) as a container image.
+# The ledger's command line (ingest workers, read models' runner, the HTTP API) as an image.
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 ledger
 WORKDIR /app
@@ -7,6 +7,7 @@ COPY ledger ledger
 COPY schemas schemas
 COPY projections projections
 COPY consumers consumers
+COPY api api
 RUN pip install --no-cache-dir .
 USER ledger
 ENTRYPOINT ["ledger"]
