@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -45,7 +45,7 @@ class LedgerContext:
             yield self.ledger
 
 
-def _context(request: Request) -> LedgerContext:
+async def _context(request: Request) -> LedgerContext:
     context: LedgerContext = request.app.state.context
     return context
 
@@ -55,7 +55,7 @@ LedgerDep = Annotated[LedgerContext, Depends(_context)]
 _bearer = HTTPBearer(auto_error=False, description="a token minted by `ledger token`")
 
 
-def _principal(
+async def _principal(
     context: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -70,10 +70,10 @@ def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only tokens of ``roles`` (403 for any other role)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise forbidden()
         return principal
@@ -97,7 +97,7 @@ LearnerIdPath = Annotated[
 ]
 
 
-def _own_learner(learner_id: LearnerIdPath, principal: PrincipalDep) -> str:
+async def _own_learner(learner_id: LearnerIdPath, principal: PrincipalDep) -> str:
     if principal.role is not Role.LEARNER:
         raise forbidden()
     if principal.subject != learner_id:
