@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 
 from api.deps import AuditorDep, LearnerIdPath, LedgerDep
 from api.errors import ApiError, error_responses, not_found
-from api.models import AuditResult, LogPage, LogRow
+from api.models import AuditResult, LogPage
+from api.responses import JsonResponse
 from ledger.errors import LedgerError
 from ledger.integrity import split_state
 from ledger.records import parse_instant
 from projections.replay import replay_learner
-from projections.store import Document
 
 router = APIRouter(tags=["auditors"])
 MAX_PAGE = 1000
@@ -32,22 +32,25 @@ def log(
     context: LedgerDep,
     start: Annotated[int, Query(alias="from", ge=1, le=2**62, description="first position")] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> LogPage:
+) -> JsonResponse:
     with context.session() as ledger:
         rows = ledger.recorder.select_log(start, limit)
         head = ledger.recorder.max_position()
+    # Keys in the order of LogRow and LogPage, as their serialisation had them.
     page = [
-        LogRow(
-            position=r.position,
-            stream=str(r.stream),
-            version=r.version,
-            topic=r.topic,
-            hash=split_state(r.state)[0].hex(),
-        )
+        {
+            "position": r.position,
+            "stream": str(r.stream),
+            "version": r.version,
+            "topic": r.topic,
+            "hash": split_state(r.state)[0].hex(),
+        }
         for r in rows
     ]
-    more = bool(page) and page[-1].position < head
-    return LogPage(rows=page, head=head, next=page[-1].position + 1 if more else None)
+    more = bool(page) and rows[-1].position < head
+    return JsonResponse(
+        {"rows": page, "head": head, "next": rows[-1].position + 1 if more else None}
+    )
 
 
 @router.post(
@@ -76,7 +79,7 @@ def replay(
     context: LedgerDep,
     at_sequence: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
-) -> Document:
+) -> JsonResponse:
     if (at_sequence is None) == (as_of is None):
         raise ApiError(
             422, "invalid", "give exactly one of at_sequence and as_of", path="at_sequence"
@@ -92,4 +95,4 @@ def replay(
         doc = replay_learner(ledger, learner_id, at_sequence=at_sequence, as_of=as_of)
     if doc is None:
         raise not_found()
-    return doc
+    return JsonResponse(doc)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
+from api.responses import JsonResponse
 from ledger.errors import LearnerErasedError
 from projections.consent import (
     ConsentAlreadyRevokedError,
@@ -59,10 +60,10 @@ def _live(context: LedgerContext, learner: str) -> Document:
     response_model=dict[str, Any],
     responses=error_responses(*COMMON),
 )
-def record(learner_id: OwnLearnerDep, context: LedgerDep) -> Document:
+def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     with context.session():
         doc, pathways = _record(context, learner_id)
-    return present_record(doc, pathways, datetime.now(UTC).date())
+    return JsonResponse(present_record(doc, pathways, datetime.now(UTC).date()))
 
 
 @router.get(
@@ -71,11 +72,10 @@ def record(learner_id: OwnLearnerDep, context: LedgerDep) -> Document:
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     with context.session():
         doc, _ = _record(context, learner_id)
-    found: list[Document] = doc.get("consents", [])
-    return found
+    return JsonResponse(doc.get("consents", []))
 
 
 @router.post(
@@ -144,11 +144,10 @@ def revoke(
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     with context.session():
         doc, _ = _record(context, learner_id)
-    found: list[Document] = doc.get("disclosures", [])
-    return found
+    return JsonResponse(doc.get("disclosures", []))
 
 
 @router.get(
@@ -157,11 +156,10 @@ def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> list[Document]:
+def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     with context.session():
         doc, _ = _record(context, learner_id)
-    found: list[Document] = doc.get("exports", [])
-    return found
+    return JsonResponse(doc.get("exports", []))
 
 
 @router.post(

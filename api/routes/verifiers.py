@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from api.deps import LearnerIdPath, LedgerDep, VerifierDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
+from api.responses import JsonResponse
 from ledger.presented import NotACredentialError, verify_presented
 from projections.consent import ConsentNotActiveError, disclose
 from projections.reading import NoRecordError, read_learner_record
-from projections.store import Document
 
 router = APIRouter(tags=["verifiers"])
 
@@ -35,7 +35,7 @@ def view(
     context: LedgerDep,
     consent: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
     purpose: Annotated[str, Query(min_length=1, max_length=2048)],
-) -> Document:
+) -> JsonResponse:
     now = datetime.now(UTC)
     with context.session() as ledger:
         try:
@@ -51,9 +51,10 @@ def view(
         if not mine or doc.get("erased"):
             raise not_found()
         try:
-            return disclose(ledger, doc, consent, purpose=purpose, now=now)
+            shown = disclose(ledger, doc, consent, purpose=purpose, now=now)
         except ConsentNotActiveError as exc:
             raise ApiError(403, "consent-not-active", f"{exc}; nothing is disclosed") from None
+    return JsonResponse(shown)
 
 
 @router.post(
