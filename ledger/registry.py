@@ -6,7 +6,9 @@ authorised to publish what, and since when, is itself tamper-evident and replaya
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -83,17 +85,27 @@ class IssuerRegistry:
         self._recorder = recorder
         self._catalogue = catalogue
         self._version = 0
+        self._refreshed = -math.inf  # time.monotonic() when the last refresh began
         builtin = _ledger_issuer(catalogue)
         self._by_id: dict[str, Issuer] = {builtin.id: builtin}
         self._by_source: dict[str, Issuer] = {builtin.source: builtin}
 
-    def refresh(self) -> None:
-        """Apply registry events recorded since the last refresh."""
+    def refresh(self, *, max_age_s: float = 0.0) -> None:
+        """Apply registry events recorded since the last refresh.
+
+        Args:
+            max_age_s: skip the look-up when the last refresh began less than this many
+                seconds ago (0: always look).
+        """
+        began = time.monotonic()
+        if began - self._refreshed < max_age_s:
+            return
         for row in self._recorder.select_stream(REGISTRY_STREAM, after_version=self._version):
             _, _, _, body = split_state(row.state)
             record = orjson.loads(body)
             self._apply(row.topic, record)
             self._version = row.version
+        self._refreshed = began
 
     def _apply(self, topic: str, record: dict[str, Any]) -> None:
         raw = record["issuer"]
