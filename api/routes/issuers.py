@@ -12,9 +12,12 @@ from api.deps import IssuerDep, LedgerContext, LedgerDep
 from api.errors import ApiError, error_responses
 from api.models import IngestResponse
 from api.responses import JsonResponse
+from ledger.application import Ledger
 from ledger.pipeline import Accepted, Channel, Duplicated, Result
 
 router = APIRouter(tags=["issuers"])
+# How old the issuer registry may be when it admits an HTTP ingest (see _admit).
+REGISTRY_MAX_AGE_S = 1.0
 
 # The request body as documented: one CloudEvent, or a batch of them. The pipeline
 # validates each event against its type's schema; the API only splits the batch.
@@ -114,14 +117,32 @@ async def publish(request: Request, context: LedgerDep, principal: IssuerDep) ->
     return await run_in_threadpool(_ingest, context, principal.subject, raws)
 
 
+def _admit(ledger: Ledger, issuer_id: str) -> None:
+    """Refuse (403) a token subject that is not an active registered issuer.
+
+    The registry is read again only when its last refresh is older than
+    ``REGISTRY_MAX_AGE_S`` (the pipeline refreshes it for every batch, so under load it
+    rarely is) or when it would refuse. So a registration or re-activation made anywhere
+    is honoured at once; a suspension made through this API at once (it updates this
+    very registry); one made by another process (the CLI, another replica) at once by the
+    pipeline, which rejects each event of a suspended issuer (``active-issuer``), and by
+    this 403 within ``REGISTRY_MAX_AGE_S``.
+    """
+    registry = ledger.registry
+    registry.refresh(max_age_s=REGISTRY_MAX_AGE_S)
+    issuer = registry.get(issuer_id)
+    if issuer is None or issuer.kind == "ledger" or not issuer.active:
+        registry.refresh()
+        issuer = registry.get(issuer_id)
+    if issuer is None or issuer.kind == "ledger":
+        raise ApiError(403, "issuer-unknown", "the token's subject is not a registered issuer")
+    if not issuer.active:
+        raise ApiError(403, "issuer-suspended", "this issuer is suspended")
+
+
 def _ingest(context: LedgerContext, issuer_id: str, raws: list[bytes]) -> JsonResponse:
     with context.session() as ledger:
-        ledger.registry.refresh()
-        issuer = ledger.registry.get(issuer_id)
-        if issuer is None or issuer.kind == "ledger":
-            raise ApiError(403, "issuer-unknown", "the token's subject is not a registered issuer")
-        if not issuer.active:
-            raise ApiError(403, "issuer-suspended", "this issuer is suspended")
+        _admit(ledger, issuer_id)
         results = ledger.ingest(raws, Channel("http", issuer_id))
     out = [_result(i, r) for i, r in enumerate(results)]
     accepted = sum(isinstance(r, Accepted) for r in results)
