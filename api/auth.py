@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ledger.errors import ConfigurationError
 from ledger.vc.errors import KeyFormatError, KeyResolutionError
-from ledger.vc.jwt import decode_jwt, verify_jwt
+from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.keys import PublicKey, jwk_of, public_key_from_jwk
 
 AUDIENCE: Final = "lll-api"
@@ -37,6 +39,13 @@ DEV_ISSUER: Final = "ledger-token"
 MAX_TOKEN_CHARS: Final = 4096
 MAX_SUBJECT_CHARS: Final = 200
 KEYS_VARIABLE: Final = "LEDGER_API_TOKEN_KEYS_FILE"
+# Verified tokens a TokenVerifier remembers: a few MB at most, more than the clients a
+# replica serves at once.
+REMEMBERED_TOKENS: Final = 10_000
+# How far ahead of this clock a token's iat may be (the issuer's clock may run fast).
+ISSUED_AHEAD_S: Final = 60
+# A credential's validity period (verify_jwt checks it too): a token with one is never remembered.
+_VALIDITY_PERIOD: Final = frozenset(("validFrom", "validUntil", "issuanceDate", "expirationDate"))
 
 
 class Role(StrEnum):
@@ -119,16 +128,37 @@ def mint_token(
 class TokenVerifier:
     """Checks bearer tokens against the configured public keys.
 
+    A client sends the same token with every request until it expires, so a token that
+    verified is remembered (by its SHA-256, not the token itself) with the span of time
+    it is valid in: ``iat`` at most a minute ahead, ``nbf``, ``exp``. Within that span it
+    names the same principal without its signature and claims being checked again: all
+    else it is judged on (signature and keys, ``aud``, ``sub``, ``role``, ``jti``) does not
+    change while this verifier lives. The span is compared on every use, so expiry is
+    enforced as before. A token carrying a credential validity period (``validFrom``,
+    ``validUntil``, …) and a refused token are never remembered: they are checked in full
+    every time.
+
     Args:
         keys: ``kid`` → public key; a token naming another ``kid`` is refused.
         audience: the ``aud`` a token must carry.
+        remembered: how many verified tokens to remember (the oldest go first).
     """
 
-    def __init__(self, keys: Mapping[str, PublicKey], *, audience: str = AUDIENCE) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, PublicKey],
+        *,
+        audience: str = AUDIENCE,
+        remembered: int = REMEMBERED_TOKENS,
+    ) -> None:
         if not keys:
             raise ConfigurationError(f"{KEYS_VARIABLE}: no token verifying key configured")
         self._keys = dict(keys)
         self._audience = audience
+        self._remembered = remembered
+        # SHA-256 of a verified token → (its principal, valid from, valid until); oldest first.
+        self._verified: OrderedDict[bytes, tuple[Principal, float, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _resolve(self, kid: str) -> PublicKey:
         # Only configured keys: the did:key fallback of the credential resolvers would let
@@ -147,20 +177,38 @@ class TokenVerifier:
         """
         if len(token) > MAX_TOKEN_CHARS or not token.isascii():
             raise InvalidTokenError("malformed token")
+        moment = now or datetime.now(UTC)
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        with self._lock:
+            known = self._verified.get(digest)
+        if known is not None and known[1] <= moment.timestamp() < known[2]:
+            return known[0]
         try:
             header, payload, _ = decode_jwt(token)
         except ValueError:
             raise InvalidTokenError("malformed token") from None
         if header.get("alg") not in ("EdDSA", "RS256") or not isinstance(header.get("kid"), str):
             raise InvalidTokenError("the token must be EdDSA or RS256 and name its key (kid)")
-        moment = now or datetime.now(UTC)
         outcome = verify_jwt(token, resolver=self._resolve, now=moment)
         if not outcome:
             # The failure's name (expired, signature mismatch, key not resolvable) is enough.
             raise InvalidTokenError(
                 f"token refused: {outcome.failure.value if outcome.failure else 'invalid'}"
             )
-        return self._principal(payload, moment)
+        principal = self._principal(payload, moment)
+        if not _VALIDITY_PERIOD & credential_of(payload).keys():
+            # The checks of verify_jwt and _principal pass exactly from this to exp.
+            since = payload["iat"] - ISSUED_AHEAD_S
+            if payload.get("nbf") is not None:
+                since = max(since, payload["nbf"])
+            self._remember(digest, (principal, since, payload["exp"]))
+        return principal
+
+    def _remember(self, digest: bytes, entry: tuple[Principal, float, float]) -> None:
+        with self._lock:
+            self._verified[digest] = entry
+            while len(self._verified) > self._remembered:
+                self._verified.popitem(last=False)
 
     def _principal(self, payload: Mapping[str, Any], now: datetime) -> Principal:
         aud = payload.get("aud")
@@ -170,7 +218,7 @@ class TokenVerifier:
         for claim in ("exp", "iat"):
             if not isinstance(payload.get(claim), int):
                 raise InvalidTokenError(f"token refused: {claim} is missing or not a number")
-        if payload["iat"] > now.timestamp() + 60:
+        if payload["iat"] > now.timestamp() + ISSUED_AHEAD_S:
             raise InvalidTokenError("token refused: issued in the future")
         subject, role, jti = payload.get("sub"), payload.get("role"), payload.get("jti")
         if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_CHARS:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from api import auth
 from api.auth import (
     InvalidTokenError,
     Role,
@@ -172,3 +175,119 @@ def test_verifying_keys_load_from_a_jwks_or_pem_and_never_a_private_key(
     assert list(load_verifying_keys(pem)) == [kid]
     with pytest.raises(ConfigurationError, match="private key"):
         load_verifying_keys(private)
+
+
+class CountedChecks:
+    """verify_jwt as the verifier calls it, counting the calls (the real check runs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = auth.verify_jwt
+
+        def counted(token: str, **kwargs: Any) -> Any:
+            self.calls += 1
+            return real(token, **kwargs)
+
+        monkeypatch.setattr(auth, "verify_jwt", counted)
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> CountedChecks:
+    return CountedChecks(monkeypatch)
+
+
+def _at(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+def test_a_verified_token_is_not_checked_again_while_it_is_valid(
+    key: Ed25519PrivateKey, verifier: TokenVerifier, checks: CountedChecks
+) -> None:
+    token = mint_token(key, subject="lrn_A", role="learner")
+    first, again = verifier.verify(token), verifier.verify(token)
+    assert first == again
+    assert checks.calls == 1
+
+
+def test_a_remembered_token_is_refused_once_it_expires(
+    key: Ed25519PrivateKey, verifier: TokenVerifier, checks: CountedChecks
+) -> None:
+    expires = int(time.time()) + 600
+    token = _signed(key, _claims(exp=expires))
+    verifier.verify(token)
+    verifier.verify(token, now=_at(expires - 1))
+    assert checks.calls == 1
+    with pytest.raises(InvalidTokenError, match="expired"):
+        verifier.verify(token, now=_at(expires))
+    with pytest.raises(InvalidTokenError, match="expired"):
+        verifier.verify(token, now=_at(expires + 3600))
+
+
+def test_a_remembered_token_is_refused_before_its_nbf_and_iat(
+    key: Ed25519PrivateKey, verifier: TokenVerifier
+) -> None:
+    now = int(time.time())
+    token = _signed(key, _claims(iat=now, nbf=now - 10))
+    verifier.verify(token)
+    with pytest.raises(InvalidTokenError, match="not yet valid"):
+        verifier.verify(token, now=_at(now - 11))
+    early = _signed(key, _claims(iat=now, nbf=None))
+    verifier.verify(early)
+    with pytest.raises(InvalidTokenError, match="future"):
+        verifier.verify(early, now=_at(now - 61))
+
+
+def test_a_refused_token_is_not_remembered(
+    key: Ed25519PrivateKey, verifier: TokenVerifier, checks: CountedChecks
+) -> None:
+    now = int(time.time())
+    token = _signed(key, _claims(nbf=now + 30))
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError, match="not yet valid"):
+            verifier.verify(token)
+    assert checks.calls == 2
+    assert verifier.verify(token, now=_at(now + 31)).subject == "lrn_A"
+
+
+def test_a_token_with_a_credential_validity_period_is_checked_every_time(
+    key: Ed25519PrivateKey, verifier: TokenVerifier, checks: CountedChecks
+) -> None:
+    token = _signed(key, {**_claims(), "validUntil": "2999-01-01T00:00:00Z"})
+    verifier.verify(token)
+    verifier.verify(token)
+    assert checks.calls == 2
+
+
+def test_the_verifier_remembers_at_most_its_bound_oldest_forgotten_first(
+    key: Ed25519PrivateKey, checks: CountedChecks
+) -> None:
+    verifier = TokenVerifier({key_id(key.public_key()): key.public_key()}, remembered=2)
+    a, b, c = (mint_token(key, subject=s, role="learner") for s in ("lrn_A", "lrn_B", "lrn_C"))
+    for token in (a, b, c):
+        verifier.verify(token)
+    verifier.verify(b)
+    verifier.verify(c)
+    assert checks.calls == 3
+    verifier.verify(a)
+    assert checks.calls == 4
+
+
+def test_the_api_refuses_a_token_it_accepted_once_it_has_expired(world: World) -> None:
+    learner = world.learners[0]
+    token = mint_token(world.token_key, subject=learner, role="learner", ttl_s=2)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"/v1/learners/{learner}/record"
+    assert world.client.get(url, headers=headers).status_code == 200
+    expires = _claims_of(token)["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    response = world.client.get(url, headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+def _claims_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = orjson.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
