@@ -53,10 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger = Ledger.open(settings)
         try:
             store = open_projection_store(settings)
+            context = LedgerContext(settings, ledger, store, tokens, metrics)
             try:
-                app.state.context = LedgerContext(settings, ledger, store, tokens, metrics)
+                app.state.context = context
                 yield
             finally:
+                context.close()
                 store.close()
         finally:
             ledger.close()

@@ -10,6 +10,7 @@ from api.deps import AdminDep, LedgerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import IssuerModel, IssuerRequest
 from ledger.errors import RegistryError, UnknownIssuerError
+from ledger.registry import IssuerRegistry
 
 router = APIRouter(prefix="/v1/issuers", tags=["admin"])
 IssuerIdPath = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z0-9-]+$")]
@@ -21,10 +22,13 @@ IssuerIdPath = Annotated[str, Path(min_length=1, max_length=63, pattern=r"^[a-z0
     response_model=list[IssuerModel],
     responses=error_responses(401, 403, 503),
 )
-def list_issuers(principal: AdminDep, context: LedgerDep) -> list[dict[str, Any]]:
-    with context.session() as ledger:
-        ledger.registry.refresh()
-        return [i.as_dict() for i in ledger.registry.all()]
+async def list_issuers(principal: AdminDep, context: LedgerDep) -> list[dict[str, Any]]:
+    return await context.run(_issuers, context.ledger.registry)
+
+
+def _issuers(registry: IssuerRegistry) -> list[dict[str, Any]]:
+    registry.refresh()
+    return [i.as_dict() for i in registry.all()]
 
 
 @router.post(
@@ -35,16 +39,20 @@ def list_issuers(principal: AdminDep, context: LedgerDep) -> list[dict[str, Any]
     response_model=IssuerModel,
     responses=error_responses(401, 403, 422, 503),
 )
-def register(body: IssuerRequest, principal: AdminDep, context: LedgerDep) -> dict[str, Any]:
-    with context.session() as ledger:
-        try:
-            issuer = ledger.registry.register(
-                body.id, name=body.name, source=body.source, kind=body.kind, types=body.types
-            )
-        except RegistryError as exc:
-            # The registry's messages start with the field they concern ("source: …").
-            field, _, message = str(exc).partition(": ")
-            raise ApiError(422, "invalid", message or field, path=field) from None
+async def register(body: IssuerRequest, principal: AdminDep, context: LedgerDep) -> dict[str, Any]:
+    try:
+        issuer = await context.run(
+            context.ledger.registry.register,
+            body.id,
+            name=body.name,
+            source=body.source,
+            kind=body.kind,
+            types=body.types,
+        )
+    except RegistryError as exc:
+        # The registry's messages start with the field they concern ("source: …").
+        field, _, message = str(exc).partition(": ")
+        raise ApiError(422, "invalid", message or field, path=field) from None
     return issuer.as_dict()
 
 
@@ -54,9 +62,11 @@ def register(body: IssuerRequest, principal: AdminDep, context: LedgerDep) -> di
     response_model=IssuerModel,
     responses=error_responses(401, 403, 404, 422, 503),
 )
-def suspend(issuer_id: IssuerIdPath, principal: AdminDep, context: LedgerDep) -> dict[str, Any]:
-    with context.session() as ledger:
-        try:
-            return ledger.registry.suspend(issuer_id).as_dict()
-        except UnknownIssuerError:
-            raise not_found() from None
+async def suspend(
+    issuer_id: IssuerIdPath, principal: AdminDep, context: LedgerDep
+) -> dict[str, Any]:
+    try:
+        issuer = await context.run(context.ledger.registry.suspend, issuer_id)
+    except UnknownIssuerError:
+        raise not_found() from None
+    return issuer.as_dict()

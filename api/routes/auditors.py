@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import AuditorDep, LearnerIdPath, LedgerDep
+from api.deps import AuditorDep, LearnerIdPath, LedgerContext, LedgerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import AuditResult, LogPage
 from api.responses import JsonResponse
@@ -27,15 +27,18 @@ MAX_PAGE = 1000
     response_model=LogPage,
     responses=error_responses(401, 403, 422, 503),
 )
-def log(
+async def log(
     principal: AuditorDep,
     context: LedgerDep,
     start: Annotated[int, Query(alias="from", ge=1, le=2**62, description="first position")] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> JsonResponse:
-    with context.session() as ledger:
-        rows = ledger.recorder.select_log(start, limit)
-        head = ledger.recorder.max_position()
+    return await context.run(_log_page, context, start, limit)
+
+
+def _log_page(context: LedgerContext, start: int, limit: int) -> JsonResponse:
+    rows = context.ledger.recorder.select_log(start, limit)
+    head = context.ledger.recorder.max_position()
     # Keys in the order of LogRow and LogPage, as their serialisation had them.
     page = [
         {
@@ -60,9 +63,9 @@ def log(
     response_model=AuditResult,
     responses=error_responses(401, 403, 503),
 )
-def audit(principal: AuditorDep, context: LedgerDep) -> dict[str, object]:
-    with context.session() as ledger:
-        return ledger.audit().as_dict()
+async def audit(principal: AuditorDep, context: LedgerDep) -> dict[str, object]:
+    result = await context.run(context.ledger.audit)
+    return result.as_dict()
 
 
 @router.get(
@@ -73,7 +76,7 @@ def audit(principal: AuditorDep, context: LedgerDep) -> dict[str, object]:
     response_model=dict[str, Any],
     responses=error_responses(401, 403, 404, 422, 503),
 )
-def replay(
+async def replay(
     learner_id: LearnerIdPath,
     principal: AuditorDep,
     context: LedgerDep,
@@ -91,8 +94,9 @@ def replay(
             raise ApiError(
                 422, "invalid", "not an RFC 3339 date-time with a zone", path="as_of"
             ) from None
-    with context.session() as ledger:
-        doc = replay_learner(ledger, learner_id, at_sequence=at_sequence, as_of=as_of)
+    doc = await context.run(
+        replay_learner, context.ledger, learner_id, at_sequence=at_sequence, as_of=as_of
+    )
     if doc is None:
         raise not_found()
     return JsonResponse(doc)

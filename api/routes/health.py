@@ -7,14 +7,13 @@ import asyncio
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import LedgerContext, LedgerDep
 from api.models import Health, Readiness
 from ledger.errors import LedgerError
 
 router = APIRouter(tags=["health"])
-# Readiness waits this long for a request holding the store before calling itself busy.
+# Readiness waits this long for the store (behind the work queued for it) before calling it busy.
 READY_WAIT_S = 5.0
 # ... and this long for the broker to answer a metadata request (probes time out in seconds).
 BROKER_WAIT_S = 2.0
@@ -39,27 +38,30 @@ async def readyz(context: LedgerDep, response: Response) -> Readiness:
     settings = context.settings
     if settings.kafka_configured:
         store, broker = await asyncio.gather(
-            run_in_threadpool(_store_check, context), broker_check(settings.kafka_bootstrap)
+            _store_check(context), broker_check(settings.kafka_bootstrap)
         )
         checks = {"store": store, "broker": broker}
     else:
-        checks = {"store": await run_in_threadpool(_store_check, context)}
+        checks = {"store": await _store_check(context)}
     ready = all(v == "ok" for v in checks.values())
     response.status_code = 200 if ready else 503
     return Readiness(status="ready" if ready else "unavailable", checks=checks)
 
 
-def _store_check(context: LedgerContext) -> str:
-    """``ok``, ``busy`` or the store error's class; blocks (run it in the thread pool)."""
-    if not context.lock.acquire(timeout=READY_WAIT_S):
-        return "busy"
+async def _store_check(context: LedgerContext) -> str:
+    """``ok``, ``busy`` (no answer within ``READY_WAIT_S``: the query waits its turn behind
+    the work queued for the store before it) or the store error's class."""
     try:
-        context.ledger.recorder.max_position()
-        context.store.position("learner-record")
+        return await asyncio.wait_for(context.run(_query_stores, context), READY_WAIT_S)
+    except TimeoutError:
+        return "busy"
     except LedgerError as exc:
         return type(exc).__name__
-    finally:
-        context.lock.release()
+
+
+def _query_stores(context: LedgerContext) -> str:
+    context.ledger.recorder.max_position()
+    context.store.position("learner-record")
     return "ok"
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import IssuerDep, LedgerContext, LedgerDep
 from api.errors import ApiError, error_responses
@@ -113,8 +112,7 @@ def _result(index: int, result: Result) -> dict[str, Any]:
 async def publish(request: Request, context: LedgerDep, principal: IssuerDep) -> JsonResponse:
     body = await request.body()
     raws = _split(body, context.settings.api_max_batch)
-    # The pipeline and the store block: off the event loop.
-    return await run_in_threadpool(_ingest, context, principal.subject, raws)
+    return await context.run(_ingest, context, principal.subject, raws)
 
 
 def _admit(ledger: Ledger, issuer_id: str) -> None:
@@ -141,9 +139,8 @@ def _admit(ledger: Ledger, issuer_id: str) -> None:
 
 
 def _ingest(context: LedgerContext, issuer_id: str, raws: list[bytes]) -> JsonResponse:
-    with context.session() as ledger:
-        _admit(ledger, issuer_id)
-        results = ledger.ingest(raws, Channel("http", issuer_id))
+    _admit(context.ledger, issuer_id)
+    results = context.ledger.ingest(raws, Channel("http", issuer_id))
     out = [_result(i, r) for i, r in enumerate(results)]
     accepted = sum(isinstance(r, Accepted) for r in results)
     duplicates = sum(isinstance(r, Duplicated) for r in results)

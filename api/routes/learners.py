@@ -21,6 +21,7 @@ from projections.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
     ConsentUnknownError,
+    GrantedConsent,
     InvalidConsentError,
     grant_consent,
     revoke_consent,
@@ -28,6 +29,7 @@ from projections.consent import (
 from projections.export import (
     ExportScopeError,
     NothingToExportError,
+    SignedExport,
     record_export,
     sign_learner_export,
 )
@@ -40,7 +42,7 @@ COMMON = (401, 403, 404, 422, 503)
 
 
 def _record(context: LedgerContext, learner: str) -> tuple[Document, list[Document]]:
-    """The caught-up record; 404 when there is none. Call inside ``context.session()``."""
+    """The caught-up record; 404 when there is none. Call in a session (``context.run``)."""
     try:
         return read_learner_record(context.ledger, context.store, learner)
     except NoRecordError:
@@ -60,9 +62,12 @@ def _live(context: LedgerContext, learner: str) -> Document:
     response_model=dict[str, Any],
     responses=error_responses(*COMMON),
 )
-def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
-    with context.session():
-        doc, pathways = _record(context, learner_id)
+async def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
+    return await context.run(_present, context, learner_id)
+
+
+def _present(context: LedgerContext, learner: str) -> JsonResponse:
+    doc, pathways = _record(context, learner)
     return JsonResponse(present_record(doc, pathways, datetime.now(UTC).date()))
 
 
@@ -72,10 +77,14 @@ def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
-    with context.session():
-        doc, _ = _record(context, learner_id)
-    return JsonResponse(doc.get("consents", []))
+async def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
+    return await context.run(_listing, context, learner_id, "consents")
+
+
+def _listing(context: LedgerContext, learner: str, name: str) -> JsonResponse:
+    """One of the record's lists (consents, disclosures, exports)."""
+    doc, _ = _record(context, learner)
+    return JsonResponse(doc.get(name, []))
 
 
 @router.post(
@@ -87,7 +96,9 @@ def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     response_model=ConsentReceipt,
     responses=error_responses(409, *COMMON),
 )
-def grant(learner_id: OwnLearnerDep, body: ConsentRequest, context: LedgerDep) -> ConsentReceipt:
+async def grant(
+    learner_id: OwnLearnerDep, body: ConsentRequest, context: LedgerDep
+) -> ConsentReceipt:
     now = datetime.now(UTC)
     if body.expires_at <= now:
         raise ApiError(422, "invalid", "must be in the future", path="expiresAt")
@@ -102,17 +113,22 @@ def grant(learner_id: OwnLearnerDep, body: ConsentRequest, context: LedgerDep) -
         jurisdiction=body.jurisdiction,
         withdrawal_method=f"DELETE /v1/learners/{learner_id}/consents/{{consentId}}",
     )
-    with context.session() as ledger:
-        _live(context, learner_id)
-        try:
-            granted = grant_consent(ledger, learner_id, terms, now=now)
-        except InvalidConsentError:
-            raise ApiError(
-                422, "invalid", "a consent needs categories or items", path="categories"
-            ) from None
+    granted = await context.run(_grant, context, learner_id, terms, now)
     return ConsentReceipt(
         consent_id=granted.consent_id, receipt_id=granted.receipt_id, position=granted.position
     )
+
+
+def _grant(
+    context: LedgerContext, learner: str, terms: ConsentTerms, now: datetime
+) -> GrantedConsent:
+    _live(context, learner)
+    try:
+        return grant_consent(context.ledger, learner, terms, now=now)
+    except InvalidConsentError:
+        raise ApiError(
+            422, "invalid", "a consent needs categories or items", path="categories"
+        ) from None
 
 
 ConsentIdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
@@ -124,18 +140,21 @@ ConsentIdPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[\x
     response_model=ConsentRevoked,
     responses=error_responses(409, *COMMON),
 )
-def revoke(
+async def revoke(
     learner_id: OwnLearnerDep, consent_id: ConsentIdPath, context: LedgerDep
 ) -> ConsentRevoked:
-    with context.session() as ledger:
-        doc = _live(context, learner_id)
-        try:
-            position = revoke_consent(ledger, doc, consent_id, now=datetime.now(UTC))
-        except ConsentUnknownError:
-            raise not_found() from None
-        except ConsentAlreadyRevokedError:
-            raise ApiError(409, "already-revoked", "this consent was revoked before") from None
+    position = await context.run(_revoke, context, learner_id, consent_id)
     return ConsentRevoked(consent_id=consent_id, position=position)
+
+
+def _revoke(context: LedgerContext, learner: str, consent_id: str) -> int:
+    doc = _live(context, learner)
+    try:
+        return revoke_consent(context.ledger, doc, consent_id, now=datetime.now(UTC))
+    except ConsentUnknownError:
+        raise not_found() from None
+    except ConsentAlreadyRevokedError:
+        raise ApiError(409, "already-revoked", "this consent was revoked before") from None
 
 
 @router.get(
@@ -144,10 +163,8 @@ def revoke(
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
-    with context.session():
-        doc, _ = _record(context, learner_id)
-    return JsonResponse(doc.get("disclosures", []))
+async def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
+    return await context.run(_listing, context, learner_id, "disclosures")
 
 
 @router.get(
@@ -156,10 +173,8 @@ def disclosures(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
     response_model=list[dict[str, Any]],
     responses=error_responses(*COMMON),
 )
-def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
-    with context.session():
-        doc, _ = _record(context, learner_id)
-    return JsonResponse(doc.get("exports", []))
+async def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
+    return await context.run(_listing, context, learner_id, "exports")
 
 
 @router.post(
@@ -177,7 +192,7 @@ def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
         **error_responses(409, *COMMON),
     },
 )
-def export(
+async def export(
     learner_id: OwnLearnerDep,
     context: LedgerDep,
     fmt: Annotated[Literal["di", "jwt"], Query(alias="format")] = "di",
@@ -186,27 +201,8 @@ def export(
         Query(max_length=1000, description="credential ids to export (default: all standing)"),
     ] = None,
 ) -> Response:
-    key = context.settings.signing_key()  # a missing key: 503 not-configured
     now = datetime.now(UTC).replace(microsecond=0)
-    with context.session() as ledger:
-        try:
-            signed = sign_learner_export(
-                ledger, context.store, learner_id, key=key, fmt=fmt, now=now, scope=scope
-            )
-        except NoRecordError:
-            raise not_found() from None
-        except ExportScopeError:
-            raise ApiError(
-                422,
-                "not-in-record",
-                "a credential id is not a standing credential of this record",
-                path="scope",
-            ) from None
-        except NothingToExportError:
-            raise ApiError(
-                409, "nothing-to-export", "the record holds no standing credential"
-            ) from None
-        export_id, position = record_export(ledger, learner_id, signed)
+    signed, export_id, position = await context.run(_export, context, learner_id, fmt, now, scope)
     return Response(
         signed.data,
         media_type="application/jwt" if fmt == "jwt" else "application/json",
@@ -219,6 +215,36 @@ def export(
     )
 
 
+def _export(
+    context: LedgerContext,
+    learner: str,
+    fmt: Literal["di", "jwt"],
+    now: datetime,
+    scope: list[str] | None,
+) -> tuple[SignedExport, str, int]:
+    """The signed export, recorded: the export, its id and its position."""
+    key = context.settings.signing_key()  # a missing key: 503 not-configured
+    try:
+        signed = sign_learner_export(
+            context.ledger, context.store, learner, key=key, fmt=fmt, now=now, scope=scope
+        )
+    except NoRecordError:
+        raise not_found() from None
+    except ExportScopeError:
+        raise ApiError(
+            422,
+            "not-in-record",
+            "a credential id is not a standing credential of this record",
+            path="scope",
+        ) from None
+    except NothingToExportError:
+        raise ApiError(
+            409, "nothing-to-export", "the record holds no standing credential"
+        ) from None
+    export_id, position = record_export(context.ledger, learner, signed)
+    return signed, export_id, position
+
+
 @router.post(
     "/erasure",
     summary="Erase the learner's personal data (crypto-shredding), at once",
@@ -228,19 +254,24 @@ def export(
     response_model=ErasureDone,
     responses=error_responses(409, *COMMON),
 )
-def erase(learner_id: OwnLearnerDep, context: LedgerDep) -> ErasureDone:
+async def erase(learner_id: OwnLearnerDep, context: LedgerDep) -> ErasureDone:
     request_id = f"erasure-{uuid.uuid4().hex}"
-    with context.session() as ledger:
-        _live(context, learner_id)
-        ledger.publish_own(
-            ERASURE_REQUESTED,
-            learner_id,
-            {"requestId": request_id, "requestedAt": _stamp(), "channel": "api"},
-        )
-        position = ledger.erase(learner_id, request_id=request_id)
-        # Purge the read models now, not at the next read.
-        read_learner_record(ledger, context.store, learner_id)
+    position = await context.run(_erase, context, learner_id, request_id)
     return ErasureDone(learner=learner_id, request_id=request_id, erased=True, position=position)
+
+
+def _erase(context: LedgerContext, learner: str, request_id: str) -> int:
+    ledger = context.ledger
+    _live(context, learner)
+    ledger.publish_own(
+        ERASURE_REQUESTED,
+        learner,
+        {"requestId": request_id, "requestedAt": _stamp(), "channel": "api"},
+    )
+    position = ledger.erase(learner, request_id=request_id)
+    # Purge the read models now, not at the next read.
+    read_learner_record(ledger, context.store, learner)
+    return position
 
 
 def _stamp() -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query
 
-from api.deps import LearnerIdPath, LedgerDep, VerifierDep
+from api.deps import LearnerIdPath, LedgerContext, LedgerDep, VerifierDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
@@ -29,7 +29,7 @@ router = APIRouter(tags=["verifiers"])
     response_model=dict[str, Any],
     responses=error_responses(401, 403, 404, 422, 503),
 )
-def view(
+async def view(
     learner_id: LearnerIdPath,
     principal: VerifierDep,
     context: LedgerDep,
@@ -37,23 +37,27 @@ def view(
     purpose: Annotated[str, Query(min_length=1, max_length=2048)],
 ) -> JsonResponse:
     now = datetime.now(UTC)
-    with context.session() as ledger:
-        try:
-            doc, _ = read_learner_record(ledger, context.store, learner_id)
-        except NoRecordError:
-            raise not_found() from None
-        mine = [
-            c
-            for c in doc.get("consents", ())
-            if c.get("consentId") == consent
-            and (c.get("grantee") or {}).get("id") == principal.subject
-        ]
-        if not mine or doc.get("erased"):
-            raise not_found()
-        try:
-            shown = disclose(ledger, doc, consent, purpose=purpose, now=now)
-        except ConsentNotActiveError as exc:
-            raise ApiError(403, "consent-not-active", f"{exc}; nothing is disclosed") from None
+    return await context.run(_view, context, learner_id, principal.subject, consent, purpose, now)
+
+
+def _view(
+    context: LedgerContext, learner: str, verifier: str, consent: str, purpose: str, now: datetime
+) -> JsonResponse:
+    try:
+        doc, _ = read_learner_record(context.ledger, context.store, learner)
+    except NoRecordError:
+        raise not_found() from None
+    mine = [
+        c
+        for c in doc.get("consents", ())
+        if c.get("consentId") == consent and (c.get("grantee") or {}).get("id") == verifier
+    ]
+    if not mine or doc.get("erased"):
+        raise not_found()
+    try:
+        shown = disclose(context.ledger, doc, consent, purpose=purpose, now=now)
+    except ConsentNotActiveError as exc:
+        raise ApiError(403, "consent-not-active", f"{exc}; nothing is disclosed") from None
     return JsonResponse(shown)
 
 
