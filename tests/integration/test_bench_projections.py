@@ -43,7 +43,8 @@ def test_bench_projections_saves_rebuild_and_export_figures(tmp_path: Path) -> N
         assert sqlite[figure]["events_per_second"] > 0, figure
     for repeated in ("reference_read_decode", "rebuild"):
         runs = sqlite[repeated]["runs_events_per_second"]
-        assert len(runs) == 2 and min(runs) <= sqlite[repeated]["events_per_second"] <= max(runs)
+        assert len(runs) == 2
+        assert min(runs) <= sqlite[repeated]["events_per_second"] <= max(runs)
     assert sqlite["rebuild_workers"] == 1  # below the log length where a worker is started
     export = report["export"]
     assert export["learner_events"] == 120
