@@ -5,7 +5,9 @@ event that recorded it (source, id, position) so every line of the record traces
 the ledger. Credentials carry a status (active, revoked, retracted; expiry is judged when
 read, see :func:`credential_status`); retractions and corrections by the issuer change the
 item they target; skills are aggregated across all sources with links to the evidencing
-items. An erasure replaces the whole document by a tombstone: no personal data survives.
+items; consents with their status. An erasure replaces the whole document by a tombstone:
+no personal data survives. What left the record (disclosures, exports) is logged apart, in
+:mod:`projections.activity`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from projections.store import Document
 NAME = "learner-record"
 CATEGORIES = ("learning", "work", "credentials")
 _ITEM_CATEGORIES = frozenset(CATEGORIES)
+# Learner-side events logged in projections.activity, not in the record, and their lists.
+ACTIVITY_KINDS = frozenset(("record-disclosed", "record-exported"))
+ACTIVITY_LOGS = ("disclosures", "exports")
 # Items whose evidence no longer stands.
 _WITHDRAWN = frozenset(("retracted", "revoked"))
 # Where a skill reference may sit in an event's data.
@@ -69,7 +74,11 @@ class LearnerRecordProjection:
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
         subject = event.envelope.get("subject")
-        return (subject,) if isinstance(subject, str) and topic_parts(event.topic)[0] else ()
+        if not isinstance(subject, str):
+            return ()
+        category, kind = topic_parts(event.topic)
+        # Disclosures and exports are logged apart (projections.activity).
+        return (subject,) if category and kind not in ACTIVITY_KINDS else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -94,6 +103,9 @@ class LearnerRecordProjection:
     def finish(self, doc: Document) -> Document:
         if not doc["erased"]:
             doc["skills"] = aggregate_skills(doc)
+            # Records projected before disclosures and exports were logged apart.
+            for log in ACTIVITY_LOGS:
+                doc.pop(log, None)
         return doc
 
     @staticmethod
@@ -149,10 +161,6 @@ class LearnerRecordProjection:
             record["profile"] = {**data, "ref": _ref(event)}
         elif kind == "consent-granted":
             record["consents"].append({**data, "status": "granted", "ref": _ref(event)})
-        elif kind == "record-disclosed":
-            record.setdefault("disclosures", []).append({**data, "ref": _ref(event)})
-        elif kind == "record-exported":
-            record.setdefault("exports", []).append({**data, "ref": _ref(event)})
         elif kind == "consent-revoked":
             for consent in record["consents"]:
                 if consent.get("consentId") == data.get("consentId"):

@@ -10,6 +10,8 @@ from datetime import date
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
+from projections.activity import NAME as ACTIVITY
+from projections.activity import LearnerActivityProjection, empty_activity
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
@@ -29,6 +31,13 @@ def catch_up_records(ledger: Ledger, store: ProjectionStore) -> None:
     """Bring the learner record and pathway read models up to the log's end."""
     ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
     ProjectionRunner(ledger, store, PathwaysProjection()).catch_up()
+
+
+def read_learner_activity(ledger: Ledger, store: ProjectionStore, learner: str) -> Document:
+    """The learner's disclosures and exports (lists empty when there are none yet), caught
+    up with the log first."""
+    ProjectionRunner(ledger, store, LearnerActivityProjection()).catch_up()
+    return store.get(ACTIVITY, learner) or empty_activity(learner)
 
 
 def read_learner_record(

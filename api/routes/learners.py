@@ -33,7 +33,12 @@ from projections.export import (
     record_export,
     sign_learner_export,
 )
-from projections.reading import NoRecordError, present_record, read_learner_record
+from projections.reading import (
+    NoRecordError,
+    present_record,
+    read_learner_activity,
+    read_learner_record,
+)
 from projections.store import Document
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
@@ -82,8 +87,10 @@ async def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonRespons
 
 
 def _listing(context: LedgerContext, learner: str, name: str) -> JsonResponse:
-    """One of the record's lists (consents, disclosures, exports)."""
+    """The record's consents, or the learner's disclosures or exports (logged apart)."""
     doc, _ = _record(context, learner)
+    if name != "consents" and not doc.get("erased"):
+        doc = read_learner_activity(context.ledger, context.store, learner)
     return JsonResponse(doc.get(name, []))
 
 

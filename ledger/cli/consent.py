@@ -18,6 +18,8 @@ from projections.consent import (
     grant_consent,
     revoke_consent,
 )
+from projections.reading import read_learner_activity
+from projections.store import open_projection_store
 
 
 def consent(args: argparse.Namespace) -> int:
@@ -32,7 +34,20 @@ def consent(args: argparse.Namespace) -> int:
             emit_json({"revoked": args.consent, "position": position})
             return 0
         if args.action == "list":
-            emit_json({k: record.get(k, []) for k in ("consents", "disclosures", "exports")})
+            activity = record
+            if not record.get("erased"):
+                store = open_projection_store(settings)
+                try:
+                    activity = read_learner_activity(ledger, store, args.learner)
+                finally:
+                    store.close()
+            emit_json(
+                {
+                    "consents": record.get("consents", []),
+                    "disclosures": activity.get("disclosures", []),
+                    "exports": activity.get("exports", []),
+                }
+            )
             return 0
         try:
             view = disclose(ledger, record, args.consent, purpose=args.purpose, now=now)

@@ -12,6 +12,8 @@ from ledger.application import Ledger
 from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from projections.activity import NAME as ACTIVITY
+from projections.activity import LearnerActivityProjection
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME, LearnerRecordProjection
@@ -32,6 +34,7 @@ PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     NAME: lambda _: LearnerRecordProjection(),
     PATHWAYS: lambda _: PathwaysProjection(),
     ISSUED: _issued_credentials,
+    ACTIVITY: lambda _: LearnerActivityProjection(),
 }
 
 

@@ -107,7 +107,11 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
             check=True,
         )
         reports = orjson.loads(out.stdout)
-        assert [r["projection"] for r in reports] == ["learner-record", "pathways"]
+        assert [r["projection"] for r in reports] == [
+            "learner-activity",
+            "learner-record",
+            "pathways",
+        ]
         (report,) = {tuple((k, r[k]) for k in ("position", "head", "lag")) for r in reports}
         return dict(report)
 

@@ -55,9 +55,10 @@ class Recorder:
             "00",
         )
         keys = list(self.projection.keys(event))
-        view = {k: self.docs.get(k) for k in keys}
-        self.projection.apply(view, event)
-        self.docs.update({k: d and self.projection.finish(d) for k, d in view.items()})
+        if keys:  # as the runner: only events with keys are applied
+            view = {k: self.docs.get(k) for k in keys}
+            self.projection.apply(view, event)
+            self.docs.update({k: d and self.projection.finish(d) for k, d in view.items()})
         return event
 
     @property

@@ -1,0 +1,63 @@
+"""What left each learner's record: the disclosure log (every verifier read) and the exports.
+
+One document per learner, apart from the learner record: these logs only grow (a record a
+verifier reads daily gains a disclosure a day, each export lists what it held), and the
+record is read on every view and export, which need none of it. The learner lists them
+(`GET …/disclosures`, `…/exports`, `ledger consent list`). An erasure leaves a tombstone
+here as in the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ledger.records import LedgerEvent
+from projections.learner_record import topic_parts
+from projections.store import Document
+
+NAME = "learner-activity"
+# Learner-side event kinds logged here → the document's list they join.
+LOGS = {"record-disclosed": "disclosures", "record-exported": "exports"}
+
+
+def empty_activity(learner: str) -> Document:
+    return {
+        "learner": learner,
+        "erased": False,
+        "disclosures": [],
+        "exports": [],
+        "lastPosition": 0,
+    }
+
+
+class LearnerActivityProjection:
+    """Projection of each learner's disclosures and exports."""
+
+    name = NAME
+    # Each document draws on one stream, the learner's: a rebuild can share streams out.
+    partition_by_stream = True
+
+    def keys(self, event: LedgerEvent) -> Iterable[str]:
+        subject = event.envelope.get("subject")
+        category, kind = topic_parts(event.topic)
+        if not isinstance(subject, str) or category != "learner":
+            return ()
+        return (subject,) if kind in LOGS or kind == "erasure-completed" else ()
+
+    def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
+        envelope = event.envelope
+        learner: str = envelope["subject"]
+        doc = docs.get(learner) or empty_activity(learner)
+        if doc["erased"]:
+            return
+        kind = topic_parts(event.topic)[1]
+        if kind == "erasure-completed":
+            docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
+            return
+        ref = {"source": envelope["source"], "id": envelope["id"], "position": event.position}
+        doc[LOGS[kind]].append({**(envelope.get("data") or {}), "ref": ref})
+        doc["lastPosition"] = event.position
+        docs[learner] = doc
+
+    def finish(self, doc: Document) -> Document:
+        return doc
