@@ -101,45 +101,32 @@ def sign_learner_export(
     # Then reading and signing, which allocate acyclic data only: no collector passes
     # over the process's heap meanwhile (see sign_export).
     with no_cycle_collection():
-        return _sign(ledger, store, learner, key=key, fmt=fmt, now=now, scope=scope)
-
-
-def _sign(
-    ledger: Ledger,
-    store: ProjectionStore,
-    learner: str,
-    *,
-    key: Ed25519PrivateKey,
-    fmt: str,
-    now: datetime,
-    scope: Collection[str] | None,
-) -> SignedExport:
-    doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
-    if doc.get("erased"):
-        raise LearnerErasedError(learner)
-    wanted = set(scope) if scope is not None else None
-    items = exported_items(doc, wanted)
-    if wanted is not None:
-        missing = wanted - {item["data"].get("credentialId") for item in items}
-        if missing:
-            raise ExportScopeError(
-                f"no standing credential {sorted(missing)!r} for learner {learner!r}"
-            )
-    if not items:
-        raise NothingToExportError(f"learner {learner!r} has no credentials to export")
-    issued = issued_credentials(store, learner)
-    data, count = sign_export(
-        doc,
-        items,
-        learner=learner,
-        key=key,
-        fmt=fmt,
-        now=now,
-        pathways=pathways,
-        issued=issued,
-    )
-    refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
-    return SignedExport(data, fmt, count, refs, now)
+        doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
+        if doc.get("erased"):
+            raise LearnerErasedError(learner)
+        wanted = set(scope) if scope is not None else None
+        items = exported_items(doc, wanted)
+        if wanted is not None:
+            missing = wanted - {item["data"].get("credentialId") for item in items}
+            if missing:
+                raise ExportScopeError(
+                    f"no standing credential {sorted(missing)!r} for learner {learner!r}"
+                )
+        if not items:
+            raise NothingToExportError(f"learner {learner!r} has no credentials to export")
+        issued = issued_credentials(store, learner)
+        data, count = sign_export(
+            doc,
+            items,
+            learner=learner,
+            key=key,
+            fmt=fmt,
+            now=now,
+            pathways=pathways,
+            issued=issued,
+        )
+        refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
+        return SignedExport(data, fmt, count, refs, now)
 
 
 def record_export(ledger: Ledger, learner: str, export: SignedExport) -> tuple[str, int]:
