@@ -59,6 +59,16 @@ class PostgresProjectionStore(ProjectionStore):
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL projection operation failed: {exc}") from None
 
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        """For one statement that only reads: the connection autocommits, so it runs in a
+        transaction of its own, without the BEGIN and COMMIT round trips of ``_tx``."""
+        try:
+            with self._conn.cursor() as c:
+                yield c
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL projection operation failed: {exc}") from None
+
     def create_tables(self) -> None:
         with self._tx() as c:
             c.execute("SELECT pg_advisory_xact_lock(7412002)")
@@ -88,7 +98,7 @@ class PostgresProjectionStore(ProjectionStore):
             )
 
     def position(self, projection: str) -> int:
-        with self._tx() as c:
+        with self._read() as c:
             c.execute(
                 f"SELECT position FROM {self.t_positions} WHERE projection = %s", (projection,)
             )
@@ -96,7 +106,7 @@ class PostgresProjectionStore(ProjectionStore):
             return int(row[0]) if row else 0
 
     def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
-        with self._tx() as c:
+        with self._read() as c:
             c.execute(
                 f"SELECT key, doc FROM {self.t_documents}"
                 f" WHERE projection = {self.namespace.replace('%s', '%b')} AND key = ANY(%b)",
@@ -221,7 +231,7 @@ class PostgresProjectionStore(ProjectionStore):
         return self._url
 
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
-        with self._tx() as c:
+        with self._read() as c:
             c.execute(
                 f"SELECT key, doc FROM {self.t_documents} WHERE projection = {self.namespace}"
                 " ORDER BY key",

@@ -15,7 +15,7 @@ from projections.activity import LearnerActivityProjection, empty_activity
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
-from projections.runner import ProjectionRunner
+from projections.runner import Projection, ProjectionRunner
 from projections.store import Document, ProjectionStore
 
 
@@ -28,15 +28,23 @@ class NoRecordError(LedgerError):
 
 
 def catch_up_records(ledger: Ledger, store: ProjectionStore) -> None:
-    """Bring the learner record and pathway read models up to the log's end."""
-    ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
-    ProjectionRunner(ledger, store, PathwaysProjection()).catch_up()
+    """Bring the learner record and pathway read models up to the log's end (those at it
+    already cost a position read each, no log query)."""
+    catch_up_all(ledger, store, [LearnerRecordProjection(), PathwaysProjection()])
+
+
+def catch_up_all(ledger: Ledger, store: ProjectionStore, projections: list[Projection]) -> None:
+    """Catch up each of ``projections`` that is behind the log's head as read now."""
+    head = ledger.recorder.max_position()
+    for projection in projections:
+        if store.position(projection.name) < head:
+            ProjectionRunner(ledger, store, projection).catch_up()
 
 
 def read_learner_activity(ledger: Ledger, store: ProjectionStore, learner: str) -> Document:
     """The learner's disclosures and exports (lists empty when there are none yet), caught
     up with the log first."""
-    ProjectionRunner(ledger, store, LearnerActivityProjection()).catch_up()
+    catch_up_all(ledger, store, [LearnerActivityProjection()])
     return store.get(ACTIVITY, learner) or empty_activity(learner)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -19,6 +20,7 @@ from ledger.demo import generate
 from ledger.pipeline import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
+from projections.reading import catch_up_records, read_learner_record
 from projections.runner import ProjectionRunner
 from projections.sqlite import SQLiteProjectionStore
 from projections.store import open_projection_store
@@ -121,3 +123,36 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
     assert rebuild.stderr is not None
     assert f"{head} log rows applied" in rebuild.stderr.read().decode()
     assert status() == {"position": head, "head": head, "lag": 0}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+def test_a_read_of_caught_up_models_does_not_query_the_log(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master_key = encode_key(generate_key())
+    populate(database_url, master_key, learners=5)
+    settings = Settings.from_env(
+        {"LEDGER_DATABASE_URL": database_url, "LEDGER_MASTER_KEY": master_key}
+    )
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            catch_up_records(ledger, store)
+            live = [k for k, d in store.scan(NAME) if not d.get("erased")]
+            queries: list[tuple[object, ...]] = []
+            select_log = ledger.recorder.select_log
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                queries.append(args)
+                return select_log(*args, **kwargs)
+
+            monkeypatch.setattr(ledger.recorder, "select_log", counted)
+            doc, _ = read_learner_record(ledger, store, live[0])
+            assert doc["learner"] == live[0]
+            assert queries == []  # at the head already: positions read, the log not
+            ledger.erase(live[1])
+            doc, _ = read_learner_record(ledger, store, live[1])
+            assert queries  # behind: caught up first
+            assert doc["erased"] is True
+        finally:
+            store.close()
