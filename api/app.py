@@ -49,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "LEDGER_API_TOKEN_KEYS_FILE is not set: no token could be verified. Point "
                 "it at the public keys (`ledger token --jwks --key-file PRIVATE.pem`)."
             )
-        tokens = TokenVerifier(load_verifying_keys(settings.api_token_keys_file))
+        tokens = TokenVerifier(
+            load_verifying_keys(settings.api_token_keys_file),
+            max_ttl_s=settings.api_max_token_ttl_s,
+        )
         ledger = Ledger.open(settings)
         try:
             store = open_projection_store(settings)

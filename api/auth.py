@@ -42,6 +42,8 @@ KEYS_VARIABLE: Final = "LEDGER_API_TOKEN_KEYS_FILE"
 # Verified tokens a TokenVerifier remembers: a few MB at most, more than the clients a
 # replica serves at once.
 REMEMBERED_TOKENS: Final = 10_000
+# Longest token lifetime (exp - iat) accepted unless configured (LEDGER_API_MAX_TOKEN_TTL_S).
+MAX_TOKEN_TTL_S: Final = 86_400
 # How far ahead of this clock a token's iat may be (the issuer's clock may run fast).
 ISSUED_AHEAD_S: Final = 60
 # A credential's validity period (verify_jwt checks it too): a token with one is never remembered.
@@ -142,6 +144,8 @@ class TokenVerifier:
         keys: ``kid`` → public key; a token naming another ``kid`` is refused.
         audience: the ``aud`` a token must carry.
         remembered: how many verified tokens to remember (the oldest go first).
+        max_ttl_s: the longest lifetime (``exp`` - ``iat``) accepted: a token minted to
+            live longer is refused, so a leaked one is good for that long at most.
     """
 
     def __init__(
@@ -150,12 +154,14 @@ class TokenVerifier:
         *,
         audience: str = AUDIENCE,
         remembered: int = REMEMBERED_TOKENS,
+        max_ttl_s: int = MAX_TOKEN_TTL_S,
     ) -> None:
         if not keys:
             raise ConfigurationError(f"{KEYS_VARIABLE}: no token verifying key configured")
         self._keys = dict(keys)
         self._audience = audience
         self._remembered = remembered
+        self._max_ttl_s = max_ttl_s
         # SHA-256 of a verified token → (its principal, valid from, valid until); oldest first.
         self._verified: OrderedDict[bytes, tuple[Principal, float, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -220,6 +226,10 @@ class TokenVerifier:
                 raise InvalidTokenError(f"token refused: {claim} is missing or not a number")
         if payload["iat"] > now.timestamp() + ISSUED_AHEAD_S:
             raise InvalidTokenError("token refused: issued in the future")
+        if payload["exp"] - payload["iat"] > self._max_ttl_s:
+            raise InvalidTokenError(
+                f"token refused: it lives longer than {self._max_ttl_s} s (exp - iat)"
+            )
         subject, role, jti = payload.get("sub"), payload.get("role"), payload.get("jti")
         if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_CHARS:
             raise InvalidTokenError("token refused: sub is missing or malformed")

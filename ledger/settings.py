@@ -52,6 +52,8 @@ class Settings:
             (JSON) or PEM public keys (``LEDGER_API_TOKEN_KEYS_FILE``).
         api_max_body_bytes: larger HTTP request bodies are refused (413).
         api_max_batch: most events in one HTTP ingest request.
+        api_max_token_ttl_s: longest lifetime (``exp`` - ``iat``) of a bearer token the API
+            accepts: a leaked token is good for at most that long.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -66,6 +68,7 @@ class Settings:
     api_token_keys_file: Path | None = None
     api_max_body_bytes: int = 1 << 20
     api_max_batch: int = 500
+    api_max_token_ttl_s: int = 86_400
     _master_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -94,6 +97,9 @@ class Settings:
             else None,
             "api_max_body_bytes": _int(env, "API_MAX_BODY_BYTES", 1 << 20, low=1024, high=64 << 20),
             "api_max_batch": _int(env, "API_MAX_BATCH", 500, low=1, high=10_000),
+            "api_max_token_ttl_s": _int(
+                env, "API_MAX_TOKEN_TTL_S", 86_400, low=60, high=30 * 86_400
+            ),
             "_master_key": _master_key(env),
         }
         values.update(overrides)

@@ -251,7 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", choices=("issuer", "learner", "verifier", "auditor", "admin"), help="its role"
     )
     p.add_argument("--subject", help="who: the issuer, learner or verifier id (any for others)")
-    p.add_argument("--ttl", type=_at_least_one, default=3600, help="seconds it stays valid")
+    p.add_argument(
+        "--ttl",
+        type=_at_least_one,
+        default=3600,
+        help="seconds it stays valid (the API refuses more than LEDGER_API_MAX_TOKEN_TTL_S, "
+        "default 86400)",
+    )
     p.add_argument(
         "--jwks",
         action="store_true",

@@ -80,6 +80,7 @@ def test_a_minted_token_names_its_subject_and_role(
         (_claims(sub=""), "sub"),
         (_claims(exp=None), "exp"),
         (_claims(jti=None), "jti"),
+        (_claims(exp=int(time.time()) + auth.MAX_TOKEN_TTL_S + 60), "lives longer than 86400 s"),
     ],
     ids=[
         "expired",
@@ -90,6 +91,7 @@ def test_a_minted_token_names_its_subject_and_role(
         "empty-sub",
         "no-exp",
         "no-jti",
+        "lives-too-long",
     ],
 )
 def test_a_token_with_a_bad_claim_is_refused(
@@ -291,3 +293,10 @@ def _claims_of(token: str) -> dict[str, Any]:
         base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     )
     return claims
+
+
+def test_the_longest_token_lifetime_is_configurable(key: Ed25519PrivateKey) -> None:
+    verifier = TokenVerifier({key_id(key.public_key()): key.public_key()}, max_ttl_s=600)
+    assert verifier.verify(mint_token(key, subject="lrn_A", role="learner", ttl_s=600))
+    with pytest.raises(InvalidTokenError, match="lives longer than 600 s"):
+        verifier.verify(mint_token(key, subject="lrn_A", role="learner", ttl_s=601))

@@ -1,4 +1,4 @@
-"""Settings from the environment: whether a broker is configured, and a malformed bootstrap."""
+"""Settings from the environment: whether a broker is configured, a malformed bootstrap, limits."""
 
 from __future__ import annotations
 
@@ -32,3 +32,10 @@ def test_settings_given_a_bootstrap_override_have_a_broker_configured() -> None:
 def test_settings_with_a_malformed_bootstrap_name_the_variable_and_rule(servers: str) -> None:
     with pytest.raises(ConfigurationError, match=r"LEDGER_KAFKA_BOOTSTRAP: .*host:port"):
         Settings.from_env({"LEDGER_KAFKA_BOOTSTRAP": servers})
+
+
+def test_the_longest_api_token_lifetime_defaults_to_a_day_and_is_bounded() -> None:
+    assert Settings.from_env({}).api_max_token_ttl_s == 86_400
+    assert Settings.from_env({"LEDGER_API_MAX_TOKEN_TTL_S": "900"}).api_max_token_ttl_s == 900
+    with pytest.raises(ConfigurationError, match="LEDGER_API_MAX_TOKEN_TTL_S: must be between"):
+        Settings.from_env({"LEDGER_API_MAX_TOKEN_TTL_S": str(365 * 86_400)})
