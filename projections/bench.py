@@ -39,7 +39,7 @@ from projections.export import record_export, sign_learner_export
 from projections.issued import NAME as ISSUED
 from projections.learner_record import LearnerRecordProjection
 from projections.reading import catch_up_records
-from projections.rebuild import PARALLEL_MIN_ROWS, default_workers
+from projections.rebuild import default_workers
 from projections.runner import ProjectionRunner
 from projections.store import open_projection_store
 
@@ -106,8 +106,7 @@ def _measure(
         "events": head,
         "learners": learners,
         "page_rows": store.page_rows,
-        # as rebuild_from_zero chooses by default
-        "rebuild_workers": default_workers() if head >= PARALLEL_MIN_ROWS else 1,
+        "rebuild_workers": default_workers(head),
         **{
             name: {
                 "seconds": round(figures[name], 3),

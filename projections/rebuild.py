@@ -45,8 +45,11 @@ MAX_WORKERS = 2
 Progress = Callable[[int], None]
 
 
-def default_workers() -> int:
-    """One per core, at most :data:`MAX_WORKERS`."""
+def default_workers(rows: int) -> int:
+    """Processes a rebuild of a log of ``rows`` rows uses unless told: one per core, at
+    most :data:`MAX_WORKERS`, for :data:`PARALLEL_MIN_ROWS` rows or more; else one."""
+    if rows < PARALLEL_MIN_ROWS:
+        return 1
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
@@ -68,8 +71,7 @@ def rebuild_from_zero(
     Args:
         projection: a :class:`projections.runner.Projection` (picklable when
             ``workers > 1``: workers are separate processes).
-        workers: processes to use, this one included (default: one per core, at most
-            :data:`MAX_WORKERS`, for logs of :data:`PARALLEL_MIN_ROWS` rows or more).
+        workers: processes to use, this one included (default: :func:`default_workers`).
 
     Returns:
         The head the read model now reflects (every row up to it was applied once).
@@ -79,7 +81,7 @@ def rebuild_from_zero(
     """
     head = ledger.recorder.max_position()
     if workers is None:
-        workers = default_workers() if head >= PARALLEL_MIN_ROWS else 1
+        workers = default_workers(head)
     parallel = workers > 1 and getattr(projection, "partition_by_stream", False)
     parts = PARTS if parallel else 1
     for k in range(parts, STREAM_SLICES):  # what a killed rebuild in more parts left
