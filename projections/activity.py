@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.records import LedgerEvent
+from projections.learner_record import ACTIVITY_LOGS as LOGS
 from projections.learner_record import topic_parts
 from projections.store import Document
 
 NAME = "learner-activity"
-# Learner-side event kinds logged here → the document's list they join.
-LOGS = {"record-disclosed": "disclosures", "record-exported": "exports"}
 
 
 def empty_activity(learner: str) -> Document:

@@ -23,9 +23,9 @@ from projections.store import Document
 NAME = "learner-record"
 CATEGORIES = ("learning", "work", "credentials")
 _ITEM_CATEGORIES = frozenset(CATEGORIES)
-# Learner-side events logged in projections.activity, not in the record, and their lists.
-ACTIVITY_KINDS = frozenset(("record-disclosed", "record-exported"))
-ACTIVITY_LOGS = ("disclosures", "exports")
+# Learner-side event kinds logged in projections.activity, not in the record → the list
+# each joins there.
+ACTIVITY_LOGS = {"record-disclosed": "disclosures", "record-exported": "exports"}
 # Items whose evidence no longer stands.
 _WITHDRAWN = frozenset(("retracted", "revoked"))
 # Where a skill reference may sit in an event's data.
@@ -78,7 +78,7 @@ class LearnerRecordProjection:
             return ()
         category, kind = topic_parts(event.topic)
         # Disclosures and exports are logged apart (projections.activity).
-        return (subject,) if category and kind not in ACTIVITY_KINDS else ()
+        return (subject,) if category and kind not in ACTIVITY_LOGS else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -104,7 +104,7 @@ class LearnerRecordProjection:
         if not doc["erased"]:
             doc["skills"] = aggregate_skills(doc)
             # Records projected before disclosures and exports were logged apart.
-            for log in ACTIVITY_LOGS:
+            for log in ACTIVITY_LOGS.values():
                 doc.pop(log, None)
         return doc
 

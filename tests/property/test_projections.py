@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.pipeline import Channel
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection
-from projections.learner_record import ACTIVITY_KINDS, NAME, LearnerRecordProjection, kind_of
+from projections.learner_record import ACTIVITY_LOGS, NAME, LearnerRecordProjection, kind_of
 from projections.runner import ProjectionRunner
 from projections.sqlite import SQLiteProjectionStore
 from tests.property.test_pipeline import fresh_ledger
@@ -81,7 +81,7 @@ def test_incremental_projection_equals_rebuild_from_zero(
             | {
                 e["subject"]
                 for e in batch
-                if "subject" in e and kind_of(e["type"]) not in ACTIVITY_KINDS
+                if "subject" in e and kind_of(e["type"]) not in ACTIVITY_LOGS
             }
         )
 
