@@ -22,9 +22,7 @@ from ledger.errors import LearnerErasedError, LedgerError
 from projections.clr import exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.learner_record import LearnerRecordProjection
-from projections.pathways import PathwaysProjection
-from projections.reading import catch_up_all, read_learner_record
+from projections.reading import catch_up_records, read_learner_record
 from projections.store import ProjectionStore
 
 RECORD_EXPORTED = "org.lll.learner.record-exported.v1"
@@ -97,11 +95,7 @@ def sign_learner_export(
     """
     # The read models first: catching up signs what is new once, for every later export
     # (a no-op where `ledger projections run --follow` keeps them current).
-    catch_up_all(
-        ledger,
-        store,
-        [LearnerRecordProjection(), PathwaysProjection(), IssuedCredentialsProjection(key)],
-    )
+    catch_up_records(ledger, store, IssuedCredentialsProjection(key))
     # Then reading and signing, which allocate acyclic data only: no collector passes
     # over the process's heap meanwhile (see sign_export).
     with no_cycle_collection():

@@ -27,10 +27,10 @@ class NoRecordError(LedgerError):
         self.learner_id = learner_id
 
 
-def catch_up_records(ledger: Ledger, store: ProjectionStore) -> None:
-    """Bring the learner record and pathway read models up to the log's end (those at it
-    already cost a position read each, no log query)."""
-    catch_up_all(ledger, store, [LearnerRecordProjection(), PathwaysProjection()])
+def catch_up_records(ledger: Ledger, store: ProjectionStore, *more: Projection) -> None:
+    """Bring the learner record and pathway read models, and ``more``, up to the log's end
+    (those at it already cost a position read each, no log query)."""
+    catch_up_all(ledger, store, [LearnerRecordProjection(), PathwaysProjection(), *more])
 
 
 def catch_up_all(ledger: Ledger, store: ProjectionStore, projections: list[Projection]) -> None:
