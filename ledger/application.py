@@ -81,6 +81,7 @@ class Ledger:
             self.registry,
             self.keyring,
             max_event_bytes=settings.max_event_bytes,
+            max_json_depth=settings.max_json_depth,
         )
 
     @classmethod

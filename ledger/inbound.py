@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from ledger.vc import dataintegrity
-from ledger.vc.errors import KeyResolutionError
+from ledger.vc.errors import KeyResolutionError, TooDeepError
 from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.keys import KeyResolver, PublicKey, public_key_from_jwk, resolve_fragment_multikey
 from ledger.vc.verification import Failure, Verification, parse_datetime
+from schemas.limits import DEFAULT_MAX_DEPTH
 
 JSON_FORMATS: Final = frozenset({"ob3-json", "clr2-json"})
 JWT_FORMATS: Final = frozenset({"ob3-jwt", "clr2-jwt"})
@@ -38,11 +39,17 @@ _EXPLAINED: Final = {
     Failure.MALFORMED_CREDENTIAL: "a validity date or the issuer claim is malformed",
     Failure.EXPIRED: "it has expired",
     Failure.NOT_YET_VALID: "it is not yet valid",
+    Failure.TOO_DEEP: "its JSON nests deeper than the limit (LEDGER_MAX_JSON_DEPTH)",
 }
 _EXPIRY_FIELDS: Final = ("validUntil", "expirationDate")
 
 
-def verify_embedded(embedded: Mapping[str, Any], *, now: datetime | None = None) -> Verification:
+def verify_embedded(
+    embedded: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Verification:
     """Verify the proof of an embedded Open Badges 3.0 / CLR 2.0 credential.
 
     JSON formats are checked as `eddsa-rdfc-2022` Data Integrity proofs, keys from did:key or
@@ -55,6 +62,8 @@ def verify_embedded(embedded: Mapping[str, Any], *, now: datetime | None = None)
     Args:
         embedded: `data.embedded` of a credential-issued event (`format`, `credential`).
         now: the time to judge validity by (default: now).
+        max_depth: most levels of nesting a JWT's header or payload may have (a JSON
+            credential is part of the event, whose depth the pipeline has checked).
 
     Returns:
         The outcome; a failure's reason never quotes the credential's content.
@@ -66,7 +75,7 @@ def verify_embedded(embedded: Mapping[str, Any], *, now: datetime | None = None)
     if fmt in JSON_FORMATS and isinstance(credential, Mapping):
         outcome, document = _verify_json(credential, moment, "the credential"), credential
     elif fmt in JWT_FORMATS and isinstance(credential, str):
-        outcome, document = _verify_token(credential, moment, "the credential")
+        outcome, document = _verify_token(credential, moment, "the credential", max_depth)
     else:
         return _failed(Failure.MALFORMED_CREDENTIAL, "the credential", "its format is not known")
     if not (outcome.ok or outcome.failure is Failure.EXPIRED) or fmt not in CLR_FORMATS:
@@ -84,7 +93,7 @@ def verify_embedded(embedded: Mapping[str, Any], *, now: datetime | None = None)
         if isinstance(item, Mapping):
             inner = _verify_json(item, moment, where)
         elif isinstance(item, str):
-            inner, _ = _verify_token(item, moment, where)
+            inner, _ = _verify_token(item, moment, where, max_depth)
         else:
             return _failed(Failure.MALFORMED_CREDENTIAL, where, "it is not a credential")
         if not inner.ok:
@@ -184,15 +193,19 @@ def _token_resolver(header: Mapping[str, Any]) -> KeyResolver:
 
 
 def _verify_token(
-    token: str, now: datetime, where: str
+    token: str, now: datetime, where: str, max_depth: int
 ) -> tuple[Verification, Mapping[str, Any] | None]:
     try:
-        header, payload, _ = decode_jwt(token)
+        header, payload, _ = decode_jwt(token, max_depth=max_depth)
+    except TooDeepError:
+        return _failed(Failure.TOO_DEEP, where, _EXPLAINED[Failure.TOO_DEEP]), None
     except ValueError:
         return _failed(Failure.MALFORMED_PROOF, where, _EXPLAINED[Failure.MALFORMED_PROOF]), None
     resolver = _token_resolver(header)
     credential = credential_of(payload)
-    outcome = verify_jwt(token, resolver=resolver, trust_embedded_jwk=True, now=now)
+    outcome = verify_jwt(
+        token, resolver=resolver, trust_embedded_jwk=True, now=now, max_depth=max_depth
+    )
     if outcome.failure is not Failure.EXPIRED:
         return _safe(outcome, where), credential
     # The signature held (it is checked before the dates); the claims judged after `exp`
@@ -201,7 +214,11 @@ def _verify_token(
     if expiry is None:
         return _safe(outcome, where), credential
     again = verify_jwt(
-        token, resolver=resolver, trust_embedded_jwk=True, now=expiry - timedelta(seconds=1)
+        token,
+        resolver=resolver,
+        trust_embedded_jwk=True,
+        now=expiry - timedelta(seconds=1),
+        max_depth=max_depth,
     )
     if again.failure not in (None, Failure.EXPIRED, Failure.NOT_YET_VALID):
         return _safe(again, where), credential

@@ -7,6 +7,9 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
+import logging
+import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from typing import Any
 import orjson
 
 from ledger.crypto import DataKey, extract_personal, seal_personal
+from ledger.errors import ConfigurationError, StoreError
 from ledger.inbound import verification_record, verify_embedded
 from ledger.keys import KeyRing
 from ledger.persistence import LedgerRecorder, Trackings
@@ -27,8 +31,21 @@ from ledger.records import (
     utc_now,
 )
 from ledger.registry import Issuer, IssuerRegistry
+from ledger.vc.verification import Failure
 from schemas.catalogue import Catalogue, EventType
-from schemas.validation import EventValidator, Problem
+from schemas.limits import (
+    DEFAULT_MAX_DEPTH,
+    MAX_PATH_CHARS,
+    deeper_than,
+    depth_message,
+    may_nest_deeper,
+)
+from schemas.validation import EventValidator, Problem, format_path
+
+log = logging.getLogger("lll.pipeline")
+# Faults of the whole batch (the store, the configuration), raised to the caller; any
+# other error while preparing an input is that input's rejection (``internal``).
+BATCH_FAULTS = (StoreError, ConfigurationError)
 
 CORRECTIONS = "corrections"
 CREDENTIAL_ISSUED = "org.lll.credentials.issued.v1"
@@ -80,6 +97,27 @@ def _reject(path: str, rule: str, message: str) -> Rejected:
     return Rejected((Problem(path, rule, message),))
 
 
+def _internal(exc: Exception, stage: str) -> Rejected:
+    """An unexpected error while preparing one input: that input's rejection, not the batch's.
+
+    The log gets an error id, the exception's type and where it was raised, never its
+    message (it may quote the input's content); the reason carries the same id.
+    """
+    error_id = uuid.uuid4().hex[:16]
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames[::-1])
+    log.error(
+        "error %s: %s while %s an input, at %s; the input is rejected (internal)",
+        error_id, type(exc).__name__, stage, where or "?",
+    )  # fmt: skip
+    return _reject(
+        "",
+        "internal",
+        f"an internal error stopped this input (error id {error_id}); it was not stored, "
+        "and the operators can find the error in the ledger's log by its id",
+    )
+
+
 @dataclass(frozen=True)
 class PreparedBatch:
     """A batch ready to append: results so far (rejections), and the events to store."""
@@ -127,6 +165,7 @@ class IngestPipeline:
         keyring: KeyRing,
         *,
         max_event_bytes: int,
+        max_json_depth: int = DEFAULT_MAX_DEPTH,
         clock: Callable[[], str] = utc_now,
     ) -> None:
         self.recorder = recorder
@@ -135,6 +174,7 @@ class IngestPipeline:
         self.registry = registry
         self.keyring = keyring
         self.max_event_bytes = max_event_bytes
+        self.max_json_depth = max_json_depth
         self.clock = clock
 
     def process(
@@ -186,7 +226,12 @@ class IngestPipeline:
         candidates: list[_Candidate] = []
         for raws, channel in groups:
             for raw in raws:
-                outcome = self._admit(len(results), raw, channel)
+                try:
+                    outcome = self._admit(len(results), raw, channel)
+                except BATCH_FAULTS:
+                    raise
+                except Exception as exc:
+                    outcome = _internal(exc, "validating")
                 if isinstance(outcome, Rejected):
                     results.append(outcome)
                 else:
@@ -195,7 +240,7 @@ class IngestPipeline:
         candidates = self._check_learners(candidates, results)
         candidates = self._check_corrections(candidates, results, in_flight)
         candidates = self._check_embedded(candidates, results)
-        events = self._seal(candidates)
+        candidates, events = self._seal(candidates, results)
         return PreparedBatch(results, [c.index for c in candidates], events)
 
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
@@ -238,7 +283,12 @@ class IngestPipeline:
         try:
             event = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):
+                return _reject("", "max-depth", depth_message(self.max_json_depth))
             return _reject("", "json", f"not valid JSON: {exc}")
+        limit = self.max_json_depth
+        if may_nest_deeper(data, limit) and (where := deeper_than(event, limit)) is not None:
+            return _reject(format_path(where)[:MAX_PATH_CHARS], "max-depth", depth_message(limit))
         problems = self.validator.validate(event)
         if problems:
             return Rejected(tuple(problems))
@@ -334,35 +384,69 @@ class IngestPipeline:
                 c.event["data"].get("embedded") if c.event["type"] == CREDENTIAL_ISSUED else None
             )
             if embedded is not None:
-                outcome = verify_embedded(embedded)
-                if not outcome:
-                    results[c.index] = _reject("data.embedded.credential", "proof", outcome.reason)
+                try:
+                    outcome = verify_embedded(embedded, max_depth=self.max_json_depth)
+                    if outcome:
+                        c.verification = verification_record(embedded, outcome, checked_at)
+                except BATCH_FAULTS:
+                    raise
+                except Exception as exc:
+                    results[c.index] = _internal(exc, "verifying the credential of")
                     continue
-                c.verification = verification_record(embedded, outcome, checked_at)
+                if not outcome:
+                    rule = "max-depth" if outcome.failure is Failure.TOO_DEEP else "proof"
+                    results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
+                    continue
             kept.append(c)
         return kept
 
-    def _seal(self, candidates: list[_Candidate]) -> list[NewEvent]:
+    def _seal(
+        self, candidates: list[_Candidate], results: list[Result | None]
+    ) -> tuple[list[_Candidate], list[NewEvent]]:
+        """Encrypt each candidate's personal data and encode its record; the candidates
+        kept (one whose encoding fails is rejected as ``internal``) and their events."""
         needs_key: set[str] = set()
+        extracted = []
         for c in candidates:
-            if c.etype.personal_paths:
-                c.stripped, c.personal = extract_personal(c.event["data"], c.etype.personal_paths)
-                if c.personal:
-                    needs_key.add(c.event["subject"])
+            try:
+                if c.etype.personal_paths:
+                    c.stripped, c.personal = extract_personal(
+                        c.event["data"], c.etype.personal_paths
+                    )
+                    if c.personal:
+                        needs_key.add(c.event["subject"])
+            except BATCH_FAULTS:
+                raise
+            except Exception as exc:
+                results[c.index] = _internal(exc, "extracting the personal data of")
+                continue
+            extracted.append(c)
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
+        kept: list[_Candidate] = []
         out: list[NewEvent] = []
-        for c in candidates:
-            event = c.event
-            subject = event.get("subject")
-            stream = learner_stream(subject) if subject else issuer_stream(c.issuer.id)
-            record = dict(event)
-            if c.personal:
-                record["data"] = c.stripped
-                record["pd"] = seal_personal(keys[subject], c.personal, stream.bytes + c.key)  # type: ignore[index]
-            record["issuer"] = c.issuer.id
-            record["recordedAt"] = now
-            if c.verification is not None:
-                record["verification"] = c.verification
-            out.append(NewEvent.of(c.key, stream, event["type"], orjson.dumps(record)))
-        return out
+        for c in extracted:
+            try:
+                event = self._sealed(c, keys, now)
+            except BATCH_FAULTS:
+                raise
+            except Exception as exc:
+                results[c.index] = _internal(exc, "sealing")
+                continue
+            kept.append(c)
+            out.append(event)
+        return kept, out
+
+    def _sealed(self, c: _Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
+        event = c.event
+        subject = event.get("subject")
+        stream = learner_stream(subject) if subject else issuer_stream(c.issuer.id)
+        record = dict(event)
+        if c.personal:
+            record["data"] = c.stripped
+            record["pd"] = seal_personal(keys[subject], c.personal, stream.bytes + c.key)  # type: ignore[index]
+        record["issuer"] = c.issuer.id
+        record["recordedAt"] = now
+        if c.verification is not None:
+            record["verification"] = c.verification
+        return NewEvent.of(c.key, stream, event["type"], orjson.dumps(record))

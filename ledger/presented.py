@@ -18,6 +18,7 @@ from ledger.errors import LedgerError
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.verification import Failure, Verification
+from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message, may_nest_deeper
 
 
 class NotACredentialError(LedgerError):
@@ -98,11 +99,13 @@ def verify_document(credential: Mapping[str, Any]) -> Verification:
     return _bound_to_issuer(credential, methods) if outcome else outcome
 
 
-def verify_token(token: str) -> tuple[Verification, dict[str, Any]]:
+def verify_token(
+    token: str, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[Verification, dict[str, Any]]:
     """A VC-JWT's signature, its key bound to the issuer; and the credential it carries."""
-    outcome = verify_jwt(token)
+    outcome = verify_jwt(token, max_depth=max_depth)
     try:
-        header, payload, _ = decode_jwt(token)
+        header, payload, _ = decode_jwt(token, max_depth=max_depth)
     except ValueError:
         return outcome, {}
     credential = credential_of(payload)
@@ -128,11 +131,12 @@ def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) 
     )
 
 
-def verify_presented(text: str) -> PresentationReport:
+def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> PresentationReport:
     """Verify a presented credential and every credential it holds.
 
     Args:
         text: a JSON credential (with Data Integrity proofs) or a compact VC-JWT.
+        max_depth: most levels of nesting its JSON (or a JWT's payload) may have.
 
     Raises:
         NotACredentialError: neither (nothing was verified).
@@ -142,12 +146,16 @@ def verify_presented(text: str) -> PresentationReport:
         try:
             outer = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc):
+                raise NotACredentialError(depth_message(max_depth)) from None
             raise NotACredentialError(f"not JSON: {exc}") from None
         if not isinstance(outer, dict):
             raise NotACredentialError("not a JSON object")
+        if may_nest_deeper(text, max_depth) and deeper_than(outer, max_depth) is not None:
+            raise NotACredentialError(depth_message(max_depth))
         outcome = verify_document(outer)
     else:
-        outcome, outer = verify_token(text)
+        outcome, outer = verify_token(text, max_depth=max_depth)
         if not outer:
             raise NotACredentialError("neither a JSON credential nor a VC-JWT")
     checks = [_check(outer, outcome, held=False)]
@@ -155,7 +163,7 @@ def verify_presented(text: str) -> PresentationReport:
     held = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
     for credential in held if isinstance(held, list) else [held]:
         if isinstance(credential, str):
-            result, credential = verify_token(credential)
+            result, credential = verify_token(credential, max_depth=max_depth)
         elif isinstance(credential, Mapping):
             result = verify_document(credential)
         else:

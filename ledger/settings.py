@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ledger.crypto import decode_key
 from ledger.errors import ConfigurationError, MasterKeyMissingError
+from schemas.limits import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING, MIN_DEPTH
 
 PREFIX = "LEDGER_"
 DEFAULT_DATA_DIR = Path("ledger-data")
@@ -39,6 +40,8 @@ class Settings:
         database_url: ``sqlite:///path`` (default: ``<data_dir>/ledger.db``) or
             ``postgresql://user:password@host:port/db``.
         max_event_bytes: events larger than this are rejected.
+        max_json_depth: events (and credentials inside them, and presented credentials)
+            nesting arrays or objects deeper than this are rejected (``max-depth``).
         batch_size: events per append transaction.
         kafka_bootstrap: Kafka bootstrap servers (``host:port[,host:port]``).
         kafka_configured: the deployment uses a broker: ``LEDGER_KAFKA_BOOTSTRAP`` is set
@@ -59,6 +62,7 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     max_event_bytes: int = 256 * 1024
+    max_json_depth: int = DEFAULT_MAX_DEPTH
     batch_size: int = 500
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_configured: bool = False
@@ -84,6 +88,9 @@ class Settings:
             "data_dir": data_dir,
             "database_url": env.get(PREFIX + "DATABASE_URL", ""),
             "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
+            "max_json_depth": _int(
+                env, "MAX_JSON_DEPTH", DEFAULT_MAX_DEPTH, low=MIN_DEPTH, high=MAX_DEPTH_CEILING
+            ),
             "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
             "kafka_bootstrap": _bootstrap(env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092"),
             "kafka_configured": bool(env.get(PREFIX + "KAFKA_BOOTSTRAP")),

@@ -13,6 +13,8 @@ from api.models import IngestResponse
 from api.responses import JsonResponse
 from ledger.application import Ledger
 from ledger.pipeline import Accepted, Channel, Duplicated, Result
+from schemas.limits import MAX_PATH_CHARS, deeper_than, depth_message, may_nest_deeper
+from schemas.validation import format_path
 
 router = APIRouter(tags=["issuers"])
 # How old the issuer registry may be when it admits an HTTP ingest (see _admit).
@@ -60,13 +62,24 @@ _BODY: dict[str, Any] = {
 }
 
 
-def _split(body: bytes, max_batch: int) -> list[bytes]:
-    """The events of a request body, each re-encoded for the pipeline."""
+def _split(body: bytes, max_batch: int, max_depth: int) -> list[bytes]:
+    """The events of a request body, each re-encoded for the pipeline.
+
+    A body nesting deeper than ``max_depth`` (two more levels for the batch form) is
+    refused whole (422 ``max-depth``), before anything recursive reads it.
+    """
     try:
         parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise ApiError(422, "max-depth", depth_message(max_depth)) from None
         raise ApiError(400, "invalid-json", "the body is not valid JSON") from None
-    if isinstance(parsed, dict) and "events" in parsed and "specversion" not in parsed:
+    batch = isinstance(parsed, dict) and "events" in parsed and "specversion" not in parsed
+    allowed = max_depth + 2 if batch else max_depth
+    if may_nest_deeper(body, allowed) and (where := deeper_than(parsed, allowed)) is not None:
+        path = format_path(where)[:MAX_PATH_CHARS]
+        raise ApiError(422, "max-depth", depth_message(max_depth), path=path)
+    if batch:
         if set(parsed) != {"events"}:
             extra = sorted(set(parsed) - {"events"})[0]
             raise ApiError(422, "invalid", "unknown field beside events", path=extra)
@@ -111,7 +124,8 @@ def _result(index: int, result: Result) -> dict[str, Any]:
 )
 async def publish(request: Request, context: LedgerDep, principal: IssuerDep) -> JsonResponse:
     body = await request.body()
-    raws = _split(body, context.settings.api_max_batch)
+    settings = context.settings
+    raws = _split(body, settings.api_max_batch, settings.max_json_depth)
     return await context.run(_ingest, context, principal.subject, raws)
 
 

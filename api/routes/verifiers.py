@@ -70,7 +70,7 @@ def _view(
     response_model=VerificationReport,
     responses=error_responses(400, 401, 403, 413, 422, 503),
 )
-def verify(body: PresentedCredential, principal: VerifierDep) -> dict[str, Any]:
+def verify(body: PresentedCredential, context: LedgerDep, principal: VerifierDep) -> dict[str, Any]:
     credential = body.credential
     refused = ApiError(
         422, "not-a-credential", "neither a JSON credential nor a VC-JWT", path="credential"
@@ -80,6 +80,7 @@ def verify(body: PresentedCredential, principal: VerifierDep) -> dict[str, Any]:
     except orjson.JSONEncodeError:
         raise refused from None  # e.g. an integer beyond 64 bits: no credential has one
     try:
-        return verify_presented(text).as_dict()
-    except NotACredentialError:
-        raise refused from None
+        return verify_presented(text, max_depth=context.settings.max_json_depth).as_dict()
+    except NotACredentialError as exc:
+        # The reason names the rule broken, never the content.
+        raise ApiError(422, "not-a-credential", str(exc), path="credential") from None

@@ -229,6 +229,10 @@ def bench(args: argparse.Namespace) -> int:
         from api.bench import run_api_bench
 
         return run_api_bench(args)
+    if args.action == "fuzz":
+        from ledger.fuzzing import run_fuzz_bench
+
+        return run_fuzz_bench(args)
     if args.action == "projections":
         from projections.bench import run_projection_bench
 

@@ -101,7 +101,7 @@ def verify(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"FILE: cannot read {args.file}: {exc}") from None
     try:
-        report = verify_presented(text)
+        report = verify_presented(text, max_depth=Settings.from_env().max_json_depth)
     except NotACredentialError as exc:
         raise LedgerError(f"FILE: {args.file}: {exc}") from None
     for check in report.checks:

@@ -343,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)"
     )
     api.add_argument("--out", help="JSON results file (default bench-results/api-<time>.json)")
+    fz = s.add_parser("fuzz", help="hostile inputs through the pipeline: every one accounted for")
+    fz.add_argument("--inputs", type=_at_least_one, default=100_000, help="hostile inputs to send")
+    fz.add_argument("--seed", type=int, default=1, help="the same seed sends the same inputs")
+    fz.add_argument("--learners", type=_at_least_one, default=60, help="demo learners mutated")
+    fz.add_argument("--batch-size", type=_at_least_one, default=200)
+    fz.add_argument("--postgres-url", help="on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
+    fz.add_argument("--out", help="JSON results file (default bench-results/fuzz-<time>.json)")
     p.set_defaults(handler=c.bench)
     return parser
 

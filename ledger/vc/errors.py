@@ -21,6 +21,10 @@ class CanonicalizationError(CredentialError):
     """A document could not be turned into canonical N-Quads."""
 
 
+class TooDeepError(CredentialError, ValueError):
+    """JSON nested deeper than the limit, refused before anything recursive reads it."""
+
+
 class KeyFormatError(CredentialError):
     """A key, multibase string or JWK is malformed or of an unsupported type."""
 

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from ledger.vc.errors import KeyFormatError, KeyResolutionError, SigningError
+from ledger.vc.errors import KeyFormatError, KeyResolutionError, SigningError, TooDeepError
 from ledger.vc.keys import KeyResolver, PublicKey, jwk_of, public_key_from_jwk, resolve_did_key
 from ledger.vc.verification import Failure, Verification, check_validity_period, parse_datetime
+from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message
 
 PrivateKey = Ed25519PrivateKey | RSAPrivateKey
 REGISTERED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
@@ -116,11 +117,14 @@ def sign_jwt(
     return signing_input + "." + _b64encode(signature)
 
 
-def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+def decode_jwt(
+    token: str, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """Header, payload and signature of a compact JWS, not verified.
 
     Raises:
         ValueError: not three base64url parts of which the first two are JSON objects.
+        TooDeepError: the header or payload nests deeper than ``max_depth``.
     """
     parts = token.strip().split(".")
     if len(parts) != 3:
@@ -128,10 +132,17 @@ def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     try:
         header, payload = orjson.loads(_b64decode(parts[0])), orjson.loads(_b64decode(parts[1]))
         signature = _b64decode(parts[2])
-    except (binascii.Error, ValueError, orjson.JSONDecodeError) as error:
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):
+            raise TooDeepError(depth_message(max_depth)) from None
+        raise ValueError(f"not base64url JSON: {error}") from None
+    except (binascii.Error, ValueError) as error:
         raise ValueError(f"not base64url JSON: {error}") from None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise ValueError("header and payload must be JSON objects")
+    for part in (header, payload):
+        if deeper_than(part, max_depth) is not None:
+            raise TooDeepError(depth_message(max_depth))
     return header, payload, signature
 
 
@@ -149,6 +160,7 @@ def verify_jwt(
     resolver: KeyResolver = resolve_did_key,
     trust_embedded_jwk: bool = False,
     now: datetime | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Verification:
     """Verify a VC-JWT's signature, its `nbf`/`exp`, and the credential's validity period.
 
@@ -161,9 +173,12 @@ def verify_jwt(
             token is unchanged since it was signed, not who signed it; enable it only where
             the key is then checked against the issuer's profile.
         now: the time to judge by (default: now).
+        max_depth: most levels of nesting the header and payload may have.
     """
     try:
-        header, payload, signature = decode_jwt(token)
+        header, payload, signature = decode_jwt(token, max_depth=max_depth)
+    except TooDeepError as error:
+        return Verification.failed(Failure.TOO_DEEP, str(error))
     except ValueError as error:
         return Verification.failed(Failure.MALFORMED_PROOF, str(error))
     key = _key_for(header, resolver, trust_embedded_jwk)

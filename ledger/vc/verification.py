@@ -25,6 +25,7 @@ class Failure(StrEnum):
     MALFORMED_CREDENTIAL = "malformed credential"
     EXPIRED = "expired"
     NOT_YET_VALID = "not yet valid"
+    TOO_DEEP = "nested too deep"
 
 
 @dataclass(frozen=True, slots=True)
