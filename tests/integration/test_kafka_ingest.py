@@ -14,27 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaConsumer
 
 from tests.integration.kafka_support import (
     Scenario,
     count_present,
-    kafka_bootstrap,
     kafka_population,
     keys_of,
     last_stats,
     stored_events,
     wait_for,
 )
-
-
-@pytest.fixture
-def scenario(pg_schema_url: str, tmp_path: Path) -> Any:
-    world = Scenario(pg_schema_url, kafka_bootstrap(), tmp_path)
-    yield world
-    world.stop_all()
-    world.remove_topics()
 
 
 def free_port() -> int:
