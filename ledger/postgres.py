@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.rows import DictRow
 
@@ -89,7 +90,19 @@ class PostgresLedgerRecorder(LedgerRecorder):
             with self.datastore.transaction(commit=commit) as curs:
                 yield curs
         except (psycopg.Error, PersistenceError) as exc:
-            raise StoreError(f"PostgreSQL operation failed: {exc}") from None
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: Exception) -> StoreError:
+        """Our error for a driver's; after a lost connection, the pool is checked too."""
+        if isinstance(
+            exc,
+            (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError),
+        ):
+            # A restarted server broke every pooled connection, not just this one: drop
+            # them now, or each would fail one more call before the pool replaced it.
+            with contextlib.suppress(psycopg.Error):
+                self.datastore.pool.check()
+        return StoreError(f"PostgreSQL operation failed: {exc}")
 
     def create_tables(self) -> None:
         # Workers starting together must not create types, tables and functions at once
@@ -295,11 +308,14 @@ class PostgresLedgerRecorder(LedgerRecorder):
         return {bytes(r["key"]): r["position"] for r in c.fetchall()}
 
     def max_tracking_id(self, name: str) -> int | None:
+        # One attempt, not eventsourcing's ten (each waiting up to the pool's timeout):
+        # callers retry as they see fit, and a failure reaches them in seconds.
         try:
-            value = self.recorder.max_tracking_id(name)
-            return None if value is None else int(value)
-        except PersistenceError as exc:
-            raise StoreError(str(exc)) from None
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                value = self.recorder._max_tracking_id(name, curs)
+        except (psycopg.Error, PersistenceError) as exc:
+            raise self._failed(exc) from None
+        return None if value is None else int(value)
 
     # -- learner keys ---------------------------------------------------------------------
 
