@@ -18,6 +18,9 @@ class WorkerStats:
     dead_lettered: int = 0
     batches: int = 0
     conflicts: int = 0
+    retries: int = 0
+    # The services failing right now ("PostgreSQL", "Kafka"), while the worker retries.
+    down: list[str] = field(default_factory=list)
     lag: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -33,6 +36,8 @@ class WorkerStats:
             "dead_lettered": self.dead_lettered,
             "batches": self.batches,
             "conflicts": self.conflicts,
+            "retries": self.retries,
+            "down": list(self.down),
             "lag": self.total_lag,
             "lag_by_partition": dict(sorted(self.lag.items())),
         }
@@ -45,11 +50,17 @@ class WorkerStats:
             ("duplicates", "events already in the ledger"),
             ("rejected", "messages refused, sent to the dead-letter topic"),
             ("batches", "append transactions committed"),
-            ("conflicts", "appends refused because another worker had moved past them"),
+            ("conflicts", "appends that failed (rolled back; positions re-read from the ledger)"),
+            ("retries", "failed attempts at PostgreSQL or Kafka, each followed by a backoff"),
         ):
             lines.append(f"# HELP lll_ingest_{name}_total {help_text}")
             lines.append(f"# TYPE lll_ingest_{name}_total counter")
             lines.append(f"lll_ingest_{name}_total {getattr(self, name)}")
+        lines.append("# HELP lll_ingest_down 1 while the worker retries this service")
+        lines.append("# TYPE lll_ingest_down gauge")
+        for service in ("PostgreSQL", "Kafka"):
+            value = int(service in self.down)
+            lines.append(f'lll_ingest_down{{service="{service.lower()}"}} {value}')
         lines.append("# HELP lll_ingest_lag messages behind the high watermark")
         lines.append("# TYPE lll_ingest_lag gauge")
         for key, value in sorted(self.lag.items()):

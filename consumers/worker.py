@@ -7,24 +7,32 @@ partition's consumed offset are appended in one database transaction. On assignm
 partition is positioned from the offset stored in the database, never from Kafka's
 committed offset, so killing the worker at any moment loses and duplicates nothing.
 Offsets are committed to Kafka too, after the database, so standard tools show lag.
+
+When PostgreSQL fails (an append, a preparation, reading positions) everything in hand
+is dropped and every owned partition is positioned from the ledger again, retried with
+backoff until it answers (see consumers/outage.py); dead letters wait until the broker
+confirms them. Nothing is rejected because a service is down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
 
+from consumers.deadletter import DeadLetters
 from consumers.metrics import WorkerStats
+from consumers.outage import Outage, OutageTooLongError, describe
+from consumers.positions import Parts, Positions, tracking_name
 from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreError
@@ -33,14 +41,12 @@ from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Reject
 
 log = logging.getLogger("lll.ingest")
 
-TRACKING_PREFIX = "kafka:"
 # Longest a poll waits for more records while the previous poll is being prepared.
 LOOKAHEAD_WAIT_MS = 20
-
-
-def tracking_name(topic: str, partition: int) -> str:
-    """Name under which a partition's consumed offset is tracked in the ledger."""
-    return f"{TRACKING_PREFIX}{topic}:{partition}"
+# Longest an append waits for Kafka to take its offsets (only lag reporting needs them).
+KAFKA_COMMIT_TIMEOUT_S = 10.0
+# Longest the Kafka clients may take to close when the worker exits.
+CLOSE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class WorkerConfig:
         prepare_in_process: prepare batches (parse, validate, encrypt) in a child
             process, so that work and the appends use both cores instead of sharing
             one interpreter lock; off, a thread of this process prepares them.
+        max_outage_s: exit (OutageTooLongError) once PostgreSQL or Kafka has failed
+            every attempt for longer than this; 0 retries forever.
     """
 
     bootstrap: str
@@ -73,6 +81,7 @@ class WorkerConfig:
     instance_id: str | None = None
     session_timeout_ms: int = 10_000
     prepare_in_process: bool = True
+    max_outage_s: int = 0
 
 
 class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -84,12 +93,11 @@ class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         # Let the batch in flight finish (and commit) before the partitions move.
         async with self.worker.busy:
-            await self.worker.drain()
+            await self.worker.give_up_on_outage(self.worker.drain())
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.worker.busy:
-            await self.worker.drain()
-            await self.worker.reposition(assigned)
+            await self.worker.give_up_on_outage(self.worker.take(assigned))
 
 
 class IngestWorker:
@@ -109,45 +117,78 @@ class IngestWorker:
         self.first_records_at: float | None = None
         # The append in flight, and the poll being prepared behind it.
         self._pending: asyncio.Task[bool] | None = None
-        self._lookahead: (
-            tuple[list[tuple[TopicPartition, list[ConsumerRecord]]], Future[PreparedBatch]] | None
-        ) = None
-        # Next offset each partition must deliver; records from elsewhere are stale.
-        self._expected: dict[TopicPartition, int] = {}
+        self._lookahead: tuple[Parts, Future[PreparedBatch]] | None = None
+        self._positions: Positions | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._dead_letters: DeadLetters | None = None
         self._preparer: Preparer | None = None
+        self._stop = asyncio.Event()
+        self.postgres = Outage("PostgreSQL", limit_s=config.max_outage_s, on_retry=self._retried)
+        self.kafka = Outage("Kafka", limit_s=config.max_outage_s, on_retry=self._retried)
+        # An outage too long, met in a rebalance callback (aiokafka would swallow it).
+        self._fatal: OutageTooLongError | None = None
+
+    def _retried(self) -> None:
+        self.stats.retries += 1
+        self._note_down()
+
+    def _note_down(self) -> None:
+        self.stats.down = [o.service for o in (self.postgres, self.kafka) if o.down]
 
     def topics(self) -> list[str]:
         if self.config.topics:
             return list(self.config.topics)
         return registered_topics(self.ledger.registry)
 
+    async def take(self, assigned: Sequence[TopicPartition]) -> None:
+        """Store what is in hand, then position newly assigned partitions from the ledger."""
+        await self.drain()
+        await self._where().resume(lambda: list(assigned))
+
+    async def give_up_on_outage(self, step: Awaitable[object]) -> None:
+        """Run a rebalance callback's work; an outage too long is kept for the main loop."""
+        try:
+            await step
+        except OutageTooLongError as exc:
+            self._fatal = exc
+            self._stop.set()
+
+    async def _recover(self, what: str, exc: StoreError) -> None:
+        """PostgreSQL failed ``what``: drop everything in hand, then position every owned
+        partition from the ledger again, retrying with backoff until it answers."""
+        self._lookahead = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            # Whether it committed or not, the positions read below say so.
+            with contextlib.suppress(StoreError):
+                await pending
+        await self._where().resume(self._where().owned, what, exc)
+
     async def reposition(self, partitions: Sequence[TopicPartition]) -> None:
         """Seek each partition to just after the offset stored with the ledger's events."""
-        consumer = self._consumer
-        assert consumer is not None
-        recorder = self.ledger.recorder
+        await self._where().seek(partitions)
 
-        def stored() -> dict[TopicPartition, int | None]:
-            return {
-                tp: recorder.max_tracking_id(tracking_name(tp.topic, tp.partition))
-                for tp in partitions
-            }
+    def _where(self) -> Positions:
+        positions = self._positions
+        assert positions is not None
+        return positions
 
-        # seek() only sets the fetch position; it must stay quick, since the group
-        # waits for this callback. Offset 0 of a partition whose head was deleted by
-        # retention falls back to the earliest offset (auto_offset_reset).
-        for tp, last in (await asyncio.to_thread(stored)).items():
-            position = 0 if last is None else last + 1
-            consumer.seek(tp, position)
-            self._expected[tp] = position
-        log.info("assigned %s", sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
-        if partitions:
-            self.assigned.set()
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less when asked to stop; True when stopping."""
+        if seconds > 0 and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
+        return self._stop.is_set()
 
     async def run(self, stop: asyncio.Event) -> WorkerStats:
-        """Consume until ``stop`` is set; the batch in hand is always finished first."""
+        """Consume until ``stop`` is set; the batch in hand is always finished first.
+
+        Raises:
+            OutageTooLongError: PostgreSQL or Kafka failed for longer than
+                ``config.max_outage_s`` (when set).
+        """
+        self._stop = stop
         topics = self.topics()
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
@@ -184,14 +225,24 @@ class IngestWorker:
             acks="all",
             max_request_size=4 << 20,
         )
+        self._positions = Positions(
+            self._consumer, self.ledger.recorder, self.postgres, self._pause, self.assigned.set
+        )
+        self._dead_letters = DeadLetters(
+            self._producer, self.config.dead_letter_topic, self.kafka, self._pause
+        )
         self._consumer.subscribe(topics, listener=_PositionFromLedger(self))
         await self._producer.start()
         await self._consumer.start()
         try:
             while not stop.is_set():
-                records = await self._consumer.getmany(
-                    timeout_ms=self._poll_timeout(), max_records=self.config.batch_size
-                )
+                try:
+                    records = await self._consumer.getmany(
+                        timeout_ms=self._poll_timeout(), max_records=self.config.batch_size
+                    )
+                except KafkaError as exc:
+                    await self._pause(self.kafka.failed("fetching records", exc))
+                    continue
                 async with self.busy:
                     if records:
                         await self._process(records)
@@ -199,10 +250,14 @@ class IngestWorker:
                         lookahead, self._lookahead = self._lookahead, None
                         await self._hand_over(*lookahead)
                 await self._update_lag()
+            if self._fatal is not None:
+                raise self._fatal
             await self.drain()
         finally:
-            await self._consumer.stop()
-            await self._producer.stop()
+            # Bounded: with the broker away, closing would wait for it indefinitely.
+            for close in (self._consumer.stop, self._producer.stop):
+                with contextlib.suppress(TimeoutError, KafkaError):
+                    await asyncio.wait_for(close(), CLOSE_TIMEOUT_S)
 
     def _poll_timeout(self) -> int:
         """How long a poll may wait for records (ms).
@@ -217,18 +272,25 @@ class IngestWorker:
 
     async def drain(self) -> bool:
         """Store everything read so far: the batch being prepared, then the append in
-        flight. False when an append was refused (rolled back; positions re-read)."""
+        flight. False when that failed (everything in hand dropped, positions re-read)."""
         lookahead, self._lookahead = self._lookahead, None
         if lookahead is not None:
             await self._hand_over(*lookahead)
         return await self._appended()
 
     async def _appended(self) -> bool:
-        """Wait for the append in flight; False when it was refused."""
+        """Wait for the append in flight; False when it failed (then recovered)."""
         pending, self._pending = self._pending, None
         if pending is None:
             return True
-        return await pending
+        try:
+            return await pending
+        except StoreError as exc:
+            # PostgreSQL is away, or another worker moved past these offsets after a
+            # rebalance: the transaction rolled back whole.
+            self.stats.conflicts += 1
+            await self._recover("append", exc)
+            return False
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Start preparing this poll, then hand the poll before it over to the append.
@@ -236,13 +298,12 @@ class IngestWorker:
         Three polls are in flight: one appending, one prepared or being prepared, and
         this one queued behind it, so the preparer never waits for the loop.
         """
-        parts = self._in_sequence(records)
+        parts = self._where().in_sequence(records)
         if not parts:
             return
         if self.first_records_at is None:
             self.first_records_at = time.time()
-        for tp, msgs in parts:
-            self._expected[tp] = msgs[-1].offset + 1
+        self._where().advance(parts)
         self.stats.consumed += sum(len(msgs) for _, msgs in parts)
         preparer = self._preparer
         assert preparer is not None
@@ -259,88 +320,47 @@ class IngestWorker:
 
     async def _hand_over(
         self,
-        parts: list[tuple[TopicPartition, list[ConsumerRecord]]],
+        parts: Parts,
         preparing: Future[PreparedBatch],
     ) -> None:
-        """Once prepared and the previous append is done: dead letters, then append."""
-        prepared = await asyncio.wrap_future(preparing)
-        if not await self._appended():
-            # Read after the refused batch: drop it and the poll behind it, and read
-            # again from the positions the ledger holds.
-            dropped = [tp for tp, _ in parts]
-            lookahead, self._lookahead = self._lookahead, None
-            if lookahead is not None:
-                dropped += [tp for tp, _ in lookahead[0]]
-            await self.reposition(self._owned(dict.fromkeys(dropped)))
+        """Once prepared and the previous append is done: dead letters, then append.
+
+        When preparing or the previous append failed, or the worker stops while the
+        broker has not confirmed the dead letters, this poll is dropped unstored (its
+        offsets are not recorded, so it is read again).
+        """
+        try:
+            prepared = await asyncio.wrap_future(preparing)
+        except StoreError as exc:
+            # The preparer's look-ups (registry, learner keys, corrections) failed.
+            await self._recover("preparing a batch", exc)
             return
-        await self._dead_letter([m for _, msgs in parts for m in msgs], prepared)
+        if not await self._appended():
+            return
+        messages = [m for _, msgs in parts for m in msgs]
+        letters = [(messages[index], rejection) for index, rejection in prepared.rejected()]
+        if letters:
+            dead_letters = self._dead_letters
+            assert dead_letters is not None
+            # Durable before the offsets move past them: a rejected message is never lost.
+            if not await dead_letters.send(letters):
+                self._lookahead = None
+                return
+            self.stats.dead_lettered += len(letters)
         self._pending = asyncio.create_task(self._append(parts, prepared))
 
-    async def _append(
-        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]], batch: PreparedBatch
-    ) -> bool:
+    async def _append(self, parts: Parts, batch: PreparedBatch) -> bool:
         trackings = [
             Tracking(tracking_name(tp.topic, tp.partition), msgs[-1].offset) for tp, msgs in parts
         ]
-        try:
-            results = await asyncio.to_thread(
-                self.ledger.pipeline.commit, batch, tracking=trackings
-            )
-        except StoreError as exc:
-            # Most likely another worker moved past these offsets after a rebalance; the
-            # transaction rolled back whole. Take positions from the ledger again.
-            self.stats.conflicts += 1
-            log.warning("append refused (%s); repositioning from the ledger", exc)
-            await self.reposition(self._owned(tp for tp, _ in parts))
-            return False
+        results = await asyncio.to_thread(self.ledger.pipeline.commit, batch, tracking=trackings)
+        self.postgres.succeeded()
         self._count(results)
         self.stats.batches += 1
         if self.on_commit is not None:
             self.on_commit([m for _, msgs in parts for m in msgs], time.time())
         await self._commit_to_kafka(parts)
         return True
-
-    def _in_sequence(
-        self, records: dict[TopicPartition, list[ConsumerRecord]]
-    ) -> list[tuple[TopicPartition, list[ConsumerRecord]]]:
-        """Drop records fetched from a stale position (before a seek took effect)."""
-        consumer = self._consumer
-        assert consumer is not None
-        parts = []
-        for tp, msgs in records.items():
-            if not msgs:
-                continue
-            expected = self._expected.get(tp)
-            if expected is not None and msgs[0].offset != expected:
-                consumer.seek(tp, expected)
-                continue
-            parts.append((tp, msgs))
-        return parts
-
-    def _owned(self, partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
-        consumer = self._consumer
-        assert consumer is not None
-        mine = consumer.assignment()
-        return [tp for tp in partitions if tp in mine]
-
-    async def _dead_letter(self, messages: list[ConsumerRecord], prepared: PreparedBatch) -> None:
-        """Send the poll's rejected messages (``prepared`` covers ``messages`` in order)."""
-        producer = self._producer
-        assert producer is not None
-        sent = 0
-        for index, rejection in prepared.rejected():
-            msg = messages[index]
-            await producer.send(
-                self.config.dead_letter_topic,
-                value=msg.value,
-                key=msg.key,
-                headers=_headers(msg, rejection),
-            )
-            sent += 1
-        if sent:
-            # Durable before the offsets move past them: a rejected message is never lost.
-            await producer.flush()
-            self.stats.dead_lettered += sent
 
     def _count(self, results: list[Result]) -> None:
         for r in results:
@@ -351,16 +371,19 @@ class IngestWorker:
             elif isinstance(r, Rejected):
                 self.stats.rejected += 1
 
-    async def _commit_to_kafka(
-        self, parts: list[tuple[TopicPartition, list[ConsumerRecord]]]
-    ) -> None:
+    async def _commit_to_kafka(self, parts: Parts) -> None:
         consumer = self._consumer
         assert consumer is not None
         try:
-            await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts})
-        except KafkaError as exc:
+            # Bounded: with the broker away, the commit would wait for it, and so would
+            # the next append.
+            await asyncio.wait_for(
+                consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts}),
+                KAFKA_COMMIT_TIMEOUT_S,
+            )
+        except (KafkaError, TimeoutError) as exc:
             # Only lag reporting depends on it; positions come from the ledger.
-            log.info("offset commit to Kafka failed: %s", exc)
+            log.info("offset commit to Kafka failed: %s", describe(exc))
 
     async def _update_lag(self) -> None:
         consumer = self._consumer
@@ -376,12 +399,4 @@ class IngestWorker:
                 continue
             lag[f"{tp.topic}:{tp.partition}"] = max(0, high - position)
         self.stats.lag = lag
-
-
-def _headers(msg: ConsumerRecord, rejection: Rejected) -> list[tuple[str, bytes]]:
-    return [
-        ("lll-reason", orjson.dumps(rejection.reasons())),
-        ("lll-original-topic", msg.topic.encode()),
-        ("lll-original-partition", str(msg.partition).encode()),
-        ("lll-original-offset", str(msg.offset).encode()),
-    ]
+        self._note_down()

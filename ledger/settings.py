@@ -49,6 +49,9 @@ class Settings:
             does the API's readiness check the broker.
         kafka_group: the ingest workers' consumer group.
         dead_letter_topic: where rejected Kafka messages go, with their reasons.
+        worker_max_outage_s: an ingest worker exits (status 1, naming the service)
+            once PostgreSQL or Kafka has failed every retry for longer than this; 0 (the
+            default) retries forever.
         signing_key_file: PEM (PKCS#8) Ed25519 private key that signs exports
             (``LEDGER_SIGNING_KEY_FILE``); read only when something is signed.
         api_token_keys_file: the public keys that verify HTTP API bearer tokens: a JWKS
@@ -68,6 +71,7 @@ class Settings:
     kafka_configured: bool = False
     kafka_group: str = "lll-ingest"
     dead_letter_topic: str = "lll.deadletter"
+    worker_max_outage_s: int = 0
     signing_key_file: Path | None = None
     api_token_keys_file: Path | None = None
     api_max_body_bytes: int = 1 << 20
@@ -96,6 +100,7 @@ class Settings:
             "kafka_configured": bool(env.get(PREFIX + "KAFKA_BOOTSTRAP")),
             "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
             "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
+            "worker_max_outage_s": _int(env, "WORKER_MAX_OUTAGE_S", 0, low=0, high=7 * 86_400),
             "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
             if env.get(PREFIX + "SIGNING_KEY_FILE")
             else None,

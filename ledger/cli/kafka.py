@@ -22,6 +22,27 @@ from ledger.collector import tune_gc
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
+# While the broker is away, aiokafka logs the same few errors every 100 ms.
+REPEAT_QUIET_S = 30.0
+
+
+class _QuietRepeats(logging.Filter):
+    """Passes an aiokafka message (by logger and format) at most once per ``REPEAT_QUIET_S``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[tuple[str, object], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        if now - self._last.get(key, -REPEAT_QUIET_S) < REPEAT_QUIET_S:
+            return False
+        self._last[key] = now
+        return True
+
 
 def consume(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
@@ -30,6 +51,9 @@ def consume(args: argparse.Namespace) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    quiet = _QuietRepeats()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
     config = WorkerConfig(
         bootstrap=args.bootstrap or settings.kafka_bootstrap,
         group=args.group or settings.kafka_group,
@@ -40,9 +64,11 @@ def consume(args: argparse.Namespace) -> int:
         instance_id=args.instance_id,
         session_timeout_ms=args.session_timeout_ms,
         prepare_in_process=args.prepare == "process",
+        max_outage_s=settings.worker_max_outage_s,
     )
     with Ledger.open(settings) as ledger:
         tune_gc()
+        # OutageTooLongError (a LedgerError) ends it with status 1 and its one line.
         stats = asyncio.run(_consume(ledger, config, args))
     emit_json({"stopped": True, **stats})
     return 0
