@@ -243,6 +243,9 @@ class IngestWorker:
                 except KafkaError as exc:
                     await self._pause(self.kafka.failed("fetching records", exc))
                     continue
+                if self.kafka.down and not self.busy.locked():
+                    # Fetching works again (dead letters being retried hold ``busy``).
+                    self.kafka.succeeded()
                 async with self.busy:
                     if records:
                         await self._process(records)
