@@ -242,7 +242,7 @@ def _run(
                     path.write_bytes(b"\n".join(by_source[s.source]) + b"\n")
                     files[unique] = path
         dlq = f"lll.deadletter.{suffix}"
-        asyncio.run(ensure_topics(bootstrap, [issuer_topic(i) for i in files] + [dlq]))
+        asyncio.run(ensure_topics(bootstrap, [issuer_topic(i) for i in files], dead_letter=dlq))
         config = WorkerConfig(
             bootstrap=bootstrap, group=f"lll-bench-{suffix}", dead_letter_topic=dlq,
             topics=tuple(issuer_topic(i) for i in files), batch_size=args.batch_size,

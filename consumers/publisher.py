@@ -41,7 +41,7 @@ class PublishSummary:
         }
 
 
-def _key(line: bytes, issuer_id: str) -> bytes:
+def partition_key(line: bytes, issuer_id: str) -> bytes:
     """Partition key: the learner, so one learner's events stay in order in one partition.
 
     A line that is not a JSON object is still sent (the worker rejects it to the dead-letter
@@ -90,7 +90,9 @@ async def publish_lines(
                 ahead = started + count / rate - time.perf_counter()
                 if ahead > 0:
                     await asyncio.sleep(ahead)
-            pending.append(await producer.send(summary.topic, line, key=_key(line, issuer_id)))
+            pending.append(
+                await producer.send(summary.topic, line, key=partition_key(line, issuer_id))
+            )
             if len(pending) >= WINDOW:
                 await _settle(pending, summary)
         await _settle(pending, summary)

@@ -12,6 +12,10 @@ from ledger.registry import IssuerRegistry
 
 TOPIC_PREFIX = "lll.issuer."
 DEFAULT_PARTITIONS = 4
+# Largest dead letter: any message the issuer topics take (1 MiB by default), plus the
+# reasons and origin headers the worker adds, fits well within it.
+DEAD_LETTER_MAX_BYTES = 8 << 20
+DEAD_LETTER_CONFIG = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
 
 
 def issuer_topic(issuer_id: str) -> str:
@@ -31,9 +35,20 @@ def issuer_of_topic(topic: str) -> str | None:
 
 
 async def ensure_topics(
-    bootstrap: str, names: Iterable[str], *, partitions: int = DEFAULT_PARTITIONS
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int = DEFAULT_PARTITIONS,
+    dead_letter: str | None = None,
 ) -> list[str]:
-    """Create the topics that do not exist yet; return the ones created."""
+    """Create the topics that do not exist yet; return the ones created.
+
+    Args:
+        dead_letter: the dead-letter topic (created too): it takes messages up to
+            DEAD_LETTER_MAX_BYTES, so any message an issuer topic took still fits with
+            its reasons added.
+    """
+    names = [*names, *([dead_letter] if dead_letter else [])]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -43,7 +58,15 @@ async def ensure_topics(
             # Another worker may create one meanwhile.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in wanted]
+                    [
+                        NewTopic(
+                            n,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs=DEAD_LETTER_CONFIG if n == dead_letter else {},
+                        )
+                        for n in wanted
+                    ]
                 )
         return wanted
     finally:

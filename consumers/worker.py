@@ -192,7 +192,9 @@ class IngestWorker:
         topics = self.topics()
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
-        await ensure_topics(self.config.bootstrap, [*topics, self.config.dead_letter_topic])
+        await ensure_topics(
+            self.config.bootstrap, topics, dead_letter=self.config.dead_letter_topic
+        )
         self._preparer = (
             PreparerProcess(self.ledger.settings)
             if self.config.prepare_in_process

@@ -15,6 +15,10 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 COMPILED_BASE = "https://schemas.lll.example/v1/compiled/"
 # Messages quote the offending value; cap them so a huge field cannot flood a report.
 MAX_MESSAGE = 300
+# Paths name keys, which may be long; and an input may break a rule in every one of
+# thousands of items: reports stay small (they travel in dead-letter headers).
+MAX_PATH = 200
+MAX_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,10 @@ def _problem(error: Any) -> Problem:
         message = "this field is not allowed here"
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
-    return Problem(format_path(parts), rule, message)
+    path = format_path(parts)
+    if len(path) > MAX_PATH:
+        path = path[: MAX_PATH - 1] + "…"
+    return Problem(path, rule, message)
 
 
 class EventValidator:
@@ -163,7 +170,7 @@ class EventValidator:
         event_type = event.get("type")
         validator = self._by_type.get(event_type) if isinstance(event_type, str) else None
         if validator is None:
-            problems = [_problem(e) for e in self._envelope.iter_errors(event)]
+            problems = _dedupe(_problem(e) for e in self._envelope.iter_errors(event))
             if isinstance(event_type, str) and not any(p.path == "type" for p in problems):
                 problems.append(
                     Problem(
@@ -182,10 +189,18 @@ class EventValidator:
 
 
 def _dedupe(problems: Any) -> list[Problem]:
+    """Distinct problems, at most MAX_PROBLEMS, then one saying there were more."""
     seen: set[Problem] = set()
     out: list[Problem] = []
     for p in problems:
         if p not in seen:
+            if len(out) == MAX_PROBLEMS:
+                out.append(
+                    Problem(
+                        "", "max-problems", f"more problems; the first {MAX_PROBLEMS} are listed"
+                    )
+                )
+                break
             seen.add(p)
             out.append(p)
     return out

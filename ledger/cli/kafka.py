@@ -138,7 +138,9 @@ def topics(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         names = registered_topics(ledger.registry)
     created = asyncio.run(
-        ensure_topics(bootstrap, [*names, settings.dead_letter_topic], partitions=args.partitions)
+        ensure_topics(
+            bootstrap, names, partitions=args.partitions, dead_letter=settings.dead_letter_topic
+        )
     )
     emit_json({"topics": [*names, settings.dead_letter_topic], "created": created})
     return 0

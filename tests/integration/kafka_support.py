@@ -86,7 +86,8 @@ class Scenario:
         asyncio.run(
             ensure_topics(
                 self.bootstrap,
-                [*(issuer_topic(s.id) for s in self.issuers.values()), self.dead_letter_topic],
+                [issuer_topic(s.id) for s in self.issuers.values()],
+                dead_letter=self.dead_letter_topic,
             )
         )
 

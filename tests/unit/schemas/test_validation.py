@@ -256,3 +256,16 @@ def test_validator_problem_about_a_personal_field_never_quotes_its_value() -> No
         ("data.registeredAt", "format"),
     }
     assert not any("Zoë" in p.message for p in reported)
+
+
+def test_validator_thousands_of_broken_items_report_twenty_problems_then_says_more() -> None:
+    found = VALIDATOR.validate(course(skills=[5] * 5000))
+    assert len(found) == 21
+    assert found[-1].rule == "max-problems"
+    assert len({p.path for p in found[:-1]}) == 20
+
+
+def test_validator_unknown_type_with_many_envelope_problems_is_capped_too() -> None:
+    event = {f"k{i}": i for i in range(100)} | {"type": [1] * 1000, "id": [], "source": {}}
+    found = VALIDATOR.validate(event)
+    assert 1 < len(found) <= 21
