@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -31,7 +31,7 @@ from ledger.records import (
     utc_now,
 )
 from ledger.registry import Issuer, IssuerRegistry
-from ledger.vc.verification import Failure
+from ledger.vc.verification import Failure, Verification
 from schemas.catalogue import Catalogue, EventType
 from schemas.limits import (
     DEFAULT_MAX_DEPTH,
@@ -46,6 +46,7 @@ log = logging.getLogger("lll.pipeline")
 # Faults of the whole batch (the store, the configuration), raised to the caller; any
 # other error while preparing an input is that input's rejection (``internal``).
 BATCH_FAULTS = (StoreError, ConfigurationError)
+_T = TypeVar("_T")
 
 CORRECTIONS = "corrections"
 CREDENTIAL_ISSUED = "org.lll.credentials.issued.v1"
@@ -151,6 +152,25 @@ class _Candidate:
     stripped: dict[str, Any] | None = None
     personal: list[tuple[list[str | int], Any]] | None = None
     verification: dict[str, str] | None = None
+
+
+def _isolated(
+    candidates: list[_Candidate],
+    results: list[Result | None],
+    stage: str,
+    work: Callable[[_Candidate], _T],
+) -> list[tuple[_Candidate, _T]]:
+    """``work`` done on each candidate, with its outcome; a candidate it fails on (other
+    than by a batch fault) is rejected as ``internal`` and left out."""
+    out = []
+    for c in candidates:
+        try:
+            out.append((c, work(c)))
+        except BATCH_FAULTS:
+            raise
+        except Exception as exc:
+            results[c.index] = _internal(exc, stage)
+    return out
 
 
 class IngestPipeline:
@@ -378,25 +398,24 @@ class IngestPipeline:
     ) -> list[_Candidate]:
         # Only events embedding an issuer-signed credential pay for its canonicalisation.
         checked_at = self.clock()
-        kept = []
-        for c in candidates:
+
+        def verify(c: _Candidate) -> Verification | None:
             embedded = (
                 c.event["data"].get("embedded") if c.event["type"] == CREDENTIAL_ISSUED else None
             )
-            if embedded is not None:
-                try:
-                    outcome = verify_embedded(embedded, max_depth=self.max_json_depth)
-                    if outcome:
-                        c.verification = verification_record(embedded, outcome, checked_at)
-                except BATCH_FAULTS:
-                    raise
-                except Exception as exc:
-                    results[c.index] = _internal(exc, "verifying the credential of")
-                    continue
-                if not outcome:
-                    rule = "max-depth" if outcome.failure is Failure.TOO_DEEP else "proof"
-                    results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
-                    continue
+            if embedded is None:
+                return None
+            outcome = verify_embedded(embedded, max_depth=self.max_json_depth)
+            if outcome:
+                c.verification = verification_record(embedded, outcome, checked_at)
+            return outcome
+
+        kept = []
+        for c, outcome in _isolated(candidates, results, "verifying the credential of", verify):
+            if outcome is not None and not outcome:
+                rule = "max-depth" if outcome.failure is Failure.TOO_DEEP else "proof"
+                results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
+                continue
             kept.append(c)
         return kept
 
@@ -405,37 +424,18 @@ class IngestPipeline:
     ) -> tuple[list[_Candidate], list[NewEvent]]:
         """Encrypt each candidate's personal data and encode its record; the candidates
         kept (one whose encoding fails is rejected as ``internal``) and their events."""
-        needs_key: set[str] = set()
-        extracted = []
-        for c in candidates:
-            try:
-                if c.etype.personal_paths:
-                    c.stripped, c.personal = extract_personal(
-                        c.event["data"], c.etype.personal_paths
-                    )
-                    if c.personal:
-                        needs_key.add(c.event["subject"])
-            except BATCH_FAULTS:
-                raise
-            except Exception as exc:
-                results[c.index] = _internal(exc, "extracting the personal data of")
-                continue
-            extracted.append(c)
+
+        def extract(c: _Candidate) -> None:
+            if c.etype.personal_paths:
+                c.stripped, c.personal = extract_personal(c.event["data"], c.etype.personal_paths)
+
+        stage = "extracting the personal data of"
+        extracted = [c for c, _ in _isolated(candidates, results, stage, extract)]
+        needs_key = {c.event["subject"] for c in extracted if c.personal}
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
-        kept: list[_Candidate] = []
-        out: list[NewEvent] = []
-        for c in extracted:
-            try:
-                event = self._sealed(c, keys, now)
-            except BATCH_FAULTS:
-                raise
-            except Exception as exc:
-                results[c.index] = _internal(exc, "sealing")
-                continue
-            kept.append(c)
-            out.append(event)
-        return kept, out
+        sealed = _isolated(extracted, results, "sealing", lambda c: self._sealed(c, keys, now))
+        return [c for c, _ in sealed], [event for _, event in sealed]
 
     def _sealed(self, c: _Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
         event = c.event

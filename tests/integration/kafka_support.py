@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer
 
 from consumers.publisher import PublishSummary, publish_lines
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
@@ -185,3 +186,24 @@ def last_stats(world: Scenario, name: str) -> dict[str, Any]:
         if line.startswith('{"time"'):
             return dict(orjson.loads(line))
     return {}
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int) -> list[dict[str, Any]]:
+    """The first ``expected`` messages of ``topic`` (values and headers), from the start."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20, fetch_max_bytes=16 << 20,
+    )  # fmt: skip
+    await consumer.start()
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 300
+    try:
+        while len(out) < expected and time.monotonic() < deadline:
+            for msgs in (await consumer.getmany(timeout_ms=1000)).values():
+                out.extend(
+                    {"value": m.value, "headers": {k: v.decode() for k, v in m.headers}}
+                    for m in msgs
+                )
+    finally:
+        await consumer.stop()
+    return out

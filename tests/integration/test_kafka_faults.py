@@ -28,12 +28,12 @@ from tests.integration.kafka_support import (
     kafka_population,
     keys_of,
     last_stats,
+    read_topic,
     wait_for,
 )
 from tests.integration.test_kafka_ingest import (
     assert_exactly_once_in_order,
     free_port,
-    read_topic,
 )
 
 # About 30,000 events: big enough that a fault lands mid-drain, small enough for 2 cores.

@@ -22,6 +22,7 @@ from tests.integration.kafka_support import (
     kafka_population,
     keys_of,
     last_stats,
+    read_topic,
     stored_events,
     wait_for,
 )
@@ -184,26 +185,6 @@ def test_poison_messages_go_to_dead_letter_topic_and_the_rest_is_stored(scenario
         assert all({"path", "rule", "message"} <= set(r) for r in reasons)
     rules = {orjson.loads(m["headers"]["lll-reason"])[0]["rule"] for m in dead}
     assert {"json", "max-size", "matches-channel", "issuer-authorised"} <= rules
-
-
-async def read_topic(bootstrap: str, topic: str, expected: int) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 << 20, fetch_max_bytes=16 << 20,
-    )  # fmt: skip
-    await consumer.start()
-    out: list[dict[str, Any]] = []
-    try:
-        for _ in range(100):
-            batch = await consumer.getmany(timeout_ms=500)
-            for msgs in batch.values():
-                for m in msgs:
-                    out.append({"value": m.value, "headers": {k: v.decode() for k, v in m.headers}})
-            if len(out) >= expected:
-                break
-    finally:
-        await consumer.stop()
-    return out
 
 
 def test_two_workers_share_partitions_and_one_stopping_hands_over(scenario: Scenario) -> None:

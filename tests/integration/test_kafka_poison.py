@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from consumers.publisher import partition_key
 from consumers.topics import issuer_topic
@@ -23,6 +22,7 @@ from tests.integration.kafka_support import (
     kafka_population,
     keys_of,
     last_stats,
+    read_topic,
     wait_for,
 )
 from tests.integration.test_kafka_ingest import assert_exactly_once_in_order
@@ -80,27 +80,6 @@ async def publish_raw(bootstrap: str, issuer_id: str, values: list[bytes]) -> No
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: str, expected: int) -> list[dict[str, Any]]:
-    """The first ``expected`` messages of ``topic`` (values and headers), from the start."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 << 20, fetch_max_bytes=16 << 20,
-    )  # fmt: skip
-    await consumer.start()
-    out: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 300
-    try:
-        while len(out) < expected and time.monotonic() < deadline:
-            for msgs in (await consumer.getmany(timeout_ms=1000)).values():
-                out.extend(
-                    {"value": m.value, "headers": {k: v.decode() for k, v in m.headers}}
-                    for m in msgs
-                )
-    finally:
-        await consumer.stop()
-    return out
-
-
 def interleaved(first: list[bytes], second: list[bytes]) -> list[bytes]:
     """Both lists in their own order, spread evenly through each other."""
     keyed = [((i + 0.5) / len(first), 0, v) for i, v in enumerate(first)]
@@ -135,7 +114,7 @@ def test_poison_flood_is_dead_lettered_and_good_events_of_the_same_learners_stor
             what="the good events stored and the poison dead-lettered",
         )
     assert worker.poll() is None, scenario.worker_log("w1")[-3000:]
-    dead = asyncio.run(read_all(scenario.bootstrap, scenario.dead_letter_topic, len(poison)))
+    dead = asyncio.run(read_topic(scenario.bootstrap, scenario.dead_letter_topic, len(poison)))
     assert Counter(m["value"] or b"" for m in dead) == Counter(poison)
     rules: Counter[str] = Counter()
     for m in dead:
