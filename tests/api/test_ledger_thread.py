@@ -57,8 +57,11 @@ def test_readyz_is_busy_while_the_ledgers_thread_stays_occupied_and_ready_after(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(health, "READY_WAIT_S", 0.2)
-    occupied = _context(world).worker.submit(time.sleep, 0.6)
+    # Occupied until released, not for a while: however slow the request, it finds it busy.
+    release = threading.Event()
+    occupied = _context(world).worker.submit(release.wait, 60)
     busy = world.client.get("/readyz")
+    release.set()
     assert busy.status_code == 503
     assert busy.json() == {"status": "unavailable", "checks": {"store": "busy"}}
     occupied.result()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -31,12 +30,6 @@ def _ledger(*args: str, env: dict[str, str]) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -65,27 +58,29 @@ def test_ledger_serve_accepts_a_token_from_ledger_token_and_refuses_none(
     token = _ledger(
         "token", "--role", "admin", "--subject", "ops", "--key-file", env["TOKEN_KEY"], env=env
     )
-    port = _free_port()
+    # Port 0: the server binds a free port itself (no race with another process for it)
+    # and says which in its start-up line.
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli.main", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ledger.cli.main", "serve", "--port", "0"],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    started: list[str] = []
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            assert server.poll() is None, "the server exited"
-            time.sleep(0.1)
+        assert server.stdout is not None
+        while not (
+            running := re.search(
+                r"running on http://127\.0\.0\.1:(\d+)", started[-1] if started else ""
+            )
+        ):
+            line = server.stdout.readline()
+            assert line, "the server exited: " + "".join(started)
+            started.append(line)
+        base = f"http://127.0.0.1:{running.group(1)}"
+        assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
         listed = httpx.get(f"{base}/v1/issuers", headers={"Authorization": f"Bearer {token}"})
         assert listed.status_code == 200
         assert [i["id"] for i in listed.json()] == ["ledger"]
@@ -93,6 +88,7 @@ def test_ledger_serve_accepts_a_token_from_ledger_token_and_refuses_none(
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=30)
+        rest, _ = server.communicate(timeout=30)
+        output = "".join(started) + rest
     assert token not in output
     assert "GET /v1/issuers 200" in output

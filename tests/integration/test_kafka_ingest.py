@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -75,38 +75,38 @@ def test_hundred_thousand_events_arrive_exactly_once_in_order(scenario: Scenario
     assert_exactly_once_in_order(scenario, published)
 
 
+KILLS = 10
+
+
 def test_worker_killed_at_random_moments_stores_everything_once(scenario: Scenario) -> None:
     published = publish_population(scenario, seed=22, learners=2000)
     keys = keys_of(published)
     rng = random.Random(22)
-    kills = 0
     progress: list[int] = []
     with scenario.open() as ledger:
-        while True:
-            seen = scenario.worker_log("victim").count("assigned [")
-            # Small batches keep the run long enough for every kill to land mid-ingest.
+        start = ledger.recorder.max_position()
+        # Each run is killed as soon as the ledger has grown past its target; the targets
+        # lie in the first third of the events, so two thirds (over a thousand batches of
+        # 20) are still to come at the last kill, however busy or idle the machine.
+        targets = sorted(rng.sample(range(1, len(keys) // 3), KILLS))
+        for target in targets:
+            floor = max(target, (progress[-1] if progress else 0) + 1)
+            # Small batches: many appends, so a kill lands between or inside them.
             proc = scenario.start_worker(
                 "victim", "--instance-id", "victim-1", "--batch-size", "20"
             )
-            if kills >= 10:
-                break
-            wait_for(
-                lambda seen=seen: scenario.worker_log("victim").count("assigned [") > seen,
-                timeout=60,
-                what="assignment",
-            )
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=rng.uniform(0.05, 0.8))
+            while ledger.recorder.max_position() - start < floor:
+                assert proc.poll() is None, scenario.worker_log("victim")[-3000:]
+                time.sleep(0.005)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            kills += 1
-            progress.append(count_present(ledger, keys))
+            progress.append(ledger.recorder.max_position() - start)
+        scenario.start_worker("victim", "--instance-id", "victim-1", "--batch-size", "20")
         wait_for(lambda: count_present(ledger, keys) == len(keys), timeout=300, what="all events")
     # Every kill hit a run in progress: some stored before it, more still to come.
     assert 0 < progress[-1] < len(keys)
     assert progress == sorted(progress)
     scenario.stop_all()
-    assert kills >= 10
     assert_exactly_once_in_order(scenario, published)
 
 
