@@ -36,6 +36,22 @@ GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints")
 KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
 
+def probe(url: str) -> None:
+    """Connect once, so a wrong URL is one clear error before any work starts.
+
+    Raises:
+        StoreError: the server does not answer, refuses the login, or has no such database
+            (the message names the URL without its password, and the server's reason).
+    """
+    try:
+        psycopg.connect(url.split("?", 1)[0], connect_timeout=10).close()
+    except psycopg.Error as exc:
+        reason = (
+            str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        )
+        raise StoreError(f"cannot connect to {redact(url)}: {reason}") from None
+
+
 def schema_statements(schema: str) -> list[str]:
     """DDL of the ledger's own tables and append-only guards in ``schema``."""
     q = f'"{schema}".'

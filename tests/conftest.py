@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ledger.crypto import generate_key
 from ledger.persistence import LedgerRecorder
@@ -22,16 +25,51 @@ if TYPE_CHECKING:
 PG_ENV = "LEDGER_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgres"]
 
+# Nothing in hypothesis may depend on the machine's speed: no per-example deadline, no
+# health check that fails when generating is slow (a busy machine is not a defect).
+settings.register_profile(
+    "ledger",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ledger")
+
 
 def service_from_env(variable: str, service: str, script: str) -> str:
-    """Where a real service runs; a missing one fails the test loudly instead of skipping it."""
+    """Where a real service runs; a missing or silent one fails the test loudly, in one
+    line naming the variable and the command that starts it, instead of skipping it."""
     value = os.environ.get(variable)
     if not value:
         pytest.fail(
             f"{variable} is not set: these tests need the {service} that `scripts/test` "
-            f"starts (scripts/services {script} start)"
+            f"starts (scripts/services {script} start)",
+            pytrace=False,
         )
+    if value not in _REACHED:
+        address = _address(value)
+        try:
+            socket.create_connection(address, timeout=5).close()
+        except OSError as exc:
+            pytest.fail(
+                f"{variable} names {address[0]}:{address[1]}, where no {service} answers "
+                f"({exc.strerror or exc}): start it with scripts/services {script} start",
+                pytrace=False,
+            )
+        _REACHED.add(value)
     return value
+
+
+# Services already found answering in this run (checked once each).
+_REACHED: set[str] = set()
+
+
+def _address(value: str) -> tuple[str, int]:
+    """host and port of a PostgreSQL URL or of the first Kafka bootstrap server."""
+    if "://" in value:
+        parsed = urlsplit(value)
+        return parsed.hostname or "127.0.0.1", parsed.port or 5432
+    host, _, port = value.split(",")[0].rpartition(":")
+    return host or "127.0.0.1", int(port or 9092)
 
 
 def postgres_url() -> str:

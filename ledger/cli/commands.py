@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,11 @@ def topics(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    url = getattr(args, "postgres_url", None) or os.environ.get("LEDGER_BENCH_POSTGRES_URL")
+    if url:
+        from ledger.postgres import probe
+
+        probe(url)  # a missing database is one line, not a traceback from inside a run
     if args.action == "ingest":
         from consumers.bench import run_ingest_bench
 

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from ledger.crypto import encode_key, generate_key
+from tests.conftest import postgres_url
 from tests.integration.test_pipeline import course, registered
 
 
@@ -215,3 +216,17 @@ def test_ingest_text_summary_names_field_and_rule(env: dict[str, str], tmp_path:
     proc = ledger("ingest", str(events), "--no-progress", env=env)
     assert "line 1: data.endDate:" in proc.stdout
     assert "[pattern]" in proc.stdout
+
+
+@pytest.mark.parametrize("action", ["append", "fuzz", "projections"])
+def test_bench_against_a_database_that_does_not_exist_is_one_line_naming_it(
+    env: dict[str, str], action: str
+) -> None:
+    base = postgres_url().split("?", 1)[0]
+    missing = base.rsplit("/", 1)[0] + "/no_such_database"
+    proc = ledger("bench", action, "--postgres-url", missing, env=env, check=False)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert 'database "no_such_database" does not exist' in line
+    assert "Traceback" not in proc.stderr
+    assert missing.split("@")[0].split(":")[-1] not in line  # the password stays out
