@@ -7,6 +7,7 @@ COPY ledger ledger
 COPY schemas schemas
 COPY projections projections
 COPY consumers consumers
+COPY services services
 COPY api api
 RUN pip install --no-cache-dir .
 USER ledger

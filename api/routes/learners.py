@@ -6,7 +6,6 @@ learner id answers 404, exactly as a learner that does not exist.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -40,9 +39,9 @@ from projections.reading import (
     read_learner_record,
 )
 from projections.store import Document
+from services.erasure import Erasure, erase_learner
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
-ERASURE_REQUESTED = "org.lll.learner.erasure-requested.v1"
 COMMON = (401, 403, 404, 422, 503)
 
 
@@ -262,24 +261,14 @@ def _export(
     responses=error_responses(409, *COMMON),
 )
 async def erase(learner_id: OwnLearnerDep, context: LedgerDep) -> ErasureDone:
-    request_id = f"erasure-{uuid.uuid4().hex}"
-    position = await context.run(_erase, context, learner_id, request_id)
-    return ErasureDone(learner=learner_id, request_id=request_id, erased=True, position=position)
-
-
-def _erase(context: LedgerContext, learner: str, request_id: str) -> int:
-    ledger = context.ledger
-    _live(context, learner)
-    ledger.publish_own(
-        ERASURE_REQUESTED,
-        learner,
-        {"requestId": request_id, "requestedAt": _stamp(), "channel": "api"},
+    done = await context.run(_erase, context, learner_id)
+    return ErasureDone(
+        learner=done.learner, request_id=done.request_id, erased=True, position=done.position
     )
-    position = ledger.erase(learner, request_id=request_id)
-    # Purge the read models now, not at the next read.
-    read_learner_record(ledger, context.store, learner)
-    return position
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _erase(context: LedgerContext, learner: str) -> Erasure:
+    try:
+        return erase_learner(context.ledger, context.store, learner, channel="api")
+    except NoRecordError:
+        raise not_found() from None

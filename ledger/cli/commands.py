@@ -156,12 +156,33 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def erase(args: argparse.Namespace) -> int:
-    with Ledger.open() as ledger:
-        position = ledger.erase(args.learner)
+    from projections.reading import NoRecordError
+    from projections.store import open_projection_store
+    from services.erasure import erase_learner
+
+    settings = Settings.from_env()
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            done = erase_learner(ledger, store, args.learner, channel="cli")
+        except NoRecordError:
+            raise LedgerError(f"--learner: no record for learner {args.learner!r}") from None
+        finally:
+            store.close()
     if args.json:
-        emit_json({"learner": args.learner, "erased": True, "position": position})
+        emit_json(
+            {
+                "learner": done.learner,
+                "requestId": done.request_id,
+                "erased": True,
+                "position": done.position,
+            }
+        )
     else:
-        out.print(f"learner {args.learner} erased: key destroyed, erasure recorded at {position}")
+        out.print(
+            f"learner {done.learner} erased: request recorded, key destroyed, "
+            f"erasure recorded at {done.position}"
+        )
     return 0
 
 

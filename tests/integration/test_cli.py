@@ -230,3 +230,28 @@ def test_bench_against_a_database_that_does_not_exist_is_one_line_naming_it(
     assert 'database "no_such_database" does not exist' in line
     assert "Traceback" not in proc.stderr
     assert missing.split("@")[0].split(":")[-1] not in line  # the password stays out
+
+
+def test_erase_refuses_an_unknown_or_already_erased_learner_and_records_the_request(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    register_uni(env)
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(registered("r1") + b"\n" + course("c1") + b"\n")
+    ledger("ingest", str(events), "--json", env=env)
+    learner = orjson.loads(registered("r1"))["subject"]
+    unknown = ledger("erase", "--learner", "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", env=env, check=False)
+    assert unknown.returncode == 1
+    assert "no record for learner" in unknown.stderr
+    erased = as_json(ledger("erase", "--learner", learner, "--json", env=env))
+    types = [
+        e["event"]["type"] for e in as_json(ledger("show", "--learner", learner, "--json", env=env))
+    ]
+    assert types[-2:] == [
+        "org.lll.learner.erasure-requested.v1",
+        "org.lll.learner.erasure-completed.v1",
+    ]
+    assert erased["requestId"].startswith("erasure-")
+    again = ledger("erase", "--learner", learner, env=env, check=False)
+    assert again.returncode == 1
+    assert "was erased" in again.stderr

@@ -1,7 +1,8 @@
-"""The dependency rule: schemas ← ledger ← projections ← consumers; composition roots aside.
+"""The dependency rule: schemas ← ledger ← projections ← services, and ← consumers; roots aside.
 
 The composition roots are the CLI (`ledger/cli`) and the HTTP API (`api/`): they may import
-every layer, and no layer imports them.
+every layer, and no layer imports them. Operations a person triggers live in `services/`,
+which the roots call; nothing below the services imports them.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # What each layer must never import.
 WEB = ("api", "fastapi", "starlette", "uvicorn")
 FORBIDDEN = {
-    "schemas": ("ledger", "projections", "consumers", "aiokafka", *WEB),
-    "ledger": ("projections", "consumers", "aiokafka", *WEB),
-    "projections": ("consumers", "aiokafka", *WEB),
-    "consumers": WEB,
+    "schemas": ("ledger", "projections", "consumers", "services", "aiokafka", *WEB),
+    "ledger": ("projections", "consumers", "services", "aiokafka", *WEB),
+    "projections": ("consumers", "services", "aiokafka", *WEB),
+    "consumers": ("services", *WEB),
+    "services": ("consumers", "aiokafka", *WEB),
 }
 # Composition roots may import everything.
 ROOTS = ("ledger/cli",)
