@@ -13,8 +13,8 @@ from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
 from ledger.presented import NotACredentialError, verify_presented
-from projections.consent import ConsentNotActiveError, disclose
-from projections.reading import NoRecordError, read_learner_record
+from projections.consent import ConsentNotActiveError
+from services.consent import NotYoursToReadError, view_under_consent
 
 router = APIRouter(tags=["verifiers"])
 
@@ -44,18 +44,12 @@ def _view(
     context: LedgerContext, learner: str, verifier: str, consent: str, purpose: str, now: datetime
 ) -> JsonResponse:
     try:
-        doc, _ = read_learner_record(context.ledger, context.store, learner)
-    except NoRecordError:
+        shown = view_under_consent(
+            context.ledger, context.store, learner, consent,
+            purpose=purpose, now=now, verifier=verifier,
+        )  # fmt: skip
+    except NotYoursToReadError:
         raise not_found() from None
-    mine = [
-        c
-        for c in doc.get("consents", ())
-        if c.get("consentId") == consent and (c.get("grantee") or {}).get("id") == verifier
-    ]
-    if not mine or doc.get("erased"):
-        raise not_found()
-    try:
-        shown = disclose(context.ledger, doc, consent, purpose=purpose, now=now)
     except ConsentNotActiveError as exc:
         raise ApiError(403, "consent-not-active", f"{exc}; nothing is disclosed") from None
     return JsonResponse(shown)

@@ -14,12 +14,12 @@ from projections.consent import (
     ConsentNotActiveError,
     ConsentTerms,
     InvalidConsentError,
-    disclose,
     grant_consent,
     revoke_consent,
 )
 from projections.reading import read_learner_activity
 from projections.store import open_projection_store
+from services.consent import NotYoursToReadError, view_under_consent
 
 
 def consent(args: argparse.Namespace) -> int:
@@ -49,10 +49,16 @@ def consent(args: argparse.Namespace) -> int:
                 }
             )
             return 0
+        store = open_projection_store(settings)
         try:
-            view = disclose(ledger, record, args.consent, purpose=args.purpose, now=now)
-        except ConsentNotActiveError as exc:
+            view = view_under_consent(
+                ledger, store, args.learner, args.consent,
+                purpose=args.purpose, now=now, verifier=None,
+            )  # fmt: skip
+        except (ConsentNotActiveError, NotYoursToReadError) as exc:
             raise LedgerError(f"--consent: {exc}; nothing is disclosed") from None
+        finally:
+            store.close()
         emit_json(view)
         return 0
 

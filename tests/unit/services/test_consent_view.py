@@ -1,0 +1,116 @@
+"""A read under consent, as the API and the CLI both run it: only the grantee, only in force."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ledger.application import Ledger
+from ledger.crypto import generate_key
+from ledger.demo import generate
+from ledger.pipeline import Channel
+from ledger.settings import Settings
+from projections.consent import ConsentNotActiveError
+from projections.reading import read_learner_record
+from projections.sqlite import SQLiteProjectionStore
+from services.consent import NotYoursToReadError, view_under_consent
+from services.erasure import erase_learner
+
+DISCLOSED = "org.lll.learner.record-disclosed.v1"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]]:
+    """A demo population with one consent in force at ``consent["now"]``."""
+    settings = Settings.from_env(
+        {}, database_url=f"sqlite:///{tmp_path}/ledger.db", _master_key=generate_key()
+    )
+    population = generate(seed=4, learners=6)
+    store = SQLiteProjectionStore(tmp_path / "read.db")
+    store.create_tables()
+    with Ledger.open(settings) as ledger:
+        for s in population.issuers:
+            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
+        ledger.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
+        granted = [
+            {"learner": learner, **c}
+            for learner in population.learners
+            for c in read_learner_record(ledger, store, learner)[0].get("consents", ())
+            if c.get("status") == "granted"
+        ]
+        consent = granted[0]
+        expires = datetime.fromisoformat(consent["expiresAt"].replace("Z", "+00:00"))
+        consent["now"] = expires.replace(day=1, tzinfo=UTC)
+        yield ledger, store, consent
+    store.close()
+
+
+def read(world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]], **changes: Any) -> Any:
+    ledger, store, c = world
+    args: dict[str, Any] = {
+        "learner": c["learner"],
+        "consent": c["consentId"],
+        "purpose": c["purposes"][0],
+        "now": c["now"],
+        "verifier": c["grantee"]["id"],
+        **changes,
+    }
+    learner, consent = args.pop("learner"), args.pop("consent")
+    return view_under_consent(ledger, store, learner, consent, **args)
+
+
+def disclosures(world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]) -> int:
+    ledger, _, c = world
+    return sum(e.envelope["type"] == DISCLOSED for e in ledger.learner_events(c["learner"]))
+
+
+def test_the_grantee_reads_the_view_and_the_read_is_recorded(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    view = read(world)
+    assert view["consent"]["consentId"] == world[2]["consentId"]
+    assert disclosures(world) == 1
+
+
+def test_an_operator_reads_on_the_grantees_behalf(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    assert read(world, verifier=None)["learner"] == world[2]["learner"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"verifier": "someone-else"},
+        {"consent": "C-no-such-consent"},
+        {"learner": "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ"},
+    ],
+)
+def test_another_verifier_an_unknown_consent_or_learner_get_one_answer_and_nothing_is_recorded(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]], changes: dict[str, Any]
+) -> None:
+    with pytest.raises(NotYoursToReadError):
+        read(world, **changes)
+    assert disclosures(world) == 0
+
+
+def test_a_purpose_the_consent_does_not_name_discloses_nothing(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    with pytest.raises(ConsentNotActiveError):
+        read(world, purpose="marketing")
+    assert disclosures(world) == 0
+
+
+def test_an_erased_learners_record_is_not_yours_to_read(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    ledger, store, c = world
+    erase_learner(ledger, store, c["learner"], channel="support")
+    with pytest.raises(NotYoursToReadError):
+        read(world)
