@@ -34,12 +34,11 @@ from projections.export import (
 )
 from projections.reading import (
     NoRecordError,
-    present_record,
-    read_learner_activity,
     read_learner_record,
 )
 from projections.store import Document
 from services.erasure import Erasure, erase_learner
+from services.records import learner_activity, learner_record
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
@@ -71,8 +70,11 @@ async def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
 
 
 def _present(context: LedgerContext, learner: str) -> JsonResponse:
-    doc, pathways = _record(context, learner)
-    return JsonResponse(present_record(doc, pathways, datetime.now(UTC).date()))
+    try:
+        doc = learner_record(context.ledger, context.store, learner, today=datetime.now(UTC).date())
+    except NoRecordError:
+        raise not_found() from None
+    return JsonResponse(doc)
 
 
 @router.get(
@@ -87,10 +89,11 @@ async def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonRespons
 
 def _listing(context: LedgerContext, learner: str, name: str) -> JsonResponse:
     """The record's consents, or the learner's disclosures or exports (logged apart)."""
-    doc, _ = _record(context, learner)
-    if name != "consents" and not doc.get("erased"):
-        doc = read_learner_activity(context.ledger, context.store, learner)
-    return JsonResponse(doc.get(name, []))
+    try:
+        activity = learner_activity(context.ledger, context.store, learner)
+    except NoRecordError:
+        raise not_found() from None
+    return JsonResponse(activity[name])
 
 
 @router.post(

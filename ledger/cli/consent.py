@@ -17,9 +17,9 @@ from projections.consent import (
     grant_consent,
     revoke_consent,
 )
-from projections.reading import read_learner_activity
 from projections.store import open_projection_store
 from services.consent import NotYoursToReadError, view_under_consent
+from services.records import learner_activity
 
 
 def consent(args: argparse.Namespace) -> int:
@@ -34,20 +34,11 @@ def consent(args: argparse.Namespace) -> int:
             emit_json({"revoked": args.consent, "position": position})
             return 0
         if args.action == "list":
-            activity = record
-            if not record.get("erased"):
-                store = open_projection_store(settings)
-                try:
-                    activity = read_learner_activity(ledger, store, args.learner)
-                finally:
-                    store.close()
-            emit_json(
-                {
-                    "consents": record.get("consents", []),
-                    "disclosures": activity.get("disclosures", []),
-                    "exports": activity.get("exports", []),
-                }
-            )
+            store = open_projection_store(settings)
+            try:
+                emit_json(learner_activity(ledger, store, args.learner))
+            finally:
+                store.close()
             return 0
         store = open_projection_store(settings)
         try:

@@ -19,10 +19,11 @@ from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection
-from projections.reading import NoRecordError, present_record, read_learner_record
+from projections.reading import NoRecordError, read_learner_record
 from projections.replay import replay_learner
 from projections.runner import Projection, ProjectionRunner
 from projections.store import Document, open_projection_store
+from services import records
 
 
 def _issued_credentials(settings: Settings) -> Projection:
@@ -126,10 +127,20 @@ def learner_record(
 def record(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with Ledger.open(settings) as ledger:
-        doc, pathways = learner_record(
-            ledger, settings, args.learner, catch_up=not args.no_catch_up
-        )
-    emit_json(present_record(doc, pathways, datetime.now(UTC).date()))
+        store = open_projection_store(settings)
+        try:
+            doc = records.learner_record(
+                ledger,
+                store,
+                args.learner,
+                today=datetime.now(UTC).date(),
+                catch_up=not args.no_catch_up,
+            )
+        except NoRecordError as exc:
+            raise LedgerError(f"--learner: {exc}") from None
+        finally:
+            store.close()
+    emit_json(doc)
     return 0
 
 
