@@ -28,9 +28,6 @@ from projections.consent import (
 from projections.export import (
     ExportScopeError,
     NothingToExportError,
-    SignedExport,
-    record_export,
-    sign_learner_export,
 )
 from projections.reading import (
     NoRecordError,
@@ -38,6 +35,7 @@ from projections.reading import (
 )
 from projections.store import Document
 from services.erasure import Erasure, erase_learner
+from services.export import RecordedExport, export_record
 from services.records import learner_activity, learner_record
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
@@ -211,7 +209,8 @@ async def export(
     ] = None,
 ) -> Response:
     now = datetime.now(UTC).replace(microsecond=0)
-    signed, export_id, position = await context.run(_export, context, learner_id, fmt, now, scope)
+    done = await context.run(_export, context, learner_id, fmt, now, scope)
+    signed, export_id, position = done.signed, done.export_id, done.position
     return Response(
         signed.data,
         media_type="application/jwt" if fmt == "jwt" else "application/json",
@@ -230,11 +229,11 @@ def _export(
     fmt: Literal["di", "jwt"],
     now: datetime,
     scope: list[str] | None,
-) -> tuple[SignedExport, str, int]:
+) -> RecordedExport:
     """The signed export, recorded: the export, its id and its position."""
     key = context.settings.signing_key()  # a missing key: 503 not-configured
     try:
-        signed = sign_learner_export(
+        return export_record(
             context.ledger, context.store, learner, key=key, fmt=fmt, now=now, scope=scope
         )
     except NoRecordError:
@@ -250,8 +249,6 @@ def _export(
         raise ApiError(
             409, "nothing-to-export", "the record holds no standing credential"
         ) from None
-    export_id, position = record_export(context.ledger, learner, signed)
-    return signed, export_id, position
 
 
 @router.post(

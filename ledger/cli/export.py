@@ -23,11 +23,10 @@ from ledger.vc.keys import did_key_of
 from projections.export import (
     ExportScopeError,
     NothingToExportError,
-    record_export,
-    sign_learner_export,
 )
 from projections.reading import NoRecordError
 from projections.store import open_projection_store
+from services.export import export_record
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -62,18 +61,18 @@ def export(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            signed = sign_learner_export(
-                ledger, store, args.learner, key=key, fmt=args.format, now=now, scope=args.scope
-            )
+            # Written first, then recorded in the learner's stream (they list what left).
+            done = export_record(
+                ledger, store, args.learner, key=key, fmt=args.format, now=now,
+                scope=args.scope, deliver=lambda s: _write_private(Path(args.out), s.data),
+            )  # fmt: skip
         except (NoRecordError, LearnerErasedError, NothingToExportError) as exc:
             raise LedgerError(f"--learner: {exc}") from None
         except ExportScopeError as exc:
             raise LedgerError(f"--scope: {exc}") from None
         finally:
             store.close()
-        _write_private(Path(args.out), signed.data)
-        # The learner can list what left the ledger: the export is recorded in their stream.
-        record_export(ledger, args.learner, signed)
+        signed = done.signed
     err.print(
         f"exported {signed.count} credential(s) of learner {args.learner} to {args.out} "
         f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600)"
