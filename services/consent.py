@@ -1,12 +1,18 @@
-"""Reading a learner's record under their consent: only its grantee, for a purpose it names."""
+"""Consent: a learner grants and revokes it; its grantee reads under it, for a purpose it names."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from ledger.application import Ledger
-from ledger.errors import LedgerError
-from projections.consent import disclose
+from ledger.errors import LearnerErasedError, LedgerError
+from projections.consent import (
+    ConsentTerms,
+    GrantedConsent,
+    disclose,
+    grant_consent,
+    revoke_consent,
+)
 from projections.reading import NoRecordError, read_learner_record
 from projections.store import Document, ProjectionStore
 
@@ -55,3 +61,40 @@ def view_under_consent(
     if not mine or doc.get("erased"):
         raise NotYoursToReadError()
     return disclose(ledger, doc, consent, purpose=purpose, now=now)
+
+
+def _live_record(ledger: Ledger, store: ProjectionStore, learner: str) -> Document:
+    doc, _ = read_learner_record(ledger, store, learner)
+    if doc.get("erased"):
+        raise LearnerErasedError(learner)
+    return doc
+
+
+def grant(
+    ledger: Ledger, store: ProjectionStore, learner: str, terms: ConsentTerms, *, now: datetime
+) -> GrantedConsent:
+    """Record the learner's consent on ``terms`` (with its receipt).
+
+    Raises:
+        NoRecordError: the learner has no record.
+        LearnerErasedError: the learner was erased.
+        InvalidConsentError: the terms name no scope (no category, no item).
+        StoreError: the database failed.
+    """
+    _live_record(ledger, store, learner)
+    return grant_consent(ledger, learner, terms, now=now)
+
+
+def revoke(
+    ledger: Ledger, store: ProjectionStore, learner: str, consent: str, *, now: datetime
+) -> int:
+    """Revoke the learner's consent at once; returns the position that records it.
+
+    Raises:
+        NoRecordError: the learner has no record.
+        LearnerErasedError: the learner was erased.
+        ConsentUnknownError: the learner gave no consent with this id.
+        ConsentAlreadyRevokedError: it was revoked before.
+        StoreError: the database failed.
+    """
+    return revoke_consent(ledger, _live_record(ledger, store, learner), consent, now=now)

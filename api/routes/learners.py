@@ -15,15 +15,12 @@ from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
 from api.responses import JsonResponse
-from ledger.errors import LearnerErasedError
 from projections.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
     ConsentUnknownError,
     GrantedConsent,
     InvalidConsentError,
-    grant_consent,
-    revoke_consent,
 )
 from projections.export import (
     ExportScopeError,
@@ -31,30 +28,14 @@ from projections.export import (
 )
 from projections.reading import (
     NoRecordError,
-    read_learner_record,
 )
-from projections.store import Document
+from services import consent as consent_service
 from services.erasure import Erasure, erase_learner
 from services.export import RecordedExport, export_record
 from services.records import learner_activity, learner_record
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
-
-
-def _record(context: LedgerContext, learner: str) -> tuple[Document, list[Document]]:
-    """The caught-up record; 404 when there is none. Call in a session (``context.run``)."""
-    try:
-        return read_learner_record(context.ledger, context.store, learner)
-    except NoRecordError:
-        raise not_found() from None
-
-
-def _live(context: LedgerContext, learner: str) -> Document:
-    doc, _ = _record(context, learner)
-    if doc.get("erased"):
-        raise LearnerErasedError(learner)
-    return doc
 
 
 @router.get(
@@ -129,9 +110,10 @@ async def grant(
 def _grant(
     context: LedgerContext, learner: str, terms: ConsentTerms, now: datetime
 ) -> GrantedConsent:
-    _live(context, learner)
     try:
-        return grant_consent(context.ledger, learner, terms, now=now)
+        return consent_service.grant(context.ledger, context.store, learner, terms, now=now)
+    except NoRecordError:
+        raise not_found() from None
     except InvalidConsentError:
         raise ApiError(
             422, "invalid", "a consent needs categories or items", path="categories"
@@ -155,10 +137,11 @@ async def revoke(
 
 
 def _revoke(context: LedgerContext, learner: str, consent_id: str) -> int:
-    doc = _live(context, learner)
     try:
-        return revoke_consent(context.ledger, doc, consent_id, now=datetime.now(UTC))
-    except ConsentUnknownError:
+        return consent_service.revoke(
+            context.ledger, context.store, learner, consent_id, now=datetime.now(UTC)
+        )
+    except (NoRecordError, ConsentUnknownError):
         raise not_found() from None
     except ConsentAlreadyRevokedError:
         raise ApiError(409, "already-revoked", "this consent was revoked before") from None

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from typing import Any
 
 from ledger.application import Ledger
 from ledger.cli.output import emit_json
-from ledger.cli.projections import learner_record
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.consent import (
+    ConsentAlreadyRevokedError,
     ConsentNotActiveError,
     ConsentTerms,
+    ConsentUnknownError,
     InvalidConsentError,
-    grant_consent,
-    revoke_consent,
 )
-from projections.store import open_projection_store
+from projections.reading import NoRecordError
+from projections.store import ProjectionStore, open_projection_store
+from services import consent as consent_service
 from services.consent import NotYoursToReadError, view_under_consent
 from services.records import learner_activity
 
@@ -26,35 +28,39 @@ def consent(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     now = datetime.now(UTC)
     with Ledger.open(settings) as ledger:
-        if args.action == "grant":
-            return _grant(ledger, args, now)
-        record, _ = learner_record(ledger, settings, args.learner)
-        if args.action == "revoke":
-            position = revoke_consent(ledger, record, args.consent, now=now)
-            emit_json({"revoked": args.consent, "position": position})
-            return 0
-        if args.action == "list":
-            store = open_projection_store(settings)
-            try:
-                emit_json(learner_activity(ledger, store, args.learner))
-            finally:
-                store.close()
-            return 0
         store = open_projection_store(settings)
         try:
-            view = view_under_consent(
-                ledger, store, args.learner, args.consent,
-                purpose=args.purpose, now=now, verifier=None,
-            )  # fmt: skip
-        except (ConsentNotActiveError, NotYoursToReadError) as exc:
-            raise LedgerError(f"--consent: {exc}; nothing is disclosed") from None
+            emit_json(_run(ledger, store, args, now))
+        except NoRecordError as exc:
+            raise LedgerError(f"--learner: {exc}") from None
         finally:
             store.close()
-        emit_json(view)
-        return 0
+    return 0
 
 
-def _grant(ledger: Ledger, args: argparse.Namespace, now: datetime) -> int:
+def _run(ledger: Ledger, store: ProjectionStore, args: argparse.Namespace, now: datetime) -> Any:
+    if args.action == "grant":
+        return _grant(ledger, store, args, now)
+    if args.action == "revoke":
+        try:
+            position = consent_service.revoke(ledger, store, args.learner, args.consent, now=now)
+        except (ConsentUnknownError, ConsentAlreadyRevokedError) as exc:
+            raise LedgerError(f"--consent: {exc}") from None
+        return {"revoked": args.consent, "position": position}
+    if args.action == "list":
+        return learner_activity(ledger, store, args.learner)
+    try:
+        return view_under_consent(
+            ledger, store, args.learner, args.consent,
+            purpose=args.purpose, now=now, verifier=None,
+        )  # fmt: skip
+    except (ConsentNotActiveError, NotYoursToReadError) as exc:
+        raise LedgerError(f"--consent: {exc}; nothing is disclosed") from None
+
+
+def _grant(
+    ledger: Ledger, store: ProjectionStore, args: argparse.Namespace, now: datetime
+) -> dict[str, Any]:
     items = []
     for item in args.item or ():
         source, sep, event_id = item.rpartition(",")
@@ -73,14 +79,11 @@ def _grant(ledger: Ledger, args: argparse.Namespace, now: datetime) -> int:
         withdrawal_method="ledger consent revoke",
     )
     try:
-        granted = grant_consent(ledger, args.learner, terms, now=now)
+        granted = consent_service.grant(ledger, store, args.learner, terms, now=now)
     except InvalidConsentError:
         raise LedgerError("--category/--item: a consent needs a scope") from None
-    emit_json(
-        {
-            "consentId": granted.consent_id,
-            "receiptId": granted.receipt_id,
-            "position": granted.position,
-        }
-    )
-    return 0
+    return {
+        "consentId": granted.consent_id,
+        "receiptId": granted.receipt_id,
+        "position": granted.position,
+    }

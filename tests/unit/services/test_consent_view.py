@@ -1,4 +1,4 @@
-"""A read under consent, as the API and the CLI both run it: only the grantee, only in force."""
+"""Consent as the API and the CLI both run it: granted and revoked while the learner is live, read only by its grantee while in force."""
 
 from __future__ import annotations
 
@@ -13,11 +13,18 @@ import pytest
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.demo import generate
+from ledger.errors import LearnerErasedError
 from ledger.pipeline import Channel
 from ledger.settings import Settings
-from projections.consent import ConsentNotActiveError
-from projections.reading import read_learner_record
+from projections.consent import (
+    ConsentAlreadyRevokedError,
+    ConsentNotActiveError,
+    ConsentTerms,
+    ConsentUnknownError,
+)
+from projections.reading import NoRecordError, read_learner_record
 from projections.sqlite import SQLiteProjectionStore
+from services import consent
 from services.consent import NotYoursToReadError, view_under_consent
 from services.erasure import erase_learner
 
@@ -114,3 +121,46 @@ def test_an_erased_learners_record_is_not_yours_to_read(
     erase_learner(ledger, store, c["learner"], channel="support")
     with pytest.raises(NotYoursToReadError):
         read(world)
+
+
+def terms(grantee: str = "verifier-acme") -> ConsentTerms:
+    return ConsentTerms(
+        grantee_id=grantee,
+        grantee_name="Acme",
+        purposes=["recruitment"],
+        categories=["credentials"],
+        items=[],
+        expires_at="2099-01-01T00:00:00Z",
+        notice_url="https://acme.example/privacy",
+        jurisdiction="GB",
+        withdrawal_method="ledger consent revoke",
+    )
+
+
+def test_grant_then_revoke_then_revoke_again_is_refused(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    ledger, store, c = world
+    now = datetime.now(UTC)
+    granted = consent.grant(ledger, store, c["learner"], terms(), now=now)
+    assert (
+        consent.revoke(ledger, store, c["learner"], granted.consent_id, now=now) > granted.position
+    )
+    with pytest.raises(ConsentAlreadyRevokedError):
+        consent.revoke(ledger, store, c["learner"], granted.consent_id, now=now)
+    with pytest.raises(ConsentUnknownError):
+        consent.revoke(ledger, store, c["learner"], "C-no-such", now=now)
+
+
+def test_no_consent_is_granted_for_an_unknown_or_erased_learner(
+    world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
+) -> None:
+    ledger, store, c = world
+    now = datetime.now(UTC)
+    with pytest.raises(NoRecordError):
+        consent.grant(ledger, store, "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", terms(), now=now)
+    erase_learner(ledger, store, c["learner"], channel="api")
+    head = ledger.recorder.max_position()
+    with pytest.raises(LearnerErasedError):
+        consent.grant(ledger, store, c["learner"], terms(), now=now)
+    assert ledger.recorder.max_position() == head
