@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from ledger.application import Ledger
-from ledger.crypto import generate_key
-from ledger.demo import generate
 from ledger.errors import LearnerErasedError
-from ledger.pipeline import Channel
-from ledger.settings import Settings
 from projections.consent import (
     ConsentAlreadyRevokedError,
     ConsentNotActiveError,
@@ -27,34 +20,25 @@ from projections.sqlite import SQLiteProjectionStore
 from services import consent
 from services.consent import NotYoursToReadError, view_under_consent
 from services.erasure import erase_learner
+from tests.unit.services.conftest import Demo
 
 DISCLOSED = "org.lll.learner.record-disclosed.v1"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]]:
-    """A demo population with one consent in force at ``consent["now"]``."""
-    settings = Settings.from_env(
-        {}, database_url=f"sqlite:///{tmp_path}/ledger.db", _master_key=generate_key()
-    )
-    population = generate(seed=4, learners=6)
-    store = SQLiteProjectionStore(tmp_path / "read.db")
-    store.create_tables()
-    with Ledger.open(settings) as ledger:
-        for s in population.issuers:
-            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
-        ledger.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
-        granted = [
-            {"learner": learner, **c}
-            for learner in population.learners
-            for c in read_learner_record(ledger, store, learner)[0].get("consents", ())
-            if c.get("status") == "granted"
-        ]
-        consent = granted[0]
-        expires = datetime.fromisoformat(consent["expiresAt"].replace("Z", "+00:00"))
-        consent["now"] = expires.replace(day=1, tzinfo=UTC)
-        yield ledger, store, consent
-    store.close()
+def world(demo: Demo) -> tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]:
+    """The demo population, and one consent in force at ``consent["now"]``."""
+    ledger, store, population = demo
+    granted = [
+        {"learner": learner, **c}
+        for learner in population.learners
+        for c in read_learner_record(ledger, store, learner)[0].get("consents", ())
+        if c.get("status") == "granted"
+    ]
+    consent = granted[0]
+    expires = datetime.fromisoformat(consent["expiresAt"].replace("Z", "+00:00"))
+    consent["now"] = expires.replace(day=1, tzinfo=UTC)
+    return ledger, store, consent
 
 
 def read(world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]], **changes: Any) -> Any:

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import orjson
 import pytest
 
 from ledger.application import Ledger
-from ledger.crypto import generate_key
-from ledger.demo import generate
 from ledger.errors import LearnerErasedError
-from ledger.pipeline import Channel
-from ledger.settings import Settings
 from projections.learner_record import NAME
 from projections.reading import NoRecordError
 from projections.sqlite import SQLiteProjectionStore
 from services.erasure import ERASURE_REQUESTED, erase_learner
+from tests.unit.services.conftest import Demo
 
 COMPLETED = "org.lll.learner.erasure-completed.v1"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Ledger, SQLiteProjectionStore, list[str]]]:
-    """An embedded ledger with a small demo population, and its read models' store."""
-    settings = Settings.from_env(
-        {}, database_url=f"sqlite:///{tmp_path}/ledger.db", _master_key=generate_key()
-    )
-    population = generate(seed=4, learners=3)
-    store = SQLiteProjectionStore(tmp_path / "read.db")
-    store.create_tables()
-    with Ledger.open(settings) as ledger:
-        for s in population.issuers:
-            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
-        ledger.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
-        yield ledger, store, population.learners
-    store.close()
+def world(demo: Demo) -> tuple[Ledger, SQLiteProjectionStore, list[str]]:
+    ledger, store, population = demo
+    return ledger, store, population.learners
 
 
 def test_erase_learner_records_the_request_then_the_erasure_and_purges_the_record(
