@@ -13,7 +13,7 @@ from api.responses import JsonResponse
 from ledger.errors import LedgerError
 from ledger.integrity import split_state
 from ledger.records import parse_instant
-from projections.replay import replay_learner
+from services.audit import replay_record, verify_chain
 
 router = APIRouter(tags=["auditors"])
 MAX_PAGE = 1000
@@ -64,7 +64,7 @@ def _log_page(context: LedgerContext, start: int, limit: int) -> JsonResponse:
     responses=error_responses(401, 403, 503),
 )
 async def audit(principal: AuditorDep, context: LedgerDep) -> dict[str, object]:
-    result = await context.run(context.ledger.audit)
+    result = await context.run(verify_chain, context.ledger)
     return result.as_dict()
 
 
@@ -95,7 +95,7 @@ async def replay(
                 422, "invalid", "not an RFC 3339 date-time with a zone", path="as_of"
             ) from None
     doc = await context.run(
-        replay_learner, context.ledger, learner_id, at_sequence=at_sequence, as_of=as_of
+        replay_record, context.ledger, learner_id, at_sequence=at_sequence, as_of=as_of
     )
     if doc is None:
         raise not_found()

@@ -25,6 +25,7 @@ from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
 from projections.runner import ProjectionRunner
 from projections.store import open_projection_store
+from services.audit import verify_chain
 
 
 def _demo_key(folder: Path) -> tuple[bytes, str | None]:
@@ -86,7 +87,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 ledger.erase(learner, request_id=f"ER{args.seed}-{learner[-6:]}")
             erased.append(learner)
         with progress_bar("audit", ledger.recorder.max_position(), enabled=not quiet) as advance:
-            report = ledger.audit(progress=advance)
+            report = verify_chain(ledger, progress=advance)
         sample = next(lid for lid in population.learners if lid not in erased)
         sample_events = len(ledger.learner_events(sample))
         erased_view = ledger.learner_events(erased[0]) if erased else []

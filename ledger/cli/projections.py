@@ -20,10 +20,10 @@ from projections.learner_record import NAME, LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection
 from projections.reading import NoRecordError, read_learner_record
-from projections.replay import replay_learner
 from projections.runner import Projection, ProjectionRunner
 from projections.store import Document, open_projection_store
 from services import records
+from services.audit import replay_record
 
 
 def _issued_credentials(settings: Settings) -> Projection:
@@ -146,7 +146,7 @@ def record(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     with Ledger.open(Settings.from_env()) as ledger:
-        doc = replay_learner(ledger, args.learner, at_sequence=args.at_sequence, as_of=args.as_of)
+        doc = replay_record(ledger, args.learner, at_sequence=args.at_sequence, as_of=args.as_of)
     if doc is None:
         raise LedgerError(f"--learner: no events for learner {args.learner!r} by then")
     emit_json(doc)
