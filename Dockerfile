@@ -9,6 +9,7 @@ COPY projections projections
 COPY consumers consumers
 COPY services services
 COPY api api
+COPY cli cli
 RUN pip install --no-cache-dir .
 USER ledger
 ENTRYPOINT ["ledger"]

@@ -159,7 +159,7 @@ def _publish(
             [
                 sys.executable,
                 "-m",
-                "ledger.cli.main",
+                "cli.main",
                 "publish",
                 str(path),
                 "--issuer",

@@ -257,7 +257,7 @@ def _served(env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
         LedgerError: it exited, or was not ready within ``READY_TIMEOUT_S``.
     """
     port = _free_port()
-    command = [sys.executable, "-m", "ledger.cli.main", "serve", "--host", HOST]
+    command = [sys.executable, "-m", "cli.main", "serve", "--host", HOST]
     with log.open("wb") as out:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [*command, "--port", str(port), "--log-level", "warning"],

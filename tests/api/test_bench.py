@@ -30,7 +30,7 @@ def _bench(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "LEDGER_BENCH_POSTGRES_URL"}
     return subprocess.run(
         [
-            *(sys.executable, "-m", "ledger.cli.main", "bench", "api"),
+            *(sys.executable, "-m", "cli.main", "bench", "api"),
             *("--events", "300", "--concurrency", "2", "--batch", str(BATCH)),
             # A request count ends each scenario long before its duration: tiny and fast.
             *("--requests", str(REQUESTS), "--duration", "20", "--warmup", "0"),

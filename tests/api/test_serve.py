@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _ledger(*args: str, env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -61,7 +61,7 @@ def test_ledger_serve_accepts_a_token_from_ledger_token_and_refuses_none(
     # Port 0: the server binds a free port itself (no race with another process for it)
     # and says which in its start-up line.
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli.main", "serve", "--port", "0"],
+        [sys.executable, "-m", "cli.main", "serve", "--port", "0"],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -105,7 +105,7 @@ class Scenario:
         log = (self.tmp / f"worker-{name}.log").open("ab")
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "ledger.cli.main", "consume", "-v",
+                sys.executable, "-m", "cli.main", "consume", "-v",
                 "--stats-interval", "1", "--client-id", name, *extra,
             ],
             env=self.env(),

@@ -20,7 +20,7 @@ def test_bench_projections_saves_rebuild_and_export_figures(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k != "LEDGER_BENCH_POSTGRES_URL"}
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "ledger.cli.main", "bench", "projections"),
+            *(sys.executable, "-m", "cli.main", "bench", "projections"),
             *("--events", "3000", "--export-events", "120", "--export-runs", str(RUNS)),
             *("--repeats", "2"),
             *("--out", str(out)),

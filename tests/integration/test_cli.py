@@ -18,7 +18,7 @@ from tests.integration.test_pipeline import course, registered
 
 def ledger(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

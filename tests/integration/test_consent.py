@@ -26,7 +26,7 @@ class Cli:
 
     def __call__(self, *args: str, ok: bool = True) -> Any:
         done = subprocess.run(
-            [sys.executable, "-m", "ledger.cli.main", "consent", *args],
+            [sys.executable, "-m", "cli.main", "consent", *args],
             env=self.env,
             cwd=REPO,
             capture_output=True,

@@ -44,7 +44,7 @@ class Exports:
 
     def ledger(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ledger.cli.main", *args],
+            [sys.executable, "-m", "cli.main", *args],
             env=self.env,
             cwd=REPO,
             capture_output=True,
@@ -209,7 +209,7 @@ def test_export_without_signing_key_names_the_variable(exports: Exports) -> None
     env = {k: v for k, v in exports.env.items() if k != "LEDGER_SIGNING_KEY_FILE"}
     out = exports.dir / "unsigned.json"
     result = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "export", "--learner", exports.learner],
+        [sys.executable, "-m", "cli.main", "export", "--learner", exports.learner],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -221,7 +221,7 @@ def test_export_without_signing_key_names_the_variable(exports: Exports) -> None
         [
             sys.executable,
             "-m",
-            "ledger.cli.main",
+            "cli.main",
             "export",
             "--learner",
             exports.learner,

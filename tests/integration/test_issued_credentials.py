@@ -52,7 +52,7 @@ class Deployment:
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "ledger.cli.main", *args],
+            [sys.executable, "-m", "cli.main", *args],
             env=env or self.env,
             cwd=REPO,
             capture_output=True,

@@ -263,7 +263,7 @@ def test_publish_command_sends_every_nonblank_line_keyed_by_learner(
     path = tmp_path / "outbox.jsonl"
     path.write_bytes(b"\n".join([*(orjson.dumps(e) for e in events), b"", b"not json"]) + b"\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "publish", str(path),
+        [sys.executable, "-m", "cli.main", "publish", str(path),
          "--issuer", scenario.issuers[uni.source].id, "--json"],
         env=scenario.env(), capture_output=True, timeout=120, check=False,
     )  # fmt: skip

@@ -47,7 +47,7 @@ def populate(url: str, master_key: str, learners: int) -> int:
 
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli.main", "projections", *args],
+        [sys.executable, "-m", "cli.main", "projections", *args],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -104,7 +104,7 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
 
     def status() -> dict[str, int]:
         out = subprocess.run(
-            [sys.executable, "-m", "ledger.cli.main", "projections", "status", "--json"],
+            [sys.executable, "-m", "cli.main", "projections", "status", "--json"],
             env=env,
             cwd=REPO,
             capture_output=True,

@@ -93,7 +93,7 @@ def test_replay_command_prints_the_record(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "ledger.cli.main",
+            "cli.main",
             "replay",
             "--learner",
             learner,

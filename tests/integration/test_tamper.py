@@ -30,7 +30,7 @@ def run_audit(recorder: LedgerRecorder) -> tuple[int, dict[str, Any]]:
     env = {**os.environ, "LEDGER_DATABASE_URL": database_url_of(recorder)}
     env.pop("LEDGER_MASTER_KEY", None)  # the audit needs no key: it reads no personal data
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "audit", "verify", "--json"],
+        [sys.executable, "-m", "cli.main", "audit", "verify", "--json"],
         env=env,
         capture_output=True,
         timeout=120,
@@ -93,7 +93,7 @@ def test_audit_text_output_names_the_position(filled: LedgerRecorder) -> None:
     flip_byte(filled, 5, 100)
     env = {**os.environ, "LEDGER_DATABASE_URL": database_url_of(filled)}
     proc = subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", "audit", "verify", "--no-progress"],
+        [sys.executable, "-m", "cli.main", "audit", "verify", "--no-progress"],
         env=env,
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ledger.cli.main import build_parser
+from cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from cli.output import emit_json, err, out, progress_bar
 from ledger.application import Ledger
-from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.collector import tune_gc
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import LedgerError
@@ -220,25 +220,25 @@ def keys(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from ledger.cli.demo import run_demo
+    from cli.demo import run_demo
 
     return run_demo(args)
 
 
 def consume(args: argparse.Namespace) -> int:
-    from ledger.cli.kafka import consume as run
+    from cli.kafka import consume as run
 
     return run(args)
 
 
 def publish(args: argparse.Namespace) -> int:
-    from ledger.cli.kafka import publish as run
+    from cli.kafka import publish as run
 
     return run(args)
 
 
 def topics(args: argparse.Namespace) -> int:
-    from ledger.cli.kafka import topics as run
+    from cli.kafka import topics as run
 
     return run(args)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
+from cli.commands import print_ingest_summary
+from cli.output import emit_json, out, progress_bar
 from ledger.application import Ledger
-from ledger.cli.commands import print_ingest_summary
-from ledger.cli.output import emit_json, out, progress_bar
 from ledger.crypto import decode_key, encode_key, generate_key
 from ledger.demo import generate
 from ledger.ingest import ingest_file

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import orjson
 
+from cli.output import emit_json, out
 from consumers.metrics import serve_metrics
 from consumers.publisher import publish_lines
 from consumers.topics import ensure_topics, issuer_topic, registered_topics
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
-from ledger.cli.output import emit_json, out
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError
 from ledger.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from ledger.cli.output import emit_json, out
+from cli.output import emit_json, out
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.settings import Settings
 

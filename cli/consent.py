@@ -6,8 +6,8 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from cli.output import emit_json
 from ledger.application import Ledger
-from ledger.cli.output import emit_json
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.consent import (

@@ -8,8 +8,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from cli.output import emit_json, err, out, progress_bar
 from ledger.application import Ledger
-from ledger.cli.output import emit_json, err, out, progress_bar
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.activity import NAME as ACTIVITY

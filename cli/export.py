@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 
+from cli.output import err, out
 from ledger.application import Ledger
-from ledger.cli.output import err, out
 from ledger.errors import LearnerErasedError, LedgerError
 from ledger.presented import CredentialCheck, NotACredentialError, verify_presented
 from ledger.settings import Settings

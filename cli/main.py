@@ -30,11 +30,11 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ledger.cli import commands as c
-    from ledger.cli import consent as cn
-    from ledger.cli import export as ex
-    from ledger.cli import projections as pr
-    from ledger.cli import serve as sv
+    from cli import commands as c
+    from cli import consent as cn
+    from cli import export as ex
+    from cli import projections as pr
+    from cli import serve as sv
 
     parser = argparse.ArgumentParser(
         prog="ledger",
