@@ -50,7 +50,7 @@ class WorkerStats:
             ("duplicates", "events already in the ledger"),
             ("rejected", "messages refused, sent to the dead-letter topic"),
             ("batches", "append transactions committed"),
-            ("conflicts", "appends that failed (rolled back; positions re-read from the ledger)"),
+            ("conflicts", "appends refused because another worker moved past (positions re-read)"),
             ("retries", "failed attempts at PostgreSQL or Kafka, each followed by a backoff"),
         ):
             lines.append(f"# HELP lll_ingest_{name}_total {help_text}")

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from consumers.outage import Outage
-from ledger.errors import StoreError
+from ledger.errors import StoreConflictError, StoreError
 from ledger.persistence import LedgerRecorder
 
 log = logging.getLogger("lll.ingest")
@@ -85,14 +85,15 @@ class Positions:
     ) -> None:
         """:meth:`seek` ``partitions()`` (asked again at each attempt), retrying while
         PostgreSQL fails; ``exc`` is the failure of ``what`` that brought us here, and
-        each attempt after a failure waits as the outage says. Returns early when the
-        worker is stopping.
+        each attempt after a failure waits as the outage says (a conflict is no outage:
+        the positions are read again at once). Returns early when the worker is stopping.
 
         Raises:
             OutageTooLongError: PostgreSQL failed for longer than the outage limit.
         """
         while True:
-            if exc is not None and await self.pause(self.outage.failed(what, exc)):
+            outage = exc is not None and not isinstance(exc, StoreConflictError)
+            if outage and await self.pause(self.outage.failed(what, exc)):
                 return
             try:
                 await self.seek(partitions())

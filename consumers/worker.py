@@ -35,7 +35,7 @@ from consumers.outage import Outage, OutageTooLongError, describe
 from consumers.positions import Parts, Positions, tracking_name
 from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
 from ledger.application import Ledger
-from ledger.errors import StoreError
+from ledger.errors import StoreConflictError, StoreError
 from ledger.parallel import Preparer, PreparerProcess, PreparerThread
 from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 
@@ -291,9 +291,12 @@ class IngestWorker:
         try:
             return await pending
         except StoreError as exc:
-            # PostgreSQL is away, or another worker moved past these offsets after a
-            # rebalance: the transaction rolled back whole.
-            self.stats.conflicts += 1
+            # Another worker moved past these offsets after a rebalance (a conflict), or
+            # PostgreSQL is away: the transaction rolled back whole, or its fate is not
+            # known. Either way the positions are read again; only an outage waits.
+            if isinstance(exc, StoreConflictError):
+                self.stats.conflicts += 1
+                log.warning("append refused: another worker moved past these offsets first")
             await self._recover("append", exc)
             return False
 

@@ -29,6 +29,16 @@ class StoreError(LedgerError):
     """The database refused or failed an operation."""
 
 
+class StoreConflictError(StoreError):
+    """Another writer got there first (a tracked position already passed, a row already
+    stored); the transaction rolled back whole. Re-read the positions and go on."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, or dropped the connection; whether the operation
+    took effect is not known. Retry later, re-reading what the store holds."""
+
+
 class UnknownIssuerError(LedgerError):
     """No issuer with this id is registered."""
 

@@ -9,11 +9,16 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+)
 from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.rows import DictRow
 
-from ledger.errors import StoreError
+from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -106,10 +111,13 @@ class PostgresLedgerRecorder(LedgerRecorder):
             with self.datastore.transaction(commit=commit) as curs:
                 yield curs
         except (psycopg.Error, PersistenceError) as exc:
-            raise self._failed(exc) from None
+            raise self._failed(exc) from exc
 
     def _failed(self, exc: Exception) -> StoreError:
-        """Our error for a driver's; after a lost connection, the pool is checked too."""
+        """Our error for a driver's: a conflict, the database away, or another refusal.
+        After a lost connection, the pool is checked too."""
+        if isinstance(exc, (psycopg.IntegrityError, IntegrityError)):
+            return StoreConflictError(f"PostgreSQL refused a conflicting write: {exc}")
         if isinstance(
             exc,
             (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError),
@@ -118,6 +126,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
             # them now, or each would fail one more call before the pool replaced it.
             with contextlib.suppress(psycopg.Error):
                 self.datastore.pool.check()
+            return StoreUnavailableError(f"PostgreSQL unavailable: {exc}")
         return StoreError(f"PostgreSQL operation failed: {exc}")
 
     def create_tables(self) -> None:

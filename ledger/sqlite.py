@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
 
-from ledger.errors import StoreError
+from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -64,6 +69,15 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[i : i + CHUNK]
 
 
+def _failed(what: str, exc: Exception) -> StoreError:
+    """Our error for a driver's: a conflict, the database busy past its timeout, or another."""
+    if isinstance(exc, (sqlite3.IntegrityError, IntegrityError)):
+        return StoreConflictError(f"SQLite refused a conflicting {what}: {exc}")
+    if isinstance(exc, (sqlite3.OperationalError, OperationalError)) and "locked" in str(exc):
+        return StoreUnavailableError(f"SQLite {what} failed: {exc}")
+    return StoreError(f"SQLite {what} failed: {exc}")
+
+
 class SQLiteLedgerRecorder(LedgerRecorder):
     """The ledger on one SQLite file (WAL mode), through eventsourcing's SQLite recorder."""
 
@@ -101,7 +115,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                     raise
                 conn.commit()
         except (sqlite3.Error, PersistenceError) as exc:
-            raise StoreError(f"SQLite write failed: {exc}") from None
+            raise _failed("write", exc) from exc
 
     @contextmanager
     def _read(self) -> Iterator[SQLiteCursor]:
@@ -109,7 +123,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             with self.datastore.get_connection(commit=False) as conn:
                 yield conn.cursor()
         except (sqlite3.Error, PersistenceError) as exc:
-            raise StoreError(f"SQLite read failed: {exc}") from None
+            raise _failed("read", exc) from exc
 
     def create_tables(self) -> None:
         # Several processes may open a new database at once; eventsourcing's table

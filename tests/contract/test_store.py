@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import Tracking
 
-from ledger.errors import StoreError
+from ledger.errors import StoreConflictError
 from ledger.integrity import ChainVerifier
 from ledger.persistence import KeyRecord, LedgerRecorder, partition_of
 from ledger.records import Appended, Duplicate, learner_stream
@@ -68,7 +68,7 @@ def test_append_failing_batch_stores_none_of_it(
 ) -> None:
     recorder.append([new_event("a")], tracking=Tracking("upstream", 5))
     # Tracking position 5 again is a conflict: the whole transaction must roll back.
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreConflictError):
         recorder.append([new_event("b"), new_event("c")], tracking=Tracking("upstream", 5))
     assert recorder.max_position() == 1
     assert recorder.positions_of([new_event("b").key]) == {}
@@ -165,7 +165,7 @@ def test_append_records_one_position_per_partition_atomically(
     assert recorder.max_tracking_id("kafka:t:0") == 10
     assert recorder.max_tracking_id("kafka:t:1") == 3
     # One stale position fails the whole append, including the other partition's part.
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreConflictError):
         recorder.append(
             [new_event("c")], tracking=[Tracking("kafka:t:0", 11), Tracking("kafka:t:1", 3)]
         )
