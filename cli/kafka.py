@@ -20,7 +20,7 @@ from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError
-from ledger.settings import Settings
+from ledger.settings import KAFKA_BATCH_SIZE, Settings
 
 # While the broker is away, aiokafka logs the same few errors every 100 ms.
 REPEAT_QUIET_S = 30.0
@@ -59,7 +59,7 @@ def consume(args: argparse.Namespace) -> int:
         group=args.group or settings.kafka_group,
         dead_letter_topic=args.dead_letter_topic or settings.dead_letter_topic,
         topics=tuple(issuer_topic(i) for i in args.issuer or ()),
-        batch_size=args.batch_size or max(settings.batch_size, 1000),
+        batch_size=args.batch_size or max(settings.batch_size, KAFKA_BATCH_SIZE),
         client_id=args.client_id,
         instance_id=args.instance_id,
         session_timeout_ms=args.session_timeout_ms,

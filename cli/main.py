@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ledger.errors import ConfigurationError, LedgerError
+from ledger.settings import KAFKA_BATCH_SIZE
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -93,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", help="consumer group (default LEDGER_KAFKA_GROUP)")
     p.add_argument("--issuer", nargs="+", help="read only these issuers' topics (default: all)")
     p.add_argument("--dead-letter-topic", help="default LEDGER_KAFKA_DEAD_LETTER_TOPIC")
-    p.add_argument("--batch-size", type=int, help="most messages per append (default 1000)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"most messages per append (default {KAFKA_BATCH_SIZE}, or LEDGER_BATCH_SIZE if larger)",
+    )
     p.add_argument("--client-id", default="lll-ingest")
     p.add_argument(
         "--instance-id", help="static group membership id (a restart keeps its partitions)"
@@ -286,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(ap)
     ing = s.add_parser("ingest", help="Kafka → PostgreSQL end to end, latency, references")
     ing.add_argument("--events", type=int, default=100_000)
-    ing.add_argument("--batch-size", type=int, default=2000)
+    ing.add_argument("--batch-size", type=int, default=KAFKA_BATCH_SIZE)
     ing.add_argument(
         "--paced-rate", type=int, default=5000, help="events/s of the latency run below capacity"
     )

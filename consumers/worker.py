@@ -38,6 +38,7 @@ from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
 from ledger.parallel import Preparer, PreparerProcess, PreparerThread
 from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
+from ledger.settings import KAFKA_BATCH_SIZE
 
 log = logging.getLogger("lll.ingest")
 
@@ -75,7 +76,7 @@ class WorkerConfig:
     group: str
     dead_letter_topic: str
     topics: tuple[str, ...] = ()
-    batch_size: int = 2000
+    batch_size: int = KAFKA_BATCH_SIZE
     poll_ms: int = 200
     client_id: str = "lll-ingest"
     instance_id: str | None = None

@@ -16,6 +16,9 @@ from schemas.limits import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING, MIN_DEPTH
 
 PREFIX = "LEDGER_"
 DEFAULT_DATA_DIR = Path("ledger-data")
+# Most messages an ingest worker takes per poll, one append transaction (`ledger consume
+# --batch-size`, `ledger bench ingest`); LEDGER_BATCH_SIZE raises it when larger.
+KAFKA_BATCH_SIZE = 2000
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
@@ -91,26 +94,35 @@ class Settings:
         values: dict[str, object] = {
             "data_dir": data_dir,
             "database_url": env.get(PREFIX + "DATABASE_URL", ""),
-            "max_event_bytes": _int(env, "MAX_EVENT_BYTES", 256 * 1024, low=1024, high=16 << 20),
-            "max_json_depth": _int(
-                env, "MAX_JSON_DEPTH", DEFAULT_MAX_DEPTH, low=MIN_DEPTH, high=MAX_DEPTH_CEILING
+            "max_event_bytes": _int(
+                env, "MAX_EVENT_BYTES", cls.max_event_bytes, low=1024, high=16 << 20
             ),
-            "batch_size": _int(env, "BATCH_SIZE", 500, low=1, high=50_000),
-            "kafka_bootstrap": _bootstrap(env.get(PREFIX + "KAFKA_BOOTSTRAP") or "127.0.0.1:19092"),
+            "max_json_depth": _int(
+                env, "MAX_JSON_DEPTH", cls.max_json_depth, low=MIN_DEPTH, high=MAX_DEPTH_CEILING
+            ),
+            "batch_size": _int(env, "BATCH_SIZE", cls.batch_size, low=1, high=50_000),
+            "kafka_bootstrap": _bootstrap(
+                env.get(PREFIX + "KAFKA_BOOTSTRAP") or cls.kafka_bootstrap
+            ),
             "kafka_configured": bool(env.get(PREFIX + "KAFKA_BOOTSTRAP")),
-            "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or "lll-ingest",
-            "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC") or "lll.deadletter",
-            "worker_max_outage_s": _int(env, "WORKER_MAX_OUTAGE_S", 0, low=0, high=7 * 86_400),
+            "kafka_group": env.get(PREFIX + "KAFKA_GROUP") or cls.kafka_group,
+            "dead_letter_topic": env.get(PREFIX + "KAFKA_DEAD_LETTER_TOPIC")
+            or cls.dead_letter_topic,
+            "worker_max_outage_s": _int(
+                env, "WORKER_MAX_OUTAGE_S", cls.worker_max_outage_s, low=0, high=7 * 86_400
+            ),
             "signing_key_file": Path(env[PREFIX + "SIGNING_KEY_FILE"])
             if env.get(PREFIX + "SIGNING_KEY_FILE")
             else None,
             "api_token_keys_file": Path(env[PREFIX + "API_TOKEN_KEYS_FILE"])
             if env.get(PREFIX + "API_TOKEN_KEYS_FILE")
             else None,
-            "api_max_body_bytes": _int(env, "API_MAX_BODY_BYTES", 1 << 20, low=1024, high=64 << 20),
-            "api_max_batch": _int(env, "API_MAX_BATCH", 500, low=1, high=10_000),
+            "api_max_body_bytes": _int(
+                env, "API_MAX_BODY_BYTES", cls.api_max_body_bytes, low=1024, high=64 << 20
+            ),
+            "api_max_batch": _int(env, "API_MAX_BATCH", cls.api_max_batch, low=1, high=10_000),
             "api_max_token_ttl_s": _int(
-                env, "API_MAX_TOKEN_TTL_S", 86_400, low=60, high=30 * 86_400
+                env, "API_MAX_TOKEN_TTL_S", cls.api_max_token_ttl_s, low=60, high=30 * 86_400
             ),
             "_master_key": _master_key(env),
         }
