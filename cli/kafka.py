@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -20,6 +21,7 @@ from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError
+from ledger.records import utc_seconds
 from ledger.settings import KAFKA_BATCH_SIZE, Settings
 
 # While the broker is away, aiokafka logs the same few errors every 100 ms.
@@ -93,7 +95,7 @@ async def _consume(
         while not stop.is_set():
             await asyncio.sleep(args.stats_interval)
             line = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": utc_seconds(datetime.now(UTC)),
                 **worker.stats.as_dict(),
             }
             print(orjson.dumps(line).decode(), file=sys.stderr, flush=True)

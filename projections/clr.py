@@ -19,6 +19,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.collector import no_cycle_collection
+from ledger.records import utc_seconds
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of
@@ -346,7 +347,7 @@ def sign_export(
     clr = build_clr(
         record,
         issuer_did=did,
-        issued_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        issued_at=utc_seconds(now),
         inner=inner,
         pathways=pathways,
     )

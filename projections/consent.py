@@ -12,12 +12,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.records import parse_instant
+from ledger.records import parse_instant, utc_seconds
 from projections.learner_record import CATEGORIES, credential_status, skills_from
 from projections.store import Document
 
@@ -131,7 +131,7 @@ def disclose(
                 "granteeId": str((consent.get("grantee") or {}).get("id")),
                 "purpose": purpose,
                 "items": items[:1000],
-                "disclosedAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "disclosedAt": utc_seconds(now),
             },
         )
     return view
@@ -244,4 +244,4 @@ def revoke_consent(ledger: Ledger, record: Document, consent_id: str, *, now: da
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_seconds(moment)

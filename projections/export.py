@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.application import Ledger
 from ledger.collector import no_cycle_collection
 from ledger.errors import LearnerErasedError, LedgerError
+from ledger.records import utc_seconds
 from projections.clr import exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
@@ -145,7 +146,7 @@ def record_export(ledger: Ledger, learner: str, export: SignedExport) -> tuple[s
             "format": "clr2-jwt" if export.fmt == "jwt" else "clr2-di",
             "scope": {"items": export.refs[:1000]},
             "digest": export.digest,
-            "exportedAt": export.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "exportedAt": utc_seconds(export.issued_at),
         },
     )
     return export_id, position

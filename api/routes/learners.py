@@ -15,6 +15,7 @@ from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
 from api.responses import JsonResponse
+from ledger.records import utc_seconds
 from projections.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
@@ -96,7 +97,7 @@ async def grant(
         purposes=body.purposes,
         categories=body.categories or (),
         items=[(i.source, i.id) for i in body.items or ()],
-        expires_at=body.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        expires_at=utc_seconds(body.expires_at),
         notice_url=body.notice_url,
         jurisdiction=body.jurisdiction,
         withdrawal_method=f"DELETE /v1/learners/{learner_id}/consents/{{consentId}}",

@@ -17,7 +17,7 @@ from ledger.demo.reference import (
     TYPE,
     IssuerSpec,
 )
-from ledger.records import LEDGER_SOURCE
+from ledger.records import LEDGER_SOURCE, utc_seconds
 
 
 @dataclass
@@ -48,7 +48,7 @@ class EventBuilder:
             "id": f"{issuer}-{n:08d}",
             "source": source,
             "type": TYPE.format(kind),
-            "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": utc_seconds(when),
             "datacontenttype": "application/json",
             "data": data,
         }

@@ -18,6 +18,7 @@ from ledger.demo.reference import (
     SKILLS,
     skill,
 )
+from ledger.records import utc_seconds
 
 
 def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, Any]]]) -> None:
@@ -49,7 +50,7 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
             if rng.random() < 0.3
             else f"{1970 + rng.randrange(35)}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}",
             "contact": contact,
-            "registeredAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "registeredAt": utc_seconds(t),
             "preferredLanguage": rng.choice(LANGS),
             "jurisdiction": rng.choice(COUNTRIES),
         },
@@ -277,7 +278,7 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
             {
                 "target": {"source": course["source"], "id": course["id"]},
                 "reason": "Recorded against the wrong learner",
-                "retractedAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "retractedAt": utc_seconds(t),
             },
         )
     elif rng.random() < 0.05:
@@ -292,7 +293,7 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
             {
                 "target": {"source": course["source"], "id": course["id"]},
                 "reason": "Grade re-marked",
-                "correctedAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "correctedAt": utc_seconds(t),
                 "replacement": fixed,
             },
         )
@@ -313,8 +314,8 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
                 "scope": {"categories": ["credentials", "work"]},
                 "noticeUrl": "https://ledger.example/notices/recruitment",
                 "jurisdiction": "GB",
-                "givenAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "expiresAt": (t + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "givenAt": utc_seconds(t),
+                "expiresAt": utc_seconds(t + timedelta(days=180)),
                 "withdrawalMethod": "One click in the learner app, or DELETE /consents/{id}",
             },
         )
@@ -326,7 +327,7 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
                 later(30),
                 {
                     "consentId": consent,
-                    "revokedAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "revokedAt": utc_seconds(t),
                 },
             )
     if rng.random() < 0.15:
@@ -339,6 +340,6 @@ def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, A
                 "exportId": f"X{rng.randrange(10**8)}",
                 "format": "clr2-jwt",
                 "scope": {"categories": ["learning", "credentials"]},
-                "exportedAt": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "exportedAt": utc_seconds(t),
             },
         )

@@ -10,6 +10,7 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.records import utc_seconds
 from ledger.vc.canonical import canonicalize
 from ledger.vc.errors import (
     CanonicalizationError,
@@ -28,7 +29,7 @@ ACCEPTED_CRYPTOSUITES: Final = frozenset({CRYPTOSUITE, "eddsa-2022"})
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_seconds(moment)
 
 
 def hash_data(
