@@ -18,7 +18,7 @@ from ledger.errors import LedgerError
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
 from ledger.vc.verification import Failure, Verification
-from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message, may_nest_deeper
+from schemas.limits import DEFAULT_MAX_DEPTH, depth_message, parser_refused_depth, too_deep
 
 
 class NotACredentialError(LedgerError):
@@ -146,12 +146,12 @@ def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Presen
         try:
             outer = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            if "depth limit" in str(exc):
+            if parser_refused_depth(exc):
                 raise NotACredentialError(depth_message(max_depth)) from None
             raise NotACredentialError(f"not JSON: {exc}") from None
         if not isinstance(outer, dict):
             raise NotACredentialError("not a JSON object")
-        if may_nest_deeper(text, max_depth) and deeper_than(outer, max_depth) is not None:
+        if too_deep(text, outer, max_depth) is not None:
             raise NotACredentialError(depth_message(max_depth))
         outcome = verify_document(outer)
     else:

@@ -52,6 +52,17 @@ def deeper_than(value: Any, limit: int) -> list[str | int] | None:
     return None
 
 
+def too_deep(raw: bytes | str, value: Any, limit: int) -> list[str | int] | None:
+    """:func:`deeper_than` for ``value`` parsed from ``raw``, skipped when ``raw`` has too
+    few brackets to nest that deep (most inputs)."""
+    return deeper_than(value, limit) if may_nest_deeper(raw, limit) else None
+
+
+def parser_refused_depth(exc: ValueError) -> bool:
+    """The JSON parser (orjson) refused the input for nesting past its own limit, 1024."""
+    return "depth limit" in str(exc)
+
+
 def _children(value: dict[str, Any] | list[Any]) -> Iterator[tuple[str | int, Any]]:
     if isinstance(value, dict):
         return iter(value.items())

@@ -12,8 +12,8 @@ from api.errors import ApiError, error_responses
 from api.models import IngestResponse
 from api.responses import JsonResponse
 from ledger.application import Ledger
-from ledger.pipeline import Accepted, Channel, Duplicated, Result
-from schemas.limits import MAX_PATH_CHARS, deeper_than, depth_message, may_nest_deeper
+from ledger.outcomes import Accepted, Channel, Duplicated, Result
+from schemas.limits import MAX_PATH_CHARS, depth_message, parser_refused_depth, too_deep
 from schemas.validation import format_path
 
 router = APIRouter(tags=["issuers"])
@@ -71,12 +71,12 @@ def _split(body: bytes, max_batch: int, max_depth: int) -> list[bytes]:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        if "depth limit" in str(exc):
+        if parser_refused_depth(exc):
             raise ApiError(422, "max-depth", depth_message(max_depth)) from None
         raise ApiError(400, "invalid-json", "the body is not valid JSON") from None
     batch = isinstance(parsed, dict) and "events" in parsed and "specversion" not in parsed
     allowed = max_depth + 2 if batch else max_depth
-    if may_nest_deeper(body, allowed) and (where := deeper_than(parsed, allowed)) is not None:
+    if (where := too_deep(body, parsed, allowed)) is not None:
         path = format_path(where)[:MAX_PATH_CHARS]
         raise ApiError(422, "max-depth", depth_message(max_depth), path=path)
     if batch:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 from ledger.vc.errors import KeyFormatError, KeyResolutionError, SigningError, TooDeepError
 from ledger.vc.keys import KeyResolver, PublicKey, jwk_of, public_key_from_jwk, resolve_did_key
 from ledger.vc.verification import Failure, Verification, check_validity_period, parse_datetime
-from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message
+from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message, parser_refused_depth
 
 PrivateKey = Ed25519PrivateKey | RSAPrivateKey
 REGISTERED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
@@ -133,7 +133,7 @@ def decode_jwt(
         header, payload = orjson.loads(_b64decode(parts[0])), orjson.loads(_b64decode(parts[1]))
         signature = _b64decode(parts[2])
     except orjson.JSONDecodeError as error:
-        if "depth limit" in str(error):
+        if parser_refused_depth(error):
             raise TooDeepError(depth_message(max_depth)) from None
         raise ValueError(f"not base64url JSON: {error}") from None
     except (binascii.Error, ValueError) as error:
