@@ -16,7 +16,7 @@ from ledger.collector import tune_gc
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import LedgerError
 from ledger.ingest import ingest_file
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from schemas.catalogue import load_catalogue
 from services.audit import verify_chain

@@ -17,7 +17,7 @@ from ledger.application import Ledger
 from ledger.crypto import decode_key, encode_key, generate_key
 from ledger.demo import generate
 from ledger.ingest import ingest_file
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME as LEARNER_RECORD
 from projections.learner_record import LearnerRecordProjection

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from consumers.outage import Outage
-from ledger.pipeline import Rejected
+from ledger.outcomes import Rejected
 
 # A healthy broker confirms a poll's dead letters well within this; after it, each wait
 # for confirmation is one failed attempt (the producer keeps resending by itself meanwhile).

@@ -20,8 +20,9 @@ from ledger.integrity import (
     StoredRow,
 )
 from ledger.keys import KeyRing
+from ledger.outcomes import Accepted, Channel, Duplicated, Rejected, Result
 from ledger.persistence import LedgerRecorder, Trackings
-from ledger.pipeline import Accepted, Channel, Duplicated, IngestPipeline, Rejected, Result
+from ledger.pipeline import IngestPipeline
 from ledger.records import (
     LEDGER_ISSUER_ID,
     LEDGER_SOURCE,

@@ -29,9 +29,9 @@ from eventsourcing.domain import Aggregate, event
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
+from ledger.outcomes import Accepted, Channel
 from ledger.parallel import ingest_in_parallel
 from ledger.pgurl import connection_params, redact, schema_of
-from ledger.pipeline import Accepted, Channel
 from ledger.settings import Settings
 
 TARGET_PG_EVENTS_PER_S = 30_000

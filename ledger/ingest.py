@@ -13,7 +13,7 @@ from typing import IO, Any
 import orjson
 
 from ledger.application import Ledger
-from ledger.pipeline import Accepted, Channel, Duplicated, Rejected
+from ledger.outcomes import Accepted, Channel, Duplicated, Rejected
 
 MAX_REPORTED = 1000
 

@@ -26,7 +26,8 @@ from typing import ClassVar, Protocol
 
 from ledger.application import Ledger
 from ledger.collector import tune_gc
-from ledger.pipeline import Channel, IngestPipeline, PreparedBatch, Result
+from ledger.outcomes import Channel, PreparedBatch, Result
+from ledger.pipeline import IngestPipeline
 from ledger.settings import Settings
 
 # How many batches file ingest may prepare ahead of the append.

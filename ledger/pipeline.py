@@ -7,20 +7,18 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
-import logging
-import traceback
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
 from ledger.crypto import DataKey, extract_personal, seal_personal
-from ledger.errors import ConfigurationError, StoreError
+from ledger.faults import BATCH_FAULTS, internal_problem, isolated
 from ledger.inbound import verification_record, verify_embedded
 from ledger.keys import KeyRing
+from ledger.outcomes import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.records import (
     Appended,
@@ -36,110 +34,27 @@ from schemas.catalogue import Catalogue, EventType
 from schemas.limits import (
     DEFAULT_MAX_DEPTH,
     MAX_PATH_CHARS,
-    deeper_than,
     depth_message,
-    may_nest_deeper,
+    parser_refused_depth,
+    too_deep,
 )
 from schemas.validation import EventValidator, Problem, format_path
 
-log = logging.getLogger("lll.pipeline")
-# Faults of the whole batch (the store, the configuration), raised to the caller; any
-# other error while preparing an input is that input's rejection (``internal``).
-BATCH_FAULTS = (StoreError, ConfigurationError)
-_T = TypeVar("_T")
-
 CORRECTIONS = "corrections"
 CREDENTIAL_ISSUED = "org.lll.credentials.issued.v1"
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """Stored at ``position`` of the global sequence."""
-
-    position: int
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicated:
-    """Already stored (same source and id) at ``position``; not stored again."""
-
-    position: int
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """Refused, for every reason listed."""
-
-    problems: tuple[Problem, ...]
-
-    def reasons(self) -> list[dict[str, str]]:
-        return [p.as_dict() for p in self.problems]
-
-
-Result = Accepted | Duplicated | Rejected
-
-
-@dataclass(frozen=True)
-class Channel:
-    """How a batch arrived.
-
-    Attributes:
-        name: ``file``, ``kafka`` or ``http``.
-        issuer_id: the issuer this channel authenticates (a Kafka topic only that issuer
-            may write, an HTTP token). ``None`` marks an operator's trusted file, where the
-            registered owner of each event's ``source`` is the issuer.
-    """
-
-    name: str
-    issuer_id: str | None = None
 
 
 def _reject(path: str, rule: str, message: str) -> Rejected:
     return Rejected((Problem(path, rule, message),))
 
 
-def _internal(exc: Exception, stage: str) -> Rejected:
-    """An unexpected error while preparing one input: that input's rejection, not the batch's.
+def _refuser(results: list[Result | None]) -> Callable[[int, Problem], None]:
+    """Records an input's refusal in ``results``."""
 
-    The log gets an error id, the exception's type and where it was raised, never its
-    message (it may quote the input's content); the reason carries the same id.
-    """
-    error_id = uuid.uuid4().hex[:16]
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames[::-1])
-    log.error(
-        "error %s: %s while %s an input, at %s; the input is rejected (internal)",
-        error_id, type(exc).__name__, stage, where or "?",
-    )  # fmt: skip
-    return _reject(
-        "",
-        "internal",
-        f"an internal error stopped this input (error id {error_id}); it was not stored, "
-        "and the operators can find the error in the ledger's log by its id",
-    )
+    def refuse(index: int, problem: Problem) -> None:
+        results[index] = Rejected((problem,))
 
-
-@dataclass(frozen=True)
-class PreparedBatch:
-    """A batch ready to append: results so far (rejections), and the events to store."""
-
-    results: list[Result | None]
-    indexes: list[int]
-    events: list[NewEvent]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Column by column: a fraction of the cost of pickling event by event.
-        return (_unpickle_batch, (self.results, self.indexes, list(zip(*self.events, strict=True))))
-
-    def rejected(self) -> list[tuple[int, Rejected]]:
-        """Inputs already refused, with their index in the batch."""
-        return [(i, r) for i, r in enumerate(self.results) if isinstance(r, Rejected)]
-
-
-def _unpickle_batch(
-    results: list[Result | None], indexes: list[int], columns: list[tuple[Any, ...]]
-) -> PreparedBatch:
-    return PreparedBatch(results, indexes, list(map(NewEvent._make, zip(*columns, strict=True))))
+    return refuse
 
 
 @dataclass(slots=True)
@@ -152,25 +67,6 @@ class _Candidate:
     stripped: dict[str, Any] | None = None
     personal: list[tuple[list[str | int], Any]] | None = None
     verification: dict[str, str] | None = None
-
-
-def _isolated(
-    candidates: list[_Candidate],
-    results: list[Result | None],
-    stage: str,
-    work: Callable[[_Candidate], _T],
-) -> list[tuple[_Candidate, _T]]:
-    """``work`` done on each candidate, with its outcome; a candidate it fails on (other
-    than by a batch fault) is rejected as ``internal`` and left out."""
-    out = []
-    for c in candidates:
-        try:
-            out.append((c, work(c)))
-        except BATCH_FAULTS:
-            raise
-        except Exception as exc:
-            results[c.index] = _internal(exc, stage)
-    return out
 
 
 class IngestPipeline:
@@ -251,7 +147,7 @@ class IngestPipeline:
                 except BATCH_FAULTS:
                     raise
                 except Exception as exc:
-                    outcome = _internal(exc, "validating")
+                    outcome = Rejected((internal_problem(exc, "validating"),))
                 if isinstance(outcome, Rejected):
                     results.append(outcome)
                 else:
@@ -303,11 +199,11 @@ class IngestPipeline:
         try:
             event = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            if "depth limit" in str(exc):
+            if parser_refused_depth(exc):
                 return _reject("", "max-depth", depth_message(self.max_json_depth))
             return _reject("", "json", f"not valid JSON: {exc}")
         limit = self.max_json_depth
-        if may_nest_deeper(data, limit) and (where := deeper_than(event, limit)) is not None:
+        if (where := too_deep(data, event, limit)) is not None:
             return _reject(format_path(where)[:MAX_PATH_CHARS], "max-depth", depth_message(limit))
         problems = self.validator.validate(event)
         if problems:
@@ -411,7 +307,9 @@ class IngestPipeline:
             return outcome
 
         kept = []
-        for c, outcome in _isolated(candidates, results, "verifying the credential of", verify):
+        for c, outcome in isolated(
+            candidates, "verifying the credential of", verify, _refuser(results)
+        ):
             if outcome is not None and not outcome:
                 rule = "max-depth" if outcome.failure is Failure.TOO_DEEP else "proof"
                 results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
@@ -430,11 +328,13 @@ class IngestPipeline:
                 c.stripped, c.personal = extract_personal(c.event["data"], c.etype.personal_paths)
 
         stage = "extracting the personal data of"
-        extracted = [c for c, _ in _isolated(candidates, results, stage, extract)]
+        extracted = [c for c, _ in isolated(candidates, stage, extract, _refuser(results))]
         needs_key = {c.event["subject"] for c in extracted if c.personal}
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
-        sealed = _isolated(extracted, results, "sealing", lambda c: self._sealed(c, keys, now))
+        sealed = isolated(
+            extracted, "sealing", lambda c: self._sealed(c, keys, now), _refuser(results)
+        )
         return [c for c, _ in sealed], [event for _, event in sealed]
 
     def _sealed(self, c: _Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:

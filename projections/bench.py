@@ -28,8 +28,8 @@ from ledger.application import Ledger
 from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
 from ledger.crypto import generate_key
 from ledger.demo import generate_at_least
+from ledger.outcomes import Accepted, Channel
 from ledger.pgurl import redact
-from ledger.pipeline import Accepted, Channel
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
 from ledger.vc import dataintegrity

@@ -27,7 +27,7 @@ from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import Population
 from ledger.errors import LedgerError
-from ledger.pipeline import Accepted, Channel
+from ledger.outcomes import Accepted, Channel
 from ledger.settings import Settings
 from projections.reading import catch_up_records
 from projections.store import open_projection_store

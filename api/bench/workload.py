@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from api.auth import Role, mint_token
 from api.bench.load import Call
 from ledger.demo import Population
-from ledger.pipeline import Accepted, Duplicated, Result
+from ledger.outcomes import Accepted, Duplicated, Result
 
 SEED = 515
 JSON = ("content-type", "application/json")

@@ -18,7 +18,7 @@ from api.auth import jwks_of, mint_token
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.demo import generate
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 
 TokenBuilder = Callable[..., dict[str, str]]

@@ -6,7 +6,7 @@ import orjson
 
 from ledger.application import Ledger
 from ledger.demo import generate
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.runner import ProjectionRunner

@@ -14,7 +14,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import generate
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from ledger.errors import ConfigurationError
 from ledger.fuzzing import fuzz_pipeline, fuzz_world
 from ledger.hostile import MUTATIONS, hostile_inputs
 from ledger.ingest import RejectsFile, ingest_lines
-from ledger.pipeline import Accepted, Channel, Rejected
+from ledger.outcomes import Accepted, Channel, Rejected
 from ledger.settings import Settings
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
-from ledger.pipeline import Accepted, Channel, Rejected
+from ledger.outcomes import Accepted, Channel, Rejected
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
 from ledger.vc.keys import did_key_of

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import generate
-from ledger.pipeline import Accepted, Channel
+from ledger.outcomes import Accepted, Channel
 from ledger.settings import Settings
 from ledger.vc.canonical import canonicalize
 from ledger.vc.jwt import credential_of, decode_jwt

@@ -14,7 +14,7 @@ from consumers.topics import issuer_topic
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.hostile import hostile_inputs
-from ledger.pipeline import Channel, Rejected
+from ledger.outcomes import Channel, Rejected
 from ledger.settings import Settings
 from tests.integration.kafka_support import (
     Scenario,

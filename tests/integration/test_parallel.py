@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from ledger.demo import generate
+from ledger.outcomes import Accepted, Channel, Duplicated, Rejected
 from ledger.parallel import ingest_in_parallel
-from ledger.pipeline import Accepted, Channel, Duplicated, Rejected
 from tests.conftest import LedgerBuilder
 
 REPO = Path(__file__).resolve().parents[2]

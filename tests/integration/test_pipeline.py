@@ -10,7 +10,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.demo import generate
 from ledger.errors import MasterKeyMissingError
-from ledger.pipeline import Accepted, Channel, Duplicated, Rejected
+from ledger.outcomes import Accepted, Channel, Duplicated, Rejected
 from ledger.settings import Settings
 from tests.conftest import LedgerBuilder
 

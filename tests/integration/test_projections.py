@@ -17,7 +17,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import generate
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.reading import catch_up_records, read_learner_record

@@ -14,7 +14,7 @@ from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import generate
 from ledger.errors import LedgerError
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.replay import replay_learner

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.pipeline import Accepted, Channel, Duplicated
+from ledger.outcomes import Accepted, Channel, Duplicated
 from ledger.settings import Settings
 from schemas import EventValidator, load_catalogue
 from tests.strategies import EVENT_STRATEGIES, ISSUERS, event_batches, target_of

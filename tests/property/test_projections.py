@@ -9,7 +9,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection
 from projections.learner_record import ACTIVITY_LOGS, NAME, LearnerRecordProjection, kind_of

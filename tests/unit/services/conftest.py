@@ -11,7 +11,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.demo import Population, generate
-from ledger.pipeline import Channel
+from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.sqlite import SQLiteProjectionStore
 
