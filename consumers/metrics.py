@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.outcomes import Accepted, Duplicated, Rejected, Result
+
 
 @dataclass
 class WorkerStats:
@@ -22,6 +24,16 @@ class WorkerStats:
     # The services failing right now ("PostgreSQL", "Kafka"), while the worker retries.
     down: list[str] = field(default_factory=list)
     lag: dict[str, int] = field(default_factory=dict)
+
+    def count(self, results: list[Result]) -> None:
+        """Add one appended batch's outcomes."""
+        for r in results:
+            if isinstance(r, Accepted):
+                self.accepted += 1
+            elif isinstance(r, Duplicated):
+                self.duplicates += 1
+            elif isinstance(r, Rejected):
+                self.rejected += 1
 
     @property
     def total_lag(self) -> int:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from consumers.outage import Outage
 from ledger.errors import StoreConflictError, StoreError
@@ -123,3 +124,17 @@ class Positions:
         """Those of ``partitions`` (default: all) assigned to this worker now."""
         mine = self.consumer.assignment()
         return list(mine) if partitions is None else [tp for tp in partitions if tp in mine]
+
+    async def lag(self) -> dict[str, int]:
+        """Messages behind the broker's high-water mark, per owned partition it reported."""
+        lag: dict[str, int] = {}
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await self.consumer.position(tp)
+            except KafkaError:
+                continue
+            lag[f"{tp.topic}:{tp.partition}"] = max(0, high - position)
+        return lag

@@ -36,8 +36,8 @@ from consumers.positions import Parts, Positions, tracking_name
 from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
+from ledger.outcomes import Channel, PreparedBatch
 from ledger.parallel import Preparer, PreparerProcess, PreparerThread
-from ledger.pipeline import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 from ledger.settings import KAFKA_BATCH_SIZE
 
 log = logging.getLogger("lll.ingest")
@@ -364,21 +364,12 @@ class IngestWorker:
         ]
         results = await asyncio.to_thread(self.ledger.pipeline.commit, batch, tracking=trackings)
         self.postgres.succeeded()
-        self._count(results)
+        self.stats.count(results)
         self.stats.batches += 1
         if self.on_commit is not None:
             self.on_commit([m for _, msgs in parts for m in msgs], time.time())
         await self._commit_to_kafka(parts)
         return True
-
-    def _count(self, results: list[Result]) -> None:
-        for r in results:
-            if isinstance(r, Accepted):
-                self.stats.accepted += 1
-            elif isinstance(r, Duplicated):
-                self.stats.duplicates += 1
-            elif isinstance(r, Rejected):
-                self.stats.rejected += 1
 
     async def _commit_to_kafka(self, parts: Parts) -> None:
         consumer = self._consumer
@@ -395,17 +386,5 @@ class IngestWorker:
             log.info("offset commit to Kafka failed: %s", describe(exc))
 
     async def _update_lag(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        lag: dict[str, int] = {}
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                continue
-            try:
-                position = await consumer.position(tp)
-            except KafkaError:
-                continue
-            lag[f"{tp.topic}:{tp.partition}"] = max(0, high - position)
-        self.stats.lag = lag
+        self.stats.lag = await self._where().lag()
         self._note_down()
