@@ -1,1 +1,1 @@
-"""Kafka ingest workers feeding the shared ingest pipeline: issue 3."""
+"""Kafka ingest workers feeding the shared ingest pipeline, with their dead letters, positions and metrics."""

@@ -1,1 +1,1 @@
-"""Read models that follow the ledger's global sequence (learner record, consent, ...): issue 4."""
+"""Read models that follow the ledger's global sequence: learner record, activity, consent, pathways, exports."""
