@@ -35,9 +35,9 @@ from ledger.records import (
 from ledger.registry import IssuerRegistry
 from ledger.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
+from schemas.names import ERASURE_COMPLETED
 from schemas.validation import EventValidator
 
-ERASURE_COMPLETED = "org.lll.learner.erasure-completed.v1"
 INTERNAL_KEYS = ("pd", "issuer", "recordedAt", "verification")
 
 

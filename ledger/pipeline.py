@@ -38,10 +38,10 @@ from schemas.limits import (
     parser_refused_depth,
     too_deep,
 )
+from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import EventValidator, Problem, format_path
 
 CORRECTIONS = "corrections"
-CREDENTIAL_ISSUED = "org.lll.credentials.issued.v1"
 
 
 def _reject(path: str, rule: str, message: str) -> Rejected:

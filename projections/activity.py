@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from ledger.records import LedgerEvent
 from projections.learner_record import ACTIVITY_LOGS as LOGS
-from projections.learner_record import topic_parts
 from projections.store import Document
+from schemas.names import ERASURE_COMPLETED
 
 NAME = "learner-activity"
 
@@ -38,10 +38,9 @@ class LearnerActivityProjection:
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
         subject = event.envelope.get("subject")
-        category, kind = topic_parts(event.topic)
-        if not isinstance(subject, str) or category != "learner":
+        if not isinstance(subject, str):
             return ()
-        return (subject,) if kind in LOGS or kind == "erasure-completed" else ()
+        return (subject,) if event.topic in LOGS or event.topic == ERASURE_COMPLETED else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -49,12 +48,11 @@ class LearnerActivityProjection:
         doc = docs.get(learner) or empty_activity(learner)
         if doc["erased"]:
             return
-        kind = topic_parts(event.topic)[1]
-        if kind == "erasure-completed":
+        if event.topic == ERASURE_COMPLETED:
             docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
             return
         ref = {"source": envelope["source"], "id": envelope["id"], "position": event.position}
-        doc[LOGS[kind]].append({**(envelope.get("data") or {}), "ref": ref})
+        doc[LOGS[event.topic]].append({**(envelope.get("data") or {}), "ref": ref})
         doc["lastPosition"] = event.position
         docs[learner] = doc
 

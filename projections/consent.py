@@ -20,6 +20,7 @@ from ledger.errors import LedgerError
 from ledger.records import parse_instant, utc_seconds
 from projections.learner_record import CATEGORIES, credential_status, skills_from
 from projections.store import Document
+from schemas.names import CONSENT_GRANTED, CONSENT_REVOKED, RECORD_DISCLOSED
 
 WITHDRAWN = ("retracted",)
 
@@ -87,11 +88,6 @@ def _disclosed(item: Document, today: date) -> Document:
     if "revoked" in out or item.get("status") == "active":
         out["status"] = credential_status(item, today)
     return out
-
-
-RECORD_DISCLOSED = "org.lll.learner.record-disclosed.v1"
-CONSENT_GRANTED = "org.lll.learner.consent-granted.v1"
-CONSENT_REVOKED = "org.lll.learner.consent-revoked.v1"
 
 
 def disclosed_refs(view: Document) -> list[dict[str, str]]:

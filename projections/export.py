@@ -25,8 +25,8 @@ from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
 from projections.reading import catch_up_records, read_learner_record
 from projections.store import ProjectionStore
+from schemas.names import RECORD_EXPORTED
 
-RECORD_EXPORTED = "org.lll.learner.record-exported.v1"
 FORMATS = ("di", "jwt")
 
 

@@ -32,9 +32,9 @@ from projections.learner_record import (
     LearnerRecordProjection,
     category_of,
     empty_record,
-    kind_of,
 )
 from projections.store import Document
+from schemas.names import CREDENTIAL_ENDORSED, ERASURE_COMPLETED
 
 NAME = "issued-credentials"
 # Categories whose events change a learner's credential items (endorsements are not exported).
@@ -68,10 +68,9 @@ class IssuedCredentialsProjection:
         subject = event.envelope.get("subject")
         if not isinstance(subject, str):
             return ()
-        category, kind = category_of(event.topic), kind_of(event.topic)
-        if (category in CATEGORIES and kind != "endorsed") or (
-            category == "learner" and kind == "erasure-completed"
-        ):
+        if (
+            category_of(event.topic) in CATEGORIES and event.topic != CREDENTIAL_ENDORSED
+        ) or event.topic == ERASURE_COMPLETED:
             return (subject,)
         return ()
 

@@ -19,13 +19,25 @@ from typing import Any
 
 from ledger.records import LedgerEvent
 from projections.store import Document
+from schemas.names import (
+    CONSENT_GRANTED,
+    CONSENT_REVOKED,
+    CREDENTIAL_ENDORSED,
+    CREDENTIAL_REVOKED,
+    ERASURE_COMPLETED,
+    EVENT_CORRECTED,
+    EVENT_RETRACTED,
+    LEARNER_REGISTERED,
+    RECORD_DISCLOSED,
+    RECORD_EXPORTED,
+)
 
 NAME = "learner-record"
 CATEGORIES = ("learning", "work", "credentials")
 _ITEM_CATEGORIES = frozenset(CATEGORIES)
 # Learner-side event kinds logged in projections.activity, not in the record → the list
 # each joins there.
-ACTIVITY_LOGS = {"record-disclosed": "disclosures", "record-exported": "exports"}
+ACTIVITY_LOGS = {RECORD_DISCLOSED: "disclosures", RECORD_EXPORTED: "exports"}
 # Items whose evidence no longer stands.
 _WITHDRAWN = frozenset(("retracted", "revoked"))
 # Where a skill reference may sit in an event's data.
@@ -76,9 +88,9 @@ class LearnerRecordProjection:
         subject = event.envelope.get("subject")
         if not isinstance(subject, str):
             return ()
-        category, kind = topic_parts(event.topic)
+        category = category_of(event.topic)
         # Disclosures and exports are logged apart (projections.activity).
-        return (subject,) if category and kind not in ACTIVITY_LOGS else ()
+        return (subject,) if category and event.topic not in ACTIVITY_LOGS else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -87,16 +99,16 @@ class LearnerRecordProjection:
         if record["erased"]:
             return  # nothing is accepted after an erasure; keep the tombstone
         category, kind = topic_parts(event.topic)
-        if category == "learner" and kind == "erasure-completed":
+        if event.topic == ERASURE_COMPLETED:
             docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
             return
         data: dict[str, Any] = envelope.get("data") or {}
         if category in _ITEM_CATEGORIES:
             self._add_item(record, category, kind, event, data)
         elif category == "corrections":
-            self._correct(record, kind, event, data)
+            self._correct(record, event, data)
         elif category == "learner":
-            self._learner_side(record, kind, event, data)
+            self._learner_side(record, event, data)
         record["lastPosition"] = event.position
         docs[learner] = record
 
@@ -112,10 +124,10 @@ class LearnerRecordProjection:
     def _add_item(
         record: Document, category: str, kind: str, event: LedgerEvent, data: dict[str, Any]
     ) -> None:
-        if kind == "endorsed":
+        if event.topic == CREDENTIAL_ENDORSED:
             record["endorsements"].append(_item(kind, event, data))
             return
-        if kind == "revoked":
+        if event.topic == CREDENTIAL_REVOKED:
             for item in _credentials(record, event.issuer, data.get("credentialId")):
                 item["status"] = "revoked"
                 item["revoked"] = {
@@ -130,20 +142,20 @@ class LearnerRecordProjection:
         record[category].append(item)
 
     @staticmethod
-    def _correct(record: Document, kind: str, event: LedgerEvent, data: dict[str, Any]) -> None:
+    def _correct(record: Document, event: LedgerEvent, data: dict[str, Any]) -> None:
         target = data.get("target") or {}
         for item in _items(record):
             ref = item["ref"]
             if ref["source"] != target.get("source") or ref["id"] != target.get("id"):
                 continue
-            if kind == "event-retracted":
+            if event.topic == EVENT_RETRACTED:
                 item["status"] = "retracted"
                 item["retracted"] = {
                     "at": data.get("retractedAt"),
                     "reason": data.get("reason"),
                     "ref": _ref(event),
                 }
-            elif kind == "event-corrected":
+            elif event.topic == EVENT_CORRECTED:
                 item["data"] = {**item["data"], **(data.get("replacement") or {})}
                 item.setdefault("corrections", []).append(
                     {
@@ -154,14 +166,12 @@ class LearnerRecordProjection:
                 )
 
     @staticmethod
-    def _learner_side(
-        record: Document, kind: str, event: LedgerEvent, data: dict[str, Any]
-    ) -> None:
-        if kind == "registered":
+    def _learner_side(record: Document, event: LedgerEvent, data: dict[str, Any]) -> None:
+        if event.topic == LEARNER_REGISTERED:
             record["profile"] = {**data, "ref": _ref(event)}
-        elif kind == "consent-granted":
+        elif event.topic == CONSENT_GRANTED:
             record["consents"].append({**data, "status": "granted", "ref": _ref(event)})
-        elif kind == "consent-revoked":
+        elif event.topic == CONSENT_REVOKED:
             for consent in record["consents"]:
                 if consent.get("consentId") == data.get("consentId"):
                     consent["status"] = "revoked"

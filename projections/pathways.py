@@ -14,8 +14,9 @@ from datetime import date
 from typing import Any
 
 from ledger.records import LedgerEvent
-from projections.learner_record import credential_status, kind_of
+from projections.learner_record import credential_status
 from projections.store import Document
+from schemas.names import PATHWAY_DEFINED
 
 NAME = "pathways"
 # Credentials that count towards a pathway: held now, or held until they expired.
@@ -32,7 +33,7 @@ class PathwaysProjection:
     name = NAME
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
-        if kind_of(event.topic) != "pathway-defined":
+        if event.topic != PATHWAY_DEFINED:
             return ()
         return (pathway_key(event.issuer, str(event.envelope["data"]["pathwayId"])),)
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Final
 
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError
 from ledger.records import utc_now
 from projections.reading import read_learner_record
 from projections.store import ProjectionStore
-
-ERASURE_REQUESTED: Final = "org.lll.learner.erasure-requested.v1"
+from schemas.names import ERASURE_REQUESTED
 
 
 @dataclass(frozen=True)
