@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from cli.output import emit_json, err, out, progress_bar
 from ledger.application import Ledger
+from ledger.collector import tune_gc
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.activity import NAME as ACTIVITY
@@ -56,6 +57,8 @@ def _names(args: argparse.Namespace, settings: Settings) -> list[str]:
 def projections(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     names = _names(args, settings)
+    if args.action in ("run", "rebuild"):
+        tune_gc()  # a long catch-up or rebuild, in this process alone
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:

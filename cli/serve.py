@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from cli.output import emit_json, out
+from ledger.collector import tune_gc
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.settings import Settings
 
@@ -20,6 +21,7 @@ def serve(args: argparse.Namespace) -> int:
 
     Settings.from_env()  # a malformed setting is reported before the server starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tune_gc()  # the server's whole life, set here: no request handler changes it
     # uvicorn's own access log prints paths and query strings, which hold learner and
     # consent ids: the app logs route templates instead (api.middleware.Observe).
     uvicorn.run(

@@ -18,7 +18,6 @@ from urllib.parse import quote
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.collector import no_cycle_collection
 from ledger.records import utc_seconds
 from ledger.vc import dataintegrity
 from ledger.vc.jwt import sign_jwt
@@ -308,7 +307,6 @@ def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad]]) -> st
     return canonicalize_parts([quads_of(rest), *parts])
 
 
-@no_cycle_collection()
 def sign_export(
     record: dict[str, Any],
     items: list[Mapping[str, Any]],

@@ -17,7 +17,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
-from ledger.collector import no_cycle_collection
 from ledger.errors import LearnerErasedError, LedgerError
 from ledger.records import utc_seconds
 from projections.clr import exported_items, sign_export
@@ -97,35 +96,33 @@ def sign_learner_export(
     # The read models first: catching up signs what is new once, for every later export
     # (a no-op where `ledger projections run --follow` keeps them current).
     catch_up_records(ledger, store, IssuedCredentialsProjection(key))
-    # Then reading and signing, which allocate acyclic data only: no collector passes
-    # over the process's heap meanwhile (see sign_export).
-    with no_cycle_collection():
-        doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
-        if doc.get("erased"):
-            raise LearnerErasedError(learner)
-        wanted = set(scope) if scope is not None else None
-        items = exported_items(doc, wanted)
-        if wanted is not None:
-            missing = wanted - {item["data"].get("credentialId") for item in items}
-            if missing:
-                raise ExportScopeError(
-                    f"no standing credential {sorted(missing)!r} for learner {learner!r}"
-                )
-        if not items:
-            raise NothingToExportError(f"learner {learner!r} has no credentials to export")
-        issued = issued_credentials(store, learner)
-        data, count = sign_export(
-            doc,
-            items,
-            learner=learner,
-            key=key,
-            fmt=fmt,
-            now=now,
-            pathways=pathways,
-            issued=issued,
-        )
-        refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
-        return SignedExport(data, fmt, count, refs, now)
+    # Then reading and signing.
+    doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
+    if doc.get("erased"):
+        raise LearnerErasedError(learner)
+    wanted = set(scope) if scope is not None else None
+    items = exported_items(doc, wanted)
+    if wanted is not None:
+        missing = wanted - {item["data"].get("credentialId") for item in items}
+        if missing:
+            raise ExportScopeError(
+                f"no standing credential {sorted(missing)!r} for learner {learner!r}"
+            )
+    if not items:
+        raise NothingToExportError(f"learner {learner!r} has no credentials to export")
+    issued = issued_credentials(store, learner)
+    data, count = sign_export(
+        doc,
+        items,
+        learner=learner,
+        key=key,
+        fmt=fmt,
+        now=now,
+        pathways=pathways,
+        issued=issued,
+    )
+    refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
+    return SignedExport(data, fmt, count, refs, now)
 
 
 def record_export(ledger: Ledger, learner: str, export: SignedExport) -> tuple[str, int]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ledger.application import Ledger
-from ledger.collector import fewer_collections
 from ledger.records import LedgerEvent
 from projections.store import Document, PositionConflictError, ProjectionStore
 
@@ -196,11 +195,10 @@ class ProjectionRunner:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Step until the projection reaches the log's end; returns rows covered."""
         total = 0
-        with fewer_collections():
-            while covered := self.step():
-                total += covered
-                if progress is not None:
-                    progress(covered)
+        while covered := self.step():
+            total += covered
+            if progress is not None:
+                progress(covered)
         return total
 
     def rebuild(

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.collector import no_cycle_collection
 from ledger.vc import rdfc
 from ledger.vc.canonical import dataset
 from ledger.vc.errors import CanonicalizationError
@@ -58,31 +57,30 @@ def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
     Raises:
         CanonicalizationError: a quad is malformed.
     """
-    with no_cycle_collection():
-        union: list[rdfc.Quad] = []
-        shared: set[tuple[Any, ...]] = set()
-        for number, part in enumerate(parts):
-            prefix = f"_:p{number}-"
-            for quad in part:
-                if len(quad) != 4:
-                    raise CanonicalizationError(f"malformed stored quad: {quad!r}")
-                subject, predicate, obj, graph = quad
-                if not isinstance(subject, str) or not isinstance(predicate, str):
-                    raise CanonicalizationError(f"malformed stored quad: {quad!r}")
-                if not (_blank(subject) or _blank(obj) or _blank(graph)):
-                    key = (subject, predicate, tuple(obj) if isinstance(obj, list) else obj, graph)
-                    if key in shared:
-                        continue
-                    shared.add(key)
-                union.append(
-                    (
-                        _local(subject, prefix),
-                        predicate,
-                        _literal(obj) if isinstance(obj, list) else _local(obj, prefix),
-                        _graph(graph, prefix),
-                    )
+    union: list[rdfc.Quad] = []
+    shared: set[tuple[Any, ...]] = set()
+    for number, part in enumerate(parts):
+        prefix = f"_:p{number}-"
+        for quad in part:
+            if len(quad) != 4:
+                raise CanonicalizationError(f"malformed stored quad: {quad!r}")
+            subject, predicate, obj, graph = quad
+            if not isinstance(subject, str) or not isinstance(predicate, str):
+                raise CanonicalizationError(f"malformed stored quad: {quad!r}")
+            if not (_blank(subject) or _blank(obj) or _blank(graph)):
+                key = (subject, predicate, tuple(obj) if isinstance(obj, list) else obj, graph)
+                if key in shared:
+                    continue
+                shared.add(key)
+            union.append(
+                (
+                    _local(subject, prefix),
+                    predicate,
+                    _literal(obj) if isinstance(obj, list) else _local(obj, prefix),
+                    _graph(graph, prefix),
                 )
-        return rdfc.canonical_nquads(union)
+            )
+    return rdfc.canonical_nquads(union)
 
 
 def _stored(term: Mapping[str, Any]) -> Term:

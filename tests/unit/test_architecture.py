@@ -82,3 +82,22 @@ def test_nothing_imports_the_composition_roots() -> None:
         if name.split(".")[0] in ("cli", "api")
     ]
     assert offenders == []
+
+
+# Modules on a request's path: the API and the services it calls, and the read models they
+# catch up. The collector's process-wide settings are never theirs to change (ledger.collector);
+# a rebuild's child process sets its own at its start (projections/rebuild.py, its entry).
+REQUEST_PATH = ("api", "services", "projections")
+PROCESS_ENTRIES = {"projections/rebuild.py", "projections/bench.py", "api/bench/__init__.py"}
+
+
+def test_request_path_never_tunes_the_collector() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for layer in REQUEST_PATH
+        for path in layer_files(layer)
+        if str(path.relative_to(ROOT)) not in PROCESS_ENTRIES
+        for name in imported_modules(path)
+        if name in ("gc", "ledger.collector")
+    ]
+    assert offenders == []
