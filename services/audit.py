@@ -8,9 +8,12 @@ from ledger.application import Ledger
 from ledger.integrity import AuditReport
 from projections.replay import replay_learner
 from projections.store import Document
+from services.ports import ChainAudit
 
 
-def verify_chain(ledger: Ledger, *, progress: Callable[[int], None] | None = None) -> AuditReport:
+def verify_chain(
+    ledger: ChainAudit, *, progress: Callable[[int], None] | None = None
+) -> AuditReport:
     """Re-check the hash chain from the first event and every signed checkpoint; the report
     names the first position that fails and why.
 
