@@ -4,6 +4,7 @@ RUN useradd --create-home --uid 10001 ledger
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ledger
+COPY credentials credentials
 COPY schemas schemas
 COPY projections projections
 COPY consumers consumers

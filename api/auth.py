@@ -5,7 +5,7 @@ A token is a compact JWS (EdDSA, or RS256) over the claims ``sub``, ``role``, ``
 ``kid`` (the RFC 7638 thumbprint of the public JWK). The API holds only public keys
 (``LEDGER_API_TOKEN_KEYS_FILE``: a JWKS, or PEM public keys) and accepts a token only
 when its ``kid`` is one of them — never a key the token brings along. Signatures are
-checked with the ledger's own JWS code (``ledger.vc.jwt``), so no JOSE library is added.
+checked with the ledger's own JWS code (``credentials.jwt``), so no JOSE library is added.
 Tokens are credentials: nothing here logs them or puts them in an error message.
 """
 
@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from credentials.errors import KeyFormatError, KeyResolutionError
+from credentials.jwt import credential_of, decode_jwt, verify_jwt
+from credentials.keys import PublicKey, jwk_of, public_key_from_jwk
 from ledger.errors import ConfigurationError
-from ledger.vc.errors import KeyFormatError, KeyResolutionError
-from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
-from ledger.vc.keys import PublicKey, jwk_of, public_key_from_jwk
 
 AUDIENCE: Final = "lll-api"
 DEV_ISSUER: Final = "ledger-token"

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credentials.errors import CredentialError
 from ledger.errors import ConfigurationError, LearnerErasedError, LedgerError, StoreError
 
 log = logging.getLogger("api")
@@ -146,7 +147,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _ledger(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LedgerError)
+    assert isinstance(exc, LedgerError | CredentialError)
     if isinstance(exc, LearnerErasedError):
         return error_json(409, "erased", "the learner's record was erased")
     if isinstance(exc, ConfigurationError):
@@ -173,4 +174,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(LedgerError, _ledger)
+    app.add_exception_handler(CredentialError, _ledger)
     app.add_exception_handler(Exception, _unexpected)

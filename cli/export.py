@@ -15,11 +15,11 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from cli.output import err, out
+from credentials.keys import did_key_of
+from credentials.presented import CredentialCheck, NotACredentialError, verify_presented
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError, LedgerError
-from ledger.presented import CredentialCheck, NotACredentialError, verify_presented
 from ledger.settings import Settings
-from ledger.vc.keys import did_key_of
 from projections.export import (
     ExportScopeError,
     NothingToExportError,

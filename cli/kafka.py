@@ -21,8 +21,8 @@ from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError
-from ledger.records import utc_seconds
 from ledger.settings import KAFKA_BATCH_SIZE, Settings
+from schemas.times import utc_seconds
 
 # While the broker is away, aiokafka logs the same few errors every 100 ms.
 REPEAT_QUIET_S = 30.0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from credentials.errors import CredentialError
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.settings import KAFKA_BATCH_SIZE
 
@@ -368,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"ledger: configuration error: {exc}", file=sys.stderr)
         return 2
-    except LedgerError as exc:
+    except (LedgerError, CredentialError) as exc:
         print(f"ledger: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

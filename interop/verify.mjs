@@ -1,7 +1,7 @@
 // Verifies one of the ledger's signed credentials with independent implementations:
 // jose (panva) for VC-JWT, Digital Bazaar's @digitalbazaar/vc with the eddsa-rdfc-2022
 // cryptosuite for Data Integrity proofs. Offline: the document loader serves only the
-// contexts vendored in ledger/vc/contexts/ and did:key documents built from the key itself.
+// contexts vendored in credentials/contexts/ and did:key documents built from the key itself.
 //
 //   node interop/verify.mjs [JOB.json]        (the job on stdin when no file is given)
 //
@@ -21,9 +21,9 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {importJWK, jwtVerify} from 'jose';
 
-const CONTEXTS_DIR = new URL('../ledger/vc/contexts/', import.meta.url);
+const CONTEXTS_DIR = new URL('../credentials/contexts/', import.meta.url);
 
-// The same URL → file map as ledger/vc/contexts.py (CONTEXT_FILES); the test suite checks
+// The same URL → file map as credentials/contexts.py (CONTEXT_FILES); the test suite checks
 // that the two agree.
 const CONTEXT_FILES = {
   'https://www.w3.org/ns/credentials/v2': 'credentials-v2.jsonld',

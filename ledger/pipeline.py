@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 
+from credentials.inbound import verification_record, verify_embedded
+from credentials.verification import Failure, Verification
 from ledger.crypto import DataKey, extract_personal, seal_personal
 from ledger.faults import BATCH_FAULTS, internal_problem, isolated
-from ledger.inbound import verification_record, verify_embedded
 from ledger.keys import KeyRing
 from ledger.outcomes import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 from ledger.persistence import LedgerRecorder, Trackings
@@ -29,7 +30,6 @@ from ledger.records import (
     utc_now,
 )
 from ledger.registry import Issuer, IssuerRegistry
-from ledger.vc.verification import Failure, Verification
 from schemas.catalogue import Catalogue, EventType
 from schemas.limits import (
     DEFAULT_MAX_DEPTH,

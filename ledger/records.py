@@ -34,14 +34,6 @@ def parse_instant(text: str, field: str) -> datetime:
     return value
 
 
-RFC3339_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def utc_seconds(moment: datetime) -> str:
-    """``moment`` to the second as the ledger writes such times: RFC 3339, UTC, ``Z``."""
-    return moment.astimezone(UTC).strftime(RFC3339_SECONDS)
-
-
 def utc_now() -> str:
     """Now, as the ledger records it: RFC 3339, UTC, microseconds, ``Z``."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials import dataintegrity
+from credentials.jwt import credential_of, decode_jwt
 from ledger.application import Ledger
 from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
 from ledger.crypto import generate_key
@@ -32,8 +34,6 @@ from ledger.outcomes import Accepted, Channel
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import credential_of, decode_jwt
 from projections.clr import build_clr
 from projections.export import record_export, sign_learner_export
 from projections.issued import NAME as ISSUED

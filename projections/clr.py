@@ -18,12 +18,12 @@ from urllib.parse import quote
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.records import utc_seconds
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import sign_jwt
-from ledger.vc.keys import did_key_of
-from ledger.vc.quads import Quad, canonicalize_parts, quads_of
+from credentials import dataintegrity
+from credentials.jwt import sign_jwt
+from credentials.keys import did_key_of
+from credentials.quads import Quad, canonicalize_parts, quads_of
 from projections.learner_record import skills_of
+from schemas.times import utc_seconds
 
 V2: Final = "https://www.w3.org/ns/credentials/v2"
 CLR: Final = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"

@@ -17,10 +17,11 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.records import parse_instant, utc_seconds
+from ledger.records import parse_instant
 from projections.learner_record import CATEGORIES, credential_status, skills_from
 from projections.store import Document
 from schemas.names import CONSENT_GRANTED, CONSENT_REVOKED, RECORD_DISCLOSED
+from schemas.times import utc_seconds
 
 WITHDRAWN = ("retracted",)
 

@@ -18,13 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError, LedgerError
-from ledger.records import utc_seconds
 from projections.clr import exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
 from projections.reading import catch_up_records, read_learner_record
 from projections.store import ProjectionStore
 from schemas.names import RECORD_EXPORTED
+from schemas.times import utc_seconds
 
 FORMATS = ("di", "jwt")
 

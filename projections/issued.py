@@ -24,9 +24,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials.errors import CanonicalizationError, ContextNotAllowedError
+from credentials.keys import did_key_of
 from ledger.records import LedgerEvent
-from ledger.vc.errors import CanonicalizationError, ContextNotAllowedError
-from ledger.vc.keys import did_key_of
 from projections.clr import achievement_credential, exported_items, issuance_digest, issue
 from projections.learner_record import (
     LearnerRecordProjection,

@@ -15,7 +15,6 @@ from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
 from api.responses import JsonResponse
-from ledger.records import utc_seconds
 from projections.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
@@ -30,6 +29,7 @@ from projections.export import (
 from projections.reading import (
     NoRecordError,
 )
+from schemas.times import utc_seconds
 from services import consent as consent_service
 from services.erasure import Erasure, erase_learner
 from services.export import RecordedExport, export_record

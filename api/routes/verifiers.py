@@ -12,7 +12,7 @@ from api.deps import LearnerIdPath, LedgerContext, LedgerDep, VerifierDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
-from ledger.presented import NotACredentialError, verify_presented
+from credentials.presented import NotACredentialError, verify_presented
 from projections.consent import ConsentNotActiveError
 from services.consent import NotYoursToReadError, view_under_consent
 

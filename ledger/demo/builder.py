@@ -17,7 +17,8 @@ from ledger.demo.reference import (
     TYPE,
     IssuerSpec,
 )
-from ledger.records import LEDGER_SOURCE, utc_seconds
+from ledger.records import LEDGER_SOURCE
+from schemas.times import utc_seconds
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ledger.demo.reference import (
     SKILLS,
     skill,
 )
-from ledger.records import utc_seconds
+from schemas.times import utc_seconds
 
 
 def learner_life(b: EventBuilder, lid: str, pathways: dict[str, list[dict[str, Any]]]) -> None:

@@ -22,8 +22,8 @@ from api.auth import (
     load_verifying_keys,
     mint_token,
 )
+from credentials.keys import did_key_of
 from ledger.errors import ConfigurationError
-from ledger.vc.keys import did_key_of
 from tests.api.conftest import World
 
 

@@ -17,11 +17,11 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from credentials.jwt import decode_jwt
+from credentials.keys import jwk_of
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.settings import Settings
-from ledger.vc.jwt import decode_jwt
-from ledger.vc.keys import jwk_of
 from projections.clr import build_clr, rfc3339
 from projections.learner_record import credential_status
 from tests.integration.demo_records import ingest_demo_records

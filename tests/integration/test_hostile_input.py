@@ -11,6 +11,8 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials.jwt import sign_jwt
+from credentials.keys import did_key_of
 from ledger import pipeline as pipeline_module
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import ConfigurationError
@@ -19,8 +21,6 @@ from ledger.hostile import MUTATIONS, hostile_inputs
 from ledger.ingest import RejectsFile, ingest_lines
 from ledger.outcomes import Accepted, Channel, Rejected
 from ledger.settings import Settings
-from ledger.vc.jwt import sign_jwt
-from ledger.vc.keys import did_key_of
 from tests.conftest import LedgerBuilder
 from tests.integration.test_inbound_credentials import badge, issued
 from tests.integration.test_pipeline import FILE, course

@@ -10,11 +10,11 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials import dataintegrity
+from credentials.jwt import sign_jwt
+from credentials.keys import did_key_of
 from ledger.application import Ledger
 from ledger.outcomes import Accepted, Channel, Rejected
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import sign_jwt
-from ledger.vc.keys import did_key_of
 from tests.conftest import LedgerBuilder
 
 FILE = Channel("file")

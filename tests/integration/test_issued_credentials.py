@@ -15,14 +15,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from credentials.canonical import canonicalize
+from credentials.jwt import credential_of, decode_jwt
+from credentials.keys import did_key_of
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
 from ledger.demo import generate
 from ledger.outcomes import Accepted, Channel
 from ledger.settings import Settings
-from ledger.vc.canonical import canonicalize
-from ledger.vc.jwt import credential_of, decode_jwt
-from ledger.vc.keys import did_key_of
 from projections.clr import (
     achievement_credential,
     build_clr,

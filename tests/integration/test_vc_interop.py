@@ -15,10 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.vc import dataintegrity
-from ledger.vc.contexts import CONTEXT_FILES
-from ledger.vc.jwt import PrivateKey, sign_jwt, verify_jwt
-from ledger.vc.keys import did_key_of, jwk_of, static_resolver
+from credentials import dataintegrity
+from credentials.contexts import CONTEXT_FILES
+from credentials.jwt import PrivateKey, sign_jwt, verify_jwt
+from credentials.keys import did_key_of, jwk_of, static_resolver
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEROP = ROOT / "interop"

@@ -10,9 +10,9 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import sign_jwt
-from ledger.vc.keys import did_key_of
+from credentials import dataintegrity
+from credentials.jwt import sign_jwt
+from credentials.keys import did_key_of
 from tests.strategies.base import (
     Data,
     Strategy,

@@ -1,4 +1,4 @@
-"""The dependency rule: schemas ← ledger ← projections ← services, and ← consumers; roots aside.
+"""The dependency rule: schemas ← credentials ← ledger ← projections ← services, and ← consumers.
 
 The composition roots are the CLI (`cli/`) and the HTTP API (`api/`): they may import
 every layer, and no layer imports them. Operations a person triggers live in `services/`,
@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # What each layer must never import.
 WEB = ("api", "cli", "fastapi", "starlette", "uvicorn")
 FORBIDDEN = {
-    "schemas": ("ledger", "projections", "consumers", "services", "aiokafka", *WEB),
+    "schemas": ("credentials", "ledger", "projections", "consumers", "services", "aiokafka", *WEB),
+    "credentials": ("ledger", "projections", "consumers", "services", "aiokafka", *WEB),
     "ledger": ("projections", "consumers", "services", "aiokafka", *WEB),
     "projections": ("consumers", "services", "aiokafka", *WEB),
     "consumers": ("services", *WEB),
@@ -76,7 +77,7 @@ def test_the_api_never_imports_the_cli() -> None:
 def test_nothing_imports_the_composition_roots() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}"
-        for layer in ("schemas", "ledger", "projections", "consumers", "services")
+        for layer in ("schemas", "credentials", "ledger", "projections", "consumers", "services")
         for path in layer_files(layer)
         for name in imported_modules(path)
         if name.split(".")[0] in ("cli", "api")

@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.vc import dataintegrity
-from ledger.vc.canonical import canonicalize
-from ledger.vc.jwt import credential_of, decode_jwt
-from ledger.vc.keys import did_key_of
+from credentials import dataintegrity
+from credentials.canonical import canonicalize
+from credentials.jwt import credential_of, decode_jwt
+from credentials.keys import did_key_of
 from projections.clr import (
     achievement_credential,
     build_clr,

@@ -10,8 +10,8 @@ from uuid import uuid4
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials import dataintegrity
 from ledger.records import LedgerEvent
-from ledger.vc import dataintegrity
 from projections.issued import IssuedCredentialsProjection
 from projections.store import Document
 

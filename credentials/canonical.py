@@ -1,5 +1,5 @@
 """RDF Dataset Canonicalization (URDNA2015 / RDFC-1.0) of JSON-LD documents to N-Quads: pyld
-expands the JSON-LD into RDF, :mod:`ledger.vc.rdfc` canonicalises it."""
+expands the JSON-LD into RDF, :mod:`credentials.rdfc` canonicalises it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
-from ledger.vc.contexts import document_loader
-from ledger.vc.errors import CanonicalizationError, ContextNotAllowedError
-from ledger.vc.rdfc import canonical_nquads, quads_of_dataset
+from credentials.contexts import document_loader
+from credentials.errors import CanonicalizationError, ContextNotAllowedError
+from credentials.rdfc import canonical_nquads, quads_of_dataset
 
 # pyld's RDF dataset: graph name ("@default" or a label) → triples of term dicts.
 Dataset = dict[str, list[dict[str, Any]]]
@@ -67,7 +67,7 @@ def dataset(document: Mapping[str, Any], *, safe: bool = True) -> Dataset:
 
 def canonicalize_dataset(data: Dataset) -> str:
     """The canonical N-Quads (URDNA2015) of an RDF dataset in pyld's form, by
-    :mod:`ledger.vc.rdfc` (pyld's algorithm, same output, several times faster).
+    :mod:`credentials.rdfc` (pyld's algorithm, same output, several times faster).
 
     Raises:
         CanonicalizationError: the dataset is malformed.

@@ -12,12 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.vc.errors import SigningError
-from ledger.vc.jwt import claims_for, credential_of, decode_jwt, sign_jwt, verify_jwt
-from ledger.vc.keys import did_key_of, static_resolver
-from ledger.vc.verification import Failure
+from credentials.errors import SigningError
+from credentials.jwt import claims_for, credential_of, decode_jwt, sign_jwt, verify_jwt
+from credentials.keys import did_key_of, static_resolver
+from credentials.verification import Failure
 
-SAMPLE = Path(__file__).resolve().parents[3] / "data" / "1edtech" / "samples" / "clr20-simple.jwt"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "samples" / "clr20-simple.jwt"
 RSA_KID = "https://uni-north.example/issuer#rsa-1"
 
 

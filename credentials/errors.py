@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ledger.errors import LedgerError
 
+class CredentialError(Exception):
+    """Base class of every error the credentials package raises on purpose.
 
-class CredentialError(LedgerError):
-    """Base class of every error the credentials package raises on purpose."""
+    The package sits below the ledger's core (the pipeline checks embedded credentials with
+    it), so this is not a ``LedgerError``; the front ends report both the same way.
+    """
 
 
 class ContextNotAllowedError(CredentialError):

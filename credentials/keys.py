@@ -10,7 +10,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
-from ledger.vc.errors import KeyFormatError, KeyResolutionError
+from credentials.errors import KeyFormatError, KeyResolutionError
 
 PublicKey = Ed25519PublicKey | RSAPublicKey
 KeyResolver = Callable[[str], PublicKey]

@@ -14,14 +14,15 @@ from typing import Any
 
 import orjson
 
-from ledger.errors import LedgerError
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
-from ledger.vc.verification import Failure, Verification
+from credentials import dataintegrity
+from credentials.errors import CredentialError
+from credentials.held import judge_held
+from credentials.jwt import credential_of, decode_jwt, verify_jwt
+from credentials.verification import Failure, Verification
 from schemas.limits import DEFAULT_MAX_DEPTH, depth_message, parser_refused_depth, too_deep
 
 
-class NotACredentialError(LedgerError):
+class NotACredentialError(CredentialError):
     """The presented text is neither a JSON credential nor a VC-JWT."""
 
 
@@ -131,6 +132,22 @@ def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) 
     )
 
 
+@dataclass(frozen=True)
+class _IssuerKeysPolicy:
+    """Every key must be the credential's issuer's own (a did:key proves only itself)."""
+
+    max_depth: int
+
+    def document(self, credential: Mapping[str, Any], where: str) -> Verification:
+        return verify_document(credential)
+
+    def token(self, token: str, where: str) -> tuple[Verification, Mapping[str, Any] | None]:
+        return verify_token(token, max_depth=self.max_depth)
+
+    def not_a_credential(self, where: str) -> Verification:
+        return Verification.failed(Failure.MALFORMED_CREDENTIAL, "not a credential")
+
+
 def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> PresentationReport:
     """Verify a presented credential and every credential it holds.
 
@@ -161,15 +178,7 @@ def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Presen
     checks = [_check(outer, outcome, held=False)]
     subject = outer.get("credentialSubject")
     held = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
-    for credential in held if isinstance(held, list) else [held]:
-        if isinstance(credential, str):
-            result, credential = verify_token(credential, max_depth=max_depth)
-        elif isinstance(credential, Mapping):
-            result = verify_document(credential)
-        else:
-            result, credential = (
-                Verification.failed(Failure.MALFORMED_CREDENTIAL, "not a credential"),
-                {},
-            )
-        checks.append(_check(credential, result, held=True))
+    policy = _IssuerKeysPolicy(max_depth)
+    for judged in judge_held(held if isinstance(held, list) else [held], policy):
+        checks.append(_check(judged.credential, judged.outcome, held=True))
     return PresentationReport(checks)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from ledger.vc.contexts import CONTEXT_FILES, allowed_context_urls, document_loader, load_context
-from ledger.vc.errors import ContextNotAllowedError
+from credentials.contexts import CONTEXT_FILES, allowed_context_urls, document_loader, load_context
+from credentials.errors import ContextNotAllowedError
 
 
 @pytest.mark.parametrize("url", sorted(CONTEXT_FILES))

@@ -8,9 +8,9 @@ import json
 from importlib import resources
 from typing import Any, Final
 
-from ledger.vc.errors import ContextNotAllowedError
+from credentials.errors import ContextNotAllowedError
 
-# URL → file under ledger/vc/contexts/ (published W3C and 1EdTech contexts, vendored as-is).
+# URL → file under credentials/contexts/ (published W3C and 1EdTech contexts, vendored as-is).
 CONTEXT_FILES: Final[dict[str, str]] = {
     "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
     "https://www.w3.org/2018/credentials/v1": "2018-credentials-v1.jsonld",
@@ -29,7 +29,7 @@ def allowed_context_urls() -> frozenset[str]:
 
 @functools.cache
 def _read_context(name: str) -> dict[str, Any]:
-    text = resources.files("ledger.vc").joinpath("contexts", name).read_text(encoding="utf-8")
+    text = resources.files("credentials").joinpath("contexts", name).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from ledger.vc.errors import KeyFormatError, KeyResolutionError, SigningError, TooDeepError
-from ledger.vc.keys import KeyResolver, PublicKey, jwk_of, public_key_from_jwk, resolve_did_key
-from ledger.vc.verification import Failure, Verification, check_validity_period, parse_datetime
+from credentials.errors import KeyFormatError, KeyResolutionError, SigningError, TooDeepError
+from credentials.keys import KeyResolver, PublicKey, jwk_of, public_key_from_jwk, resolve_did_key
+from credentials.verification import Failure, Verification, check_validity_period, parse_datetime
 from schemas.limits import DEFAULT_MAX_DEPTH, deeper_than, depth_message, parser_refused_depth
 
 PrivateKey = Ed25519PrivateKey | RSAPrivateKey

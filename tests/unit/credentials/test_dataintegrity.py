@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.vc.dataintegrity import sign, verify
-from ledger.vc.errors import SigningError
-from ledger.vc.keys import did_key_of, resolve_fragment_multikey
-from ledger.vc.verification import Failure
+from credentials.dataintegrity import sign, verify
+from credentials.errors import SigningError
+from credentials.keys import did_key_of, resolve_fragment_multikey
+from credentials.verification import Failure
 
-SAMPLES = Path(__file__).resolve().parents[3] / "data" / "1edtech" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "samples"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 SIGNED_AT = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)

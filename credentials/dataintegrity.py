@@ -10,17 +10,17 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.records import utc_seconds
-from ledger.vc.canonical import canonicalize
-from ledger.vc.errors import (
+from credentials.canonical import canonicalize
+from credentials.errors import (
     CanonicalizationError,
     ContextNotAllowedError,
     KeyFormatError,
     KeyResolutionError,
     SigningError,
 )
-from ledger.vc.keys import KeyResolver, multibase_decode, multibase_encode, resolve_did_key
-from ledger.vc.verification import Failure, Verification, check_validity_period, parse_datetime
+from credentials.keys import KeyResolver, multibase_decode, multibase_encode, resolve_did_key
+from credentials.verification import Failure, Verification, check_validity_period, parse_datetime
+from schemas.times import utc_seconds
 
 PROOF_TYPE: Final = "DataIntegrityProof"
 CRYPTOSUITE: Final = "eddsa-rdfc-2022"
@@ -72,7 +72,7 @@ def sign(
         created: when the proof is made (default: now, UTC, to the second).
         proof_purpose: the proof's purpose; credentials use `assertionMethod`.
         canonical: the document's canonical N-Quads, when the caller has them cheaper than
-            canonicalising it (see `ledger.vc.quads`); they must equal
+            canonicalising it (see `credentials.quads`); they must equal
             ``canonicalize(document)``, or the proof will not verify.
 
     Raises:

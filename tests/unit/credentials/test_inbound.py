@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.inbound import EMBEDDED_JWK, method_of, verification_record, verify_embedded
-from ledger.vc import dataintegrity
-from ledger.vc.jwt import sign_jwt
-from ledger.vc.keys import did_key_of
-from ledger.vc.verification import Failure
+from credentials import dataintegrity
+from credentials.inbound import EMBEDDED_JWK, method_of, verification_record, verify_embedded
+from credentials.jwt import sign_jwt
+from credentials.keys import did_key_of
+from credentials.verification import Failure
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "samples"
 V2 = "https://www.w3.org/ns/credentials/v2"

@@ -20,7 +20,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
 
-from ledger.vc.errors import CanonicalizationError
+from credentials.errors import CanonicalizationError
 
 Literal = tuple[str, str, str | None]
 Quad = tuple[str, str, str | Literal, str | None]

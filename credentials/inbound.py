@@ -8,14 +8,16 @@ validity periods) the dates.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from ledger.vc import dataintegrity
-from ledger.vc.errors import KeyResolutionError, TooDeepError
-from ledger.vc.jwt import credential_of, decode_jwt, verify_jwt
-from ledger.vc.keys import KeyResolver, PublicKey, public_key_from_jwk, resolve_fragment_multikey
-from ledger.vc.verification import Failure, Verification, parse_datetime
+from credentials import dataintegrity
+from credentials.errors import KeyResolutionError, TooDeepError
+from credentials.held import held_by, judge_held
+from credentials.jwt import credential_of, decode_jwt, verify_jwt
+from credentials.keys import KeyResolver, PublicKey, public_key_from_jwk, resolve_fragment_multikey
+from credentials.verification import Failure, Verification, parse_datetime
 from schemas.limits import DEFAULT_MAX_DEPTH
 
 JSON_FORMATS: Final = frozenset({"ob3-json", "clr2-json"})
@@ -68,38 +70,49 @@ def verify_embedded(
     Returns:
         The outcome; a failure's reason never quotes the credential's content.
     """
-    moment = now or datetime.now(UTC)
+    policy = _IngestPolicy(now or datetime.now(UTC), max_depth)
     fmt = embedded.get("format")
     credential = embedded.get("credential")
     document: Mapping[str, Any] | None
     if fmt in JSON_FORMATS and isinstance(credential, Mapping):
-        outcome, document = _verify_json(credential, moment, "the credential"), credential
+        outcome, document = policy.document(credential, "the credential"), credential
     elif fmt in JWT_FORMATS and isinstance(credential, str):
-        outcome, document = _verify_token(credential, moment, "the credential", max_depth)
+        outcome, document = policy.token(credential, "the credential")
     else:
         return _failed(Failure.MALFORMED_CREDENTIAL, "the credential", "its format is not known")
     if not (outcome.ok or outcome.failure is Failure.EXPIRED) or fmt not in CLR_FORMATS:
         return outcome
-    nested = _nested(document)
-    if nested is None:
+    held = held_by(document)
+    if held is None:
         return _failed(
             Failure.MALFORMED_CREDENTIAL,
             "the credential",
             "credentialSubject.verifiableCredential is not a list",
         )
     expired = outcome if outcome.failure is Failure.EXPIRED else None
-    for index, item in enumerate(nested):
-        where = f"credentialSubject.verifiableCredential[{index}]"
-        if isinstance(item, Mapping):
-            inner = _verify_json(item, moment, where)
-        elif isinstance(item, str):
-            inner, _ = _verify_token(item, moment, where, max_depth)
-        else:
-            return _failed(Failure.MALFORMED_CREDENTIAL, where, "it is not a credential")
-        if not inner.ok:
-            return inner
-        expired = expired or (inner if inner.failure is Failure.EXPIRED else None)
+    for judged in judge_held(held, policy):
+        if not judged.outcome.ok:
+            return judged.outcome
+        if judged.outcome.failure is Failure.EXPIRED:
+            expired = expired or judged.outcome
     return expired or outcome
+
+
+@dataclass(frozen=True)
+class _IngestPolicy:
+    """Keys from did:key, a fragment or the JWT header's JWK; reasons that quote nothing."""
+
+    now: datetime
+    max_depth: int
+
+    def document(self, credential: Mapping[str, Any], where: str) -> Verification:
+        return _verify_json(credential, self.now, where)
+
+    def token(self, token: str, where: str) -> tuple[Verification, Mapping[str, Any] | None]:
+        return _verify_token(token, self.now, where, self.max_depth)
+
+    def not_a_credential(self, where: str) -> Verification:
+        return _failed(Failure.MALFORMED_CREDENTIAL, where, "it is not a credential")
 
 
 def method_of(embedded: Mapping[str, Any]) -> str:
@@ -223,11 +236,3 @@ def _verify_token(
     if again.failure not in (None, Failure.EXPIRED, Failure.NOT_YET_VALID):
         return _safe(again, where), credential
     return _expired(expiry, where), credential
-
-
-def _nested(document: Mapping[str, Any] | None) -> list[Any] | None:
-    subject = document.get("credentialSubject") if document is not None else None
-    if not isinstance(subject, Mapping):
-        return None
-    nested = subject.get("verifiableCredential", [])
-    return nested if isinstance(nested, list) else None

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyld.canon import URDNA2015
 
-from ledger.vc.errors import CanonicalizationError
-from ledger.vc.rdfc import (
+from credentials.errors import CanonicalizationError
+from credentials.rdfc import (
     MAX_N_DEGREE_CALLS,
     RDF_LANGSTRING,
     XSD_STRING,
@@ -121,7 +121,7 @@ def test_relabelling_blank_nodes_does_not_change_the_result() -> None:
 def test_a_dataset_too_symmetric_to_canonicalise_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("ledger.vc.rdfc.MAX_N_DEGREE_CALLS", 3)
+    monkeypatch.setattr("credentials.rdfc.MAX_N_DEGREE_CALLS", 3)
     with pytest.raises(CanonicalizationError, match="too symmetric"):
         canonical_nquads(quads_of_dataset(ring(8, 0)))
     assert MAX_N_DEGREE_CALLS > 1000

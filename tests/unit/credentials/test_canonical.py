@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger.vc.canonical import canonicalize
-from ledger.vc.errors import CanonicalizationError, ContextNotAllowedError
+from credentials.canonical import canonicalize
+from credentials.errors import CanonicalizationError, ContextNotAllowedError
 
-VECTORS = Path(__file__).resolve().parents[3] / "data" / "1edtech" / "test-vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "test-vectors"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 

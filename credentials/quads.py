@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.vc import rdfc
-from ledger.vc.canonical import dataset
-from ledger.vc.errors import CanonicalizationError
+from credentials import rdfc
+from credentials.canonical import dataset
+from credentials.errors import CanonicalizationError
 
 # An IRI, a blank node ("_:label"), or a literal as [value, datatype] / [value, datatype, lang].
 Term = str | list[str]

@@ -12,13 +12,13 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.vc.canonical import canonicalize
-from ledger.vc.dataintegrity import sign, verify
-from ledger.vc.errors import CanonicalizationError
-from ledger.vc.keys import did_key_of
-from ledger.vc.quads import canonicalize_parts, quads_of
+from credentials.canonical import canonicalize
+from credentials.dataintegrity import sign, verify
+from credentials.errors import CanonicalizationError
+from credentials.keys import did_key_of
+from credentials.quads import canonicalize_parts, quads_of
 
-VECTORS = Path(__file__).resolve().parents[3] / "data" / "1edtech" / "test-vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "test-vectors"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 

@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.vc.errors import KeyFormatError, KeyResolutionError
-from ledger.vc.keys import (
+from credentials.errors import KeyFormatError, KeyResolutionError
+from credentials.keys import (
     b58decode,
     b58encode,
     did_key_of,
