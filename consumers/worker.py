@@ -12,6 +12,9 @@ When PostgreSQL fails (an append, a preparation, reading positions) everything i
 is dropped and every owned partition is positioned from the ledger again, retried with
 backoff until it answers (see consumers/outage.py); dead letters wait until the broker
 confirms them. Nothing is rejected because a service is down.
+
+The Kafka clients come from a :class:`~consumers.clients.KafkaClients` factory, so the
+worker runs against in-memory fakes in the unit tests.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
 
+from consumers.clients import AIOKafkaClients, KafkaClients
 from consumers.deadletter import DeadLetters
 from consumers.metrics import WorkerStats
 from consumers.outage import Outage, OutageTooLongError, describe
 from consumers.positions import Parts, Positions, tracking_name
-from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
+from consumers.topics import issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
 from ledger.outcomes import Channel, PreparedBatch
@@ -105,11 +109,20 @@ class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class IngestWorker:
-    """One member of the ingest consumer group."""
+    """One member of the ingest consumer group.
 
-    def __init__(self, ledger: Ledger, config: WorkerConfig) -> None:
+    Args:
+        ledger: where the events and the consumed offsets are stored.
+        config: how to connect and batch.
+        clients: makes the Kafka clients (default: aiokafka's, from ``config``).
+    """
+
+    def __init__(
+        self, ledger: Ledger, config: WorkerConfig, clients: KafkaClients | None = None
+    ) -> None:
         self.ledger = ledger
         self.config = config
+        self.clients = clients if clients is not None else AIOKafkaClients(config)
         self.stats = WorkerStats()
         self.busy = asyncio.Lock()
         # Called after each committed append with the messages it covered and the time
@@ -200,9 +213,7 @@ class IngestWorker:
         topics = self.topics()
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
-        await ensure_topics(
-            self.config.bootstrap, topics, dead_letter=self.config.dead_letter_topic
-        )
+        await self.clients.ensure_topics(topics, dead_letter=self.config.dead_letter_topic)
         preparer: Preparer = (
             PreparerProcess(self.ledger.settings, recent=RECENT_BATCHES)
             if self.config.prepare_in_process
@@ -218,24 +229,8 @@ class IngestWorker:
         return self.stats
 
     async def _consume(self, topics: list[str], stop: asyncio.Event) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            group_id=self.config.group,
-            client_id=self.config.client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.config.batch_size,
-            max_partition_fetch_bytes=4 << 20,
-            group_instance_id=self.config.instance_id,
-            session_timeout_ms=self.config.session_timeout_ms,
-            heartbeat_interval_ms=max(100, self.config.session_timeout_ms // 4),
-        )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.config.bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            max_request_size=4 << 20,
-        )
+        self._consumer = self.clients.consumer()
+        self._producer = self.clients.producer()
         self._positions = Positions(
             self._consumer, self.ledger.recorder, self.postgres, self._pause, self.assigned.set
         )
