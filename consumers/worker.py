@@ -12,6 +12,9 @@ When PostgreSQL fails (an append, a preparation, reading positions) everything i
 is dropped and every owned partition is positioned from the ledger again, retried with
 backoff until it answers (see consumers/outage.py); dead letters wait until the broker
 confirms them. Nothing is rejected because a service is down.
+
+The Kafka clients come from a :class:`~consumers.clients.KafkaClients` factory, so the
+worker runs against in-memory fakes in the unit tests.
 """
 
 from __future__ import annotations
@@ -29,21 +32,25 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
 
+from consumers.clients import AIOKafkaClients, KafkaClients
 from consumers.deadletter import DeadLetters
 from consumers.metrics import WorkerStats
 from consumers.outage import Outage, OutageTooLongError, describe
 from consumers.positions import Parts, Positions, tracking_name
-from consumers.topics import ensure_topics, issuer_of_topic, registered_topics
+from consumers.topics import issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
 from ledger.outcomes import Channel, PreparedBatch
-from ledger.parallel import Preparer, PreparerProcess, PreparerThread
+from ledger.parallel import RECENT_BATCHES, PreparerProcess
+from ledger.sequencer import Preparer, PreparerThread, Sequencer
 from ledger.settings import KAFKA_BATCH_SIZE
 
 log = logging.getLogger("lll.ingest")
 
 # Longest a poll waits for more records while the previous poll is being prepared.
 LOOKAHEAD_WAIT_MS = 20
+# Polls prepared (or being prepared) behind the one appending.
+LOOKAHEAD = 1
 # Longest an append waits for Kafka to take its offsets (only lag reporting needs them).
 KAFKA_COMMIT_TIMEOUT_S = 10.0
 # Longest the Kafka clients may take to close when the worker exits.
@@ -102,11 +109,20 @@ class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class IngestWorker:
-    """One member of the ingest consumer group."""
+    """One member of the ingest consumer group.
 
-    def __init__(self, ledger: Ledger, config: WorkerConfig) -> None:
+    Args:
+        ledger: where the events and the consumed offsets are stored.
+        config: how to connect and batch.
+        clients: makes the Kafka clients (default: aiokafka's, from ``config``).
+    """
+
+    def __init__(
+        self, ledger: Ledger, config: WorkerConfig, clients: KafkaClients | None = None
+    ) -> None:
         self.ledger = ledger
         self.config = config
+        self.clients = clients if clients is not None else AIOKafkaClients(config)
         self.stats = WorkerStats()
         self.busy = asyncio.Lock()
         # Called after each committed append with the messages it covered and the time
@@ -116,14 +132,13 @@ class IngestWorker:
         self.assigned = asyncio.Event()
         # When the first records arrived (startup and group join are over by then).
         self.first_records_at: float | None = None
-        # The append in flight, and the poll being prepared behind it.
+        # The append in flight, and the polls prepared behind it (made by run()).
         self._pending: asyncio.Task[bool] | None = None
-        self._lookahead: tuple[Parts, Future[PreparedBatch]] | None = None
+        self._sequencer: Sequencer[Parts] | None = None
         self._positions: Positions | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._dead_letters: DeadLetters | None = None
-        self._preparer: Preparer | None = None
         self._stop = asyncio.Event()
         self.postgres = Outage("PostgreSQL", limit_s=config.max_outage_s, on_retry=self._retried)
         self.kafka = Outage("Kafka", limit_s=config.max_outage_s, on_retry=self._retried)
@@ -158,7 +173,7 @@ class IngestWorker:
     async def _recover(self, what: str, exc: StoreError) -> None:
         """PostgreSQL failed ``what``: drop everything in hand, then position every owned
         partition from the ledger again, retrying with backoff until it answers."""
-        self._lookahead = None
+        self._ahead().drop()
         pending, self._pending = self._pending, None
         if pending is not None:
             # Whether it committed or not, the positions read below say so.
@@ -174,6 +189,11 @@ class IngestWorker:
         positions = self._positions
         assert positions is not None
         return positions
+
+    def _ahead(self) -> Sequencer[Parts]:
+        sequencer = self._sequencer
+        assert sequencer is not None
+        return sequencer
 
     async def _pause(self, seconds: float) -> bool:
         """Wait ``seconds``, or less when asked to stop; True when stopping."""
@@ -193,41 +213,24 @@ class IngestWorker:
         topics = self.topics()
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
-        await ensure_topics(
-            self.config.bootstrap, topics, dead_letter=self.config.dead_letter_topic
-        )
-        self._preparer = (
-            PreparerProcess(self.ledger.settings)
+        await self.clients.ensure_topics(topics, dead_letter=self.config.dead_letter_topic)
+        preparer: Preparer = (
+            PreparerProcess(self.ledger.settings, recent=RECENT_BATCHES)
             if self.config.prepare_in_process
-            else PreparerThread(self.ledger.pipeline)
+            else PreparerThread(self.ledger.pipeline, recent=RECENT_BATCHES)
         )
+        self._sequencer = Sequencer(preparer, depth=LOOKAHEAD)
         try:
             # Ready before joining the group: the first batch must not wait for it.
-            await asyncio.wrap_future(self._preparer.ready())
+            await asyncio.wrap_future(self._sequencer.ready())
             await self._consume(topics, stop)
         finally:
-            self._preparer.close()
+            self._sequencer.close()
         return self.stats
 
     async def _consume(self, topics: list[str], stop: asyncio.Event) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            group_id=self.config.group,
-            client_id=self.config.client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.config.batch_size,
-            max_partition_fetch_bytes=4 << 20,
-            group_instance_id=self.config.instance_id,
-            session_timeout_ms=self.config.session_timeout_ms,
-            heartbeat_interval_ms=max(100, self.config.session_timeout_ms // 4),
-        )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.config.bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            max_request_size=4 << 20,
-        )
+        self._consumer = self.clients.consumer()
+        self._producer = self.clients.producer()
         self._positions = Positions(
             self._consumer, self.ledger.recorder, self.postgres, self._pause, self.assigned.set
         )
@@ -252,9 +255,8 @@ class IngestWorker:
                 async with self.busy:
                     if records:
                         await self._process(records)
-                    elif self._lookahead is not None:
-                        lookahead, self._lookahead = self._lookahead, None
-                        await self._hand_over(*lookahead)
+                    elif (prepared := self._ahead().next()) is not None:
+                        await self._hand_over(prepared.tag, prepared.batch)
                 await self._update_lag()
             if self._fatal is not None:
                 raise self._fatal
@@ -272,16 +274,16 @@ class IngestWorker:
         few milliseconds, to keep the preparer fed with the next one. With a prepared
         poll waiting, none: if nothing is fetched yet, it goes on to the append at once.
         """
-        if self._lookahead is None:
+        ahead = self._ahead()
+        if not ahead:
             return self.config.poll_ms
-        return 0 if self._lookahead[1].done() else min(self.config.poll_ms, LOOKAHEAD_WAIT_MS)
+        return 0 if ahead.next_prepared() else min(self.config.poll_ms, LOOKAHEAD_WAIT_MS)
 
     async def drain(self) -> bool:
         """Store everything read so far: the batch being prepared, then the append in
         flight. False when that failed (everything in hand dropped, positions re-read)."""
-        lookahead, self._lookahead = self._lookahead, None
-        if lookahead is not None:
-            await self._hand_over(*lookahead)
+        while (prepared := self._ahead().next()) is not None:
+            await self._hand_over(prepared.tag, prepared.batch)
         return await self._appended()
 
     async def _appended(self) -> bool:
@@ -314,8 +316,6 @@ class IngestWorker:
             self.first_records_at = time.time()
         self._where().advance(parts)
         self.stats.consumed += sum(len(msgs) for _, msgs in parts)
-        preparer = self._preparer
-        assert preparer is not None
         groups = [
             (
                 [m.value or b"" for m in msgs],
@@ -323,9 +323,9 @@ class IngestWorker:
             )
             for tp, msgs in parts
         ]
-        previous, self._lookahead = self._lookahead, (parts, preparer.submit(groups))
+        previous = self._ahead().submit(groups, parts)
         if previous is not None:
-            await self._hand_over(*previous)
+            await self._hand_over(previous.tag, previous.batch)
 
     async def _hand_over(
         self,
@@ -353,7 +353,7 @@ class IngestWorker:
             assert dead_letters is not None
             # Durable before the offsets move past them: a rejected message is never lost.
             if not await dead_letters.send(letters):
-                self._lookahead = None
+                self._ahead().drop()
                 return
             self.stats.dead_lettered += len(letters)
         self._pending = asyncio.create_task(self._append(parts, prepared))

@@ -33,6 +33,7 @@ from ledger.records import (
     utc_now,
 )
 from ledger.registry import IssuerRegistry
+from ledger.sequencer import ingest_stream
 from ledger.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.names import ERASURE_COMPLETED
@@ -118,8 +119,8 @@ class Ledger:
         self, batches: Iterable[tuple[Sequence[bytes | str], Channel]]
     ) -> Iterator[list[Result]]:
         """Ingest many batches, overlapping preparation with appends (see
-        :meth:`IngestPipeline.process_stream`)."""
-        return self.pipeline.process_stream(batches)
+        :func:`ledger.sequencer.ingest_stream`)."""
+        return ingest_stream(self.pipeline, batches)
 
     def publish_own(self, type_name: str, learner_id: str, data: dict[str, Any]) -> int:
         """Record a learner-side event the ledger itself publishes (consent, disclosure,

@@ -5,8 +5,9 @@ work plus the hash chain. In one process they share the GIL, so a long ingest to
 at the Python cost of both. :class:`PreparerProcess` runs
 :meth:`~ledger.pipeline.IngestPipeline.prepare_groups` in a child process with its own
 ledger connections (registry, learner keys, correction checks) while the caller appends,
-in order, one transaction per batch. The Kafka worker uses it by default, file ingest
-with ``--prepare-process``; :class:`PreparerThread` is the in-process alternative.
+in order, one transaction per batch (the order kept by :class:`~ledger.sequencer.Sequencer`).
+The Kafka worker uses it by default, file ingest with ``--prepare-process``;
+:class:`~ledger.sequencer.PreparerThread` is the in-process alternative.
 
 The child ignores SIGINT and SIGTERM (the parent decides when to stop and drains first)
 and exits by itself when its parent dies, even by SIGKILL.
@@ -19,15 +20,14 @@ import os
 import signal
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import ClassVar, Protocol
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import ClassVar
 
 from ledger.application import Ledger
 from ledger.collector import tune_gc
-from ledger.outcomes import Channel, PreparedBatch, Result
-from ledger.pipeline import IngestPipeline
+from ledger.outcomes import PreparedBatch, Result
+from ledger.sequencer import Batches, Groups, InFlight, Sequencer, commit_in_order
 from ledger.settings import Settings
 
 # How many batches file ingest may prepare ahead of the append.
@@ -38,56 +38,20 @@ RECENT_BATCHES = DEPTH + 2
 # How often the child checks that its parent is still alive (seconds).
 PARENT_CHECK_S = 0.5
 
-Groups = Sequence[tuple[Sequence[bytes | str], Channel]]
-
-
-class _Sequence:
-    """Prepares batches one after another, remembering the keys of the last few.
-
-    A batch is prepared while earlier ones are still on their way to the database, so a
-    correction may refer to an event that is prepared but not yet stored: those keys
-    count as stored for the corrections check.
-    """
-
-    def __init__(self, pipeline: IngestPipeline) -> None:
-        self.pipeline = pipeline
-        self.recent: deque[frozenset[bytes]] = deque(maxlen=RECENT_BATCHES)
-
-    def prepare(self, groups: Groups) -> PreparedBatch:
-        in_flight = frozenset[bytes]().union(*self.recent)
-        prepared = self.pipeline.prepare_groups(groups, in_flight=in_flight)
-        self.recent.append(frozenset(e.key for e in prepared.events))
-        return prepared
-
-
-class Preparer(Protocol):
-    """Prepares batches in order, off the appending thread (see :class:`_Sequence`)."""
-
-    def ready(self) -> Future[bool]:
-        """Resolves once the preparer can take work."""
-        ...
-
-    def submit(self, groups: Groups) -> Future[PreparedBatch]:
-        """:meth:`~ledger.pipeline.IngestPipeline.prepare_groups`, after the batches
-        submitted before."""
-        ...
-
-    def close(self) -> None: ...
-
 
 class _Child:
     """State of the preparing process (built by the pool initializer)."""
 
     ledger: ClassVar[Ledger | None] = None
-    sequence: ClassVar[_Sequence | None] = None
+    sequence: ClassVar[InFlight | None] = None
 
 
-def _init(settings: Settings, parent: int) -> None:
+def _init(settings: Settings, parent: int, recent: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     _Child.ledger = Ledger.open(settings)
-    _Child.sequence = _Sequence(_Child.ledger.pipeline)
+    _Child.sequence = InFlight(_Child.ledger.pipeline, recent)
     tune_gc()
 
 
@@ -118,12 +82,12 @@ class PreparerProcess:
     connections); :meth:`ready` resolves once that is done.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, recent: int = RECENT_BATCHES) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(settings, os.getpid()),
+            initargs=(settings, os.getpid(), recent),
         )
 
     def ready(self) -> Future[bool]:
@@ -136,41 +100,14 @@ class PreparerProcess:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class PreparerThread:
-    """The same in a thread of this process (one interpreter lock for all the work)."""
-
-    def __init__(self, pipeline: IngestPipeline) -> None:
-        self._sequence = _Sequence(pipeline)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-prepare")
-
-    def ready(self) -> Future[bool]:
-        done: Future[bool] = Future()
-        done.set_result(True)
-        return done
-
-    def submit(self, groups: Groups) -> Future[PreparedBatch]:
-        return self._thread.submit(self._sequence.prepare, groups)
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=True, cancel_futures=True)
-
-
-def ingest_in_parallel(
-    ledger: Ledger, batches: Iterable[tuple[Sequence[bytes | str], Channel]]
-) -> Iterator[list[Result]]:
+def ingest_in_parallel(ledger: Ledger, batches: Batches) -> Iterator[list[Result]]:
     """Like :meth:`Ledger.ingest_stream`, with preparation in a child process.
 
     Worth it for long runs (thousands of events): starting the child costs about a
     second.
     """
-    preparer = PreparerProcess(ledger.settings)
+    sequencer: Sequencer[None] = Sequencer(PreparerProcess(ledger.settings), depth=DEPTH)
     try:
-        pending: deque[Future[PreparedBatch]] = deque()
-        for raws, channel in batches:
-            pending.append(preparer.submit([(raws, channel)]))
-            if len(pending) > DEPTH:
-                yield ledger.pipeline.commit(pending.popleft().result())
-        while pending:
-            yield ledger.pipeline.commit(pending.popleft().result())
+        yield from commit_in_order(sequencer, batches, ledger.pipeline.commit)
     finally:
-        preparer.close()
+        sequencer.close()

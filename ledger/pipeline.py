@@ -7,8 +7,7 @@ as a duplicate, or rejected with problems naming the field and the rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,27 +167,6 @@ class IngestPipeline:
                 Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)
             )
         return [r if r is not None else _reject("", "internal", "not processed") for r in results]
-
-    def process_stream(
-        self, batches: Iterable[tuple[Sequence[bytes | str], Channel]]
-    ) -> Iterator[list[Result]]:
-        """Process batches in order, preparing the next while the previous one is appended.
-
-        Preparation is Python work and the append mostly database work, so overlapping
-        them keeps both busy. Results come out in batch order; each append is still one
-        atomic transaction, committed in order.
-        """
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append") as appender:
-            pending: Future[list[Result]] | None = None
-            pending_keys: frozenset[bytes] = frozenset()
-            for raws, channel in batches:
-                prepared = self.prepare(raws, channel, in_flight=pending_keys)
-                if pending is not None:
-                    yield pending.result()
-                pending = appender.submit(self.commit, prepared)
-                pending_keys = frozenset(e.key for e in prepared.events)
-            if pending is not None:
-                yield pending.result()
 
     def _admit(self, index: int, raw: bytes | str, channel: Channel) -> _Candidate | Rejected:
         data = raw.encode() if isinstance(raw, str) else raw
