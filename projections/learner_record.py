@@ -57,11 +57,6 @@ def category_of(topic: str) -> str:
     return topic_parts(topic)[0]
 
 
-def kind_of(topic: str) -> str:
-    """``org.lll.<category>.<name>.v1`` → name."""
-    return topic_parts(topic)[1]
-
-
 def empty_record(learner: str) -> Document:
     return {
         "learner": learner,
