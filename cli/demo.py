@@ -23,7 +23,7 @@ from projections.learner_record import NAME as LEARNER_RECORD
 from projections.learner_record import LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.store import open_projection_store
 from services.audit import verify_chain
 
@@ -157,7 +157,7 @@ def _project(
     try:
         head = ledger.recorder.max_position()
         for projection in (LearnerRecordProjection(), PathwaysProjection()):
-            runner = ProjectionRunner(ledger, store, projection)
+            runner = Projector(ledger, store, projection)
             with progress_bar(projection.name, head, enabled=not quiet) as advance:
                 runner.rebuild(advance)
         record = store.get(LEARNER_RECORD, sample) or {}

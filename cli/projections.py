@@ -21,18 +21,18 @@ from projections.learner_record import NAME, LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection
 from projections.reading import NoRecordError, read_learner_record
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projector, ReadModel
 from projections.store import Document, open_projection_store
 from services import records
 from services.audit import replay_record
 
 
-def _issued_credentials(settings: Settings) -> Projection:
+def _issued_credentials(settings: Settings) -> ReadModel:
     return IssuedCredentialsProjection(settings.signing_key())
 
 
 # Each projection built from the settings (raising ConfigurationError when one is missing).
-PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
+PROJECTIONS: dict[str, Callable[[Settings], ReadModel]] = {
     NAME: lambda _: LearnerRecordProjection(),
     PATHWAYS: lambda _: PathwaysProjection(),
     ISSUED: _issued_credentials,
@@ -63,9 +63,7 @@ def projections(args: argparse.Namespace) -> int:
         store = open_projection_store(settings)
         try:
             page = getattr(args, "page", None)
-            runners = [
-                ProjectionRunner(ledger, store, PROJECTIONS[n](settings), page=page) for n in names
-            ]
+            runners = [Projector(ledger, store, PROJECTIONS[n](settings), page=page) for n in names]
             if args.action == "status":
                 report = [r.status().as_dict() for r in runners]
                 if args.json:
@@ -86,7 +84,7 @@ def projections(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
+def _run(runner: Projector, args: argparse.Namespace) -> None:
     status = runner.status()
     total = status.head if args.action == "rebuild" else status.lag
     verb = "rebuild" if args.action == "rebuild" else "catch up"
@@ -98,7 +96,7 @@ def _run(runner: ProjectionRunner, args: argparse.Namespace) -> None:
     err.print(f"{status.name}: {covered} log rows applied; now at {runner.status().position}")
 
 
-def _follow(runners: list[ProjectionRunner], *, poll_s: float) -> None:
+def _follow(runners: list[Projector], *, poll_s: float) -> None:
     """Keep every projection caught up, in turn, until SIGTERM or SIGINT (following only
     the first, as before, left the others behind for good)."""
     stop = threading.Event()

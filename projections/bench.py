@@ -40,7 +40,7 @@ from projections.issued import NAME as ISSUED
 from projections.learner_record import LearnerRecordProjection
 from projections.reading import catch_up_records
 from projections.rebuild import default_workers
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.store import open_projection_store
 
 TARGET = 50_000
@@ -82,9 +82,9 @@ def _measure(
     runs: dict[str, list[tuple[int, float]]] = {}
     store = open_projection_store(settings)
 
-    def timed(name: str, run: Callable[[Ledger, ProjectionRunner], int]) -> None:
+    def timed(name: str, run: Callable[[Ledger, Projector], int]) -> None:
         with Ledger.open(settings) as ledger:
-            runner = ProjectionRunner(ledger, store, LearnerRecordProjection())
+            runner = Projector(ledger, store, LearnerRecordProjection())
             runs.setdefault(name, []).append(_timed(lambda: run(ledger, runner)))
 
     try:

@@ -15,7 +15,7 @@ from projections.activity import LearnerActivityProjection, empty_activity
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projector, ReadModel
 from projections.store import Document, ProjectionStore
 
 
@@ -27,18 +27,18 @@ class NoRecordError(LedgerError):
         self.learner_id = learner_id
 
 
-def catch_up_records(ledger: Ledger, store: ProjectionStore, *more: Projection) -> None:
+def catch_up_records(ledger: Ledger, store: ProjectionStore, *more: ReadModel) -> None:
     """Bring the learner record and pathway read models, and ``more``, up to the log's end
     (those at it already cost a position read each, no log query)."""
     catch_up_all(ledger, store, [LearnerRecordProjection(), PathwaysProjection(), *more])
 
 
-def catch_up_all(ledger: Ledger, store: ProjectionStore, projections: list[Projection]) -> None:
+def catch_up_all(ledger: Ledger, store: ProjectionStore, projections: list[ReadModel]) -> None:
     """Catch up each of ``projections`` that is behind the log's head as read now."""
     head = ledger.recorder.max_position()
     for projection in projections:
         if store.position(projection.name) < head:
-            ProjectionRunner(ledger, store, projection).catch_up()
+            Projector(ledger, store, projection).catch_up()
 
 
 def read_learner_activity(ledger: Ledger, store: ProjectionStore, learner: str) -> Document:

@@ -69,7 +69,7 @@ def rebuild_from_zero(
     """Project the log up to its current head into shadows, then swap them in.
 
     Args:
-        projection: a :class:`projections.runner.Projection` (picklable when
+        projection: a :class:`projections.runner.ReadModel` (picklable when
             ``workers > 1``: workers are separate processes).
         workers: processes to use, this one included (default: :func:`default_workers`).
 
@@ -148,12 +148,12 @@ def _build_parts(
     counter: Synchronized[int],
     progress: Progress,
 ) -> None:
-    from projections.runner import ProjectionRunner
+    from projections.runner import Projector
 
     page, parts, head = plan
     while (part := _claim(counter, parts)) is not None:
         shadow = shadow_name(projection.name, part)
-        runner = ProjectionRunner(
+        runner = Projector(
             ledger,
             store,
             projection,

@@ -23,7 +23,7 @@ from projections.store import Document, PositionConflictError, ProjectionStore
 MAX_HELD_DOCUMENTS = 20_000
 
 
-class Projection(Protocol):
+class ReadModel(Protocol):
     """A read model: which documents an event touches, and how it changes them."""
 
     name: str
@@ -82,8 +82,9 @@ class _Pending:
     stored: set[str] = field(default_factory=set)
 
 
-class ProjectionRunner:
-    """Keeps one projection up to date with the ledger.
+class Projector:
+    """Keeps one read model up to date with the ledger (named apart from eventsourcing's
+    ``ProjectionRunner``, which this is not).
 
     Args:
         ledger: the ledger to follow (its store and its keys, to decrypt).
@@ -96,7 +97,7 @@ class ProjectionRunner:
         self,
         ledger: Ledger,
         store: ProjectionStore,
-        projection: Projection,
+        projection: ReadModel,
         *,
         page: int | None = None,
         name: str | None = None,

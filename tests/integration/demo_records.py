@@ -9,7 +9,7 @@ from ledger.demo import generate
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.store import Document, open_projection_store
 
 
@@ -24,7 +24,7 @@ def ingest_demo_records(
     led.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
     store = open_projection_store(settings)
     try:
-        ProjectionRunner(led, store, LearnerRecordProjection()).catch_up()
+        Projector(led, store, LearnerRecordProjection()).catch_up()
         found = (store.get(NAME, learner) for learner in population.learners)
         return [record for record in found if record is not None]
     finally:

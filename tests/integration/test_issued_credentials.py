@@ -33,7 +33,7 @@ from projections.clr import (
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.store import Document, open_projection_store
 from tests.integration.demo_records import ingest_demo_records
 
@@ -200,7 +200,7 @@ def test_erasure_replaces_issued_credentials_by_a_tombstone(database_url: str) -
         led.ingest([orjson.dumps(e) for e in population.events], Channel("file"))
         store = open_projection_store(settings)
         try:
-            runner = ProjectionRunner(led, store, projection)
+            runner = Projector(led, store, projection)
             runner.catch_up()
             issued = {k: d for k, d in store.scan(ISSUED) if d["issued"]}
             learner = next(iter(issued))
@@ -226,7 +226,7 @@ def test_fast_canonical_form_equals_canonicalising_each_demo_learners_full_expor
     with Ledger.open(settings) as led:
         store = open_projection_store(settings)
         try:
-            ProjectionRunner(led, store, IssuedCredentialsProjection(key)).catch_up()
+            Projector(led, store, IssuedCredentialsProjection(key)).catch_up()
             records = [(k, d) for k, d in store.scan(NAME) if not d["erased"]]
             issued = {k: d["issued"] for k, d in store.scan(ISSUED)}
         finally:

@@ -21,7 +21,7 @@ from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.reading import catch_up_records, read_learner_record
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.sqlite import SQLiteProjectionStore
 from projections.store import open_projection_store
 
@@ -91,7 +91,7 @@ def test_projection_killed_at_random_moments_ends_equal_to_a_clean_rebuild(
     clean = SQLiteProjectionStore(tmp_path / "clean.db")
     clean.create_tables()
     with Ledger.open(settings) as ledger:
-        ProjectionRunner(ledger, clean, LearnerRecordProjection()).rebuild()
+        Projector(ledger, clean, LearnerRecordProjection()).rebuild()
     assert resumed == list(clean.scan(NAME))
     assert len(resumed) == LEARNERS
 

@@ -17,7 +17,7 @@ from ledger.records import LedgerEvent
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.rebuild import PARTS, shadow_name
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.store import Document, ProjectionStore, open_projection_store
 from tests.integration.test_projections import cli, populate
 
@@ -65,7 +65,7 @@ def test_rebuild_by_two_processes_equals_the_incremental_read_model(
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            runner = ProjectionRunner(ledger, store, StampedRecord(), page=37)
+            runner = Projector(ledger, store, StampedRecord(), page=37)
             runner.catch_up()
             incremental = list(store.scan(NAME))
             head = ledger.recorder.max_position()
@@ -90,9 +90,9 @@ def test_rebuild_whose_worker_fails_leaves_the_read_model_in_place(
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+            Projector(ledger, store, LearnerRecordProjection()).catch_up()
             before, position = list(store.scan(NAME)), store.position(NAME)
-            runner = ProjectionRunner(ledger, store, FailingInWorkers(), page=11)
+            runner = Projector(ledger, store, FailingInWorkers(), page=11)
             with pytest.raises(StoreError, match=r"rebuild worker failed: .*broke in a worker"):
                 runner.rebuild(workers=2)
             assert list(store.scan(NAME)) == before
@@ -129,7 +129,7 @@ def test_rebuild_killed_midway_keeps_the_read_model_and_its_workers_exit(
     store = open_projection_store(settings)
     try:
         with Ledger.open(settings) as ledger:
-            ProjectionRunner(ledger, store, LearnerRecordProjection()).catch_up()
+            Projector(ledger, store, LearnerRecordProjection()).catch_up()
         before = list(store.scan(NAME))
         proc = cli(env, "rebuild", "--name", NAME, "--workers", "2", "--page", "1", "--no-progress")
         shadows = [shadow_name(NAME, k) for k in range(PARTS)]

@@ -18,7 +18,7 @@ from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.replay import replay_learner
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.sqlite import SQLiteProjectionStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_replay_at_any_sequence_equals_the_projection_stopped_there(
 ) -> None:
     store = SQLiteProjectionStore(tmp_path / "read.db")
     store.create_tables()
-    runner = ProjectionRunner(ledger, store, LearnerRecordProjection())
+    runner = Projector(ledger, store, LearnerRecordProjection())
     head = ledger.recorder.max_position()
     learners = sorted(
         {

@@ -13,7 +13,7 @@ from ledger.outcomes import Channel
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection
 from projections.learner_record import ACTIVITY_LOGS, NAME, LearnerRecordProjection
-from projections.runner import ProjectionRunner
+from projections.runner import Projector
 from projections.sqlite import SQLiteProjectionStore
 from tests.property.test_pipeline import fresh_ledger
 from tests.strategies import event_batches
@@ -48,8 +48,8 @@ def test_incremental_projection_equals_rebuild_from_zero(
     incremental, rebuilt = fresh_store(), fresh_store()
     erased: set[str] = set()
     with fresh_ledger() as ledger:
-        runner = ProjectionRunner(ledger, incremental, LearnerRecordProjection(), page=page)
-        logs = ProjectionRunner(ledger, incremental, LearnerActivityProjection(), page=page)
+        runner = Projector(ledger, incremental, LearnerRecordProjection(), page=page)
+        logs = Projector(ledger, incremental, LearnerActivityProjection(), page=page)
         start = 0
         for size in [*cuts, len(batch)]:
             chunk = batch[start : start + size]
@@ -65,8 +65,8 @@ def test_incremental_projection_equals_rebuild_from_zero(
                 erase = False
         runner.catch_up()
         logs.catch_up()
-        ProjectionRunner(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
-        ProjectionRunner(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
+        Projector(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
+        Projector(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
         for name in (NAME, ACTIVITY):
             assert (
                 incremental.position(name)
@@ -111,12 +111,12 @@ def test_runner_holding_pages_in_memory_applies_each_event_once_despite_a_failur
     with fresh_ledger() as ledger:
         ledger.ingest([orjson.dumps(e) for e in batch], FILE)
         projection = FailingOnce(fail_at)
-        runner = ProjectionRunner(ledger, held, projection, page=page, flush_rows=flush_rows)
+        runner = Projector(ledger, held, projection, page=page, flush_rows=flush_rows)
         try:
             runner.catch_up()
         except RuntimeError:
             assert projection.left == 0
         runner.catch_up()
-        ProjectionRunner(ledger, reference, LearnerRecordProjection(), page=1).catch_up()
+        Projector(ledger, reference, LearnerRecordProjection(), page=1).catch_up()
         assert held.position(NAME) == reference.position(NAME) == ledger.recorder.max_position()
         assert list(held.scan(NAME)) == list(reference.scan(NAME))
