@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from ledger.records import LedgerEvent
 from projections.learner_record import ACTIVITY_LOGS as LOGS
+from projections.learner_record import subject_of, tombstone
 from projections.store import Document
 from schemas.names import ERASURE_COMPLETED
 
@@ -37,10 +38,7 @@ class LearnerActivityProjection:
     partition_by_stream = True
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
-        subject = event.envelope.get("subject")
-        if not isinstance(subject, str):
-            return ()
-        return (subject,) if event.topic in LOGS or event.topic == ERASURE_COMPLETED else ()
+        return subject_of(event) if event.topic in LOGS or event.topic == ERASURE_COMPLETED else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -49,7 +47,7 @@ class LearnerActivityProjection:
         if doc["erased"]:
             return
         if event.topic == ERASURE_COMPLETED:
-            docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
+            docs[learner] = tombstone(learner, event.position)
             return
         ref = {"source": envelope["source"], "id": envelope["id"], "position": event.position}
         doc[LOGS[event.topic]].append({**(envelope.get("data") or {}), "ref": ref})

@@ -32,6 +32,8 @@ from projections.learner_record import (
     LearnerRecordProjection,
     category_of,
     empty_record,
+    subject_of,
+    tombstone,
 )
 from projections.store import Document
 from schemas.names import CREDENTIAL_ENDORSED, ERASURE_COMPLETED
@@ -65,13 +67,10 @@ class IssuedCredentialsProjection:
         self._record = LearnerRecordProjection()
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
-        subject = event.envelope.get("subject")
-        if not isinstance(subject, str):
-            return ()
         if (
             category_of(event.topic) in CATEGORIES and event.topic != CREDENTIAL_ENDORSED
         ) or event.topic == ERASURE_COMPLETED:
-            return (subject,)
+            return subject_of(event)
         return ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
@@ -89,7 +88,7 @@ class IssuedCredentialsProjection:
         self._record.apply(view, event)
         record = view[learner]
         if record is None or record["erased"]:
-            docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
+            docs[learner] = tombstone(learner, event.position)
             return
         doc["record"] = record
         doc["lastPosition"] = event.position

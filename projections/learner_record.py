@@ -57,6 +57,18 @@ def category_of(topic: str) -> str:
     return topic_parts(topic)[0]
 
 
+def subject_of(event: LedgerEvent) -> tuple[str, ...]:
+    """The learner ``event`` is about, as the one key of a per-learner read model (none
+    when it names no subject)."""
+    subject = event.envelope.get("subject")
+    return (subject,) if isinstance(subject, str) else ()
+
+
+def tombstone(learner: str, position: int) -> Document:
+    """What a per-learner document becomes once the learner is erased: nothing but that."""
+    return {"learner": learner, "erased": True, "lastPosition": position}
+
+
 def empty_record(learner: str) -> Document:
     return {
         "learner": learner,
@@ -80,12 +92,10 @@ class LearnerRecordProjection:
     partition_by_stream = True
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
-        subject = event.envelope.get("subject")
-        if not isinstance(subject, str):
-            return ()
-        category = category_of(event.topic)
         # Disclosures and exports are logged apart (projections.activity).
-        return (subject,) if category and event.topic not in ACTIVITY_LOGS else ()
+        if not category_of(event.topic) or event.topic in ACTIVITY_LOGS:
+            return ()
+        return subject_of(event)
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -95,7 +105,7 @@ class LearnerRecordProjection:
             return  # nothing is accepted after an erasure; keep the tombstone
         category, kind = topic_parts(event.topic)
         if event.topic == ERASURE_COMPLETED:
-            docs[learner] = {"learner": learner, "erased": True, "lastPosition": event.position}
+            docs[learner] = tombstone(learner, event.position)
             return
         data: dict[str, Any] = envelope.get("data") or {}
         if category in _ITEM_CATEGORIES:
