@@ -7,6 +7,7 @@ from typing import Any
 from projections.activity import LearnerActivityProjection
 from projections.learner_record import LearnerRecordProjection
 from projections.store import Document
+from tests.unit.projections.feeding import feed
 from tests.unit.projections.test_learner_record import LEARNER, Recorder, credential
 
 LEDGER = "urn:lll:ledger"
@@ -22,11 +23,7 @@ class Both(Recorder):
 
     def emit(self, topic: str, data: dict[str, Any], **kwargs: Any) -> Any:
         event = super().emit(topic, data, **kwargs)
-        keys = list(self.activity.keys(event))
-        if keys:  # as the runner: only events with keys are applied
-            view = {k: self.logs.get(k) for k in keys}
-            self.activity.apply(view, event)
-            self.logs.update({k: d and self.activity.finish(d) for k, d in view.items()})
+        feed(self.activity, self.logs, event)
         return event
 
     @property

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials import dataintegrity
-from ledger.records import LedgerEvent
 from projections.issued import IssuedCredentialsProjection
 from projections.store import Document
+from tests.unit.projections.feeding import feed, ledger_event
 
 UNI = "https://uni.example"
 LEARNER = "lrn_A"
@@ -42,23 +41,7 @@ class Recorder:
             "subject": LEARNER,
             "data": data,
         }
-        event = LedgerEvent(
-            self.position,
-            uuid4(),
-            self.position,
-            envelope["type"],
-            envelope,
-            issuer,
-            "2026-01-01T00:00:00Z",
-            False,
-            "00",
-        )
-        keys = list(self.projection.keys(event))
-        if not keys:
-            return str(envelope["id"])  # the runner applies an event only to its keys
-        view = {k: self.docs.get(k) for k in keys}
-        self.projection.apply(view, event)
-        self.docs.update({k: d and self.projection.finish(d) for k, d in view.items()})
+        feed(self.projection, self.docs, ledger_event(self.position, envelope, issuer=issuer))
         return str(envelope["id"])
 
     @property

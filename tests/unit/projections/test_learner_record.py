@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import uuid4
 
 from ledger.records import LedgerEvent
 from projections.learner_record import LearnerRecordProjection, credential_status
 from projections.store import Document
+from tests.unit.projections.feeding import feed, ledger_event
 
 UNI = "https://uni.example"
 LEARNER = "lrn_A"
@@ -43,22 +43,8 @@ class Recorder:
             "subject": LEARNER,
             "data": data,
         }
-        event = LedgerEvent(
-            self.position,
-            uuid4(),
-            self.position,
-            envelope["type"],
-            envelope,
-            issuer,
-            "2026-01-01T00:00:00Z",
-            erased,
-            "00",
-        )
-        keys = list(self.projection.keys(event))
-        if keys:  # as the runner: only events with keys are applied
-            view = {k: self.docs.get(k) for k in keys}
-            self.projection.apply(view, event)
-            self.docs.update({k: d and self.projection.finish(d) for k, d in view.items()})
+        event = ledger_event(self.position, envelope, issuer=issuer, erased=erased)
+        feed(self.projection, self.docs, event)
         return event
 
     @property

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import uuid4
 
 from ledger.records import LedgerEvent
 from projections.pathways import PathwaysProjection, progress
 from projections.store import Document
+from tests.unit.projections.feeding import feed, ledger_event
 
 TODAY = date(2026, 6, 1)
 PATHWAY = {
@@ -32,27 +32,14 @@ def defined(data: dict[str, Any], position: int = 1, issuer: str = "uni") -> Led
         "type": "org.lll.credentials.pathway-defined.v1",
         "data": data,
     }
-    return LedgerEvent(
-        position,
-        uuid4(),
-        position,
-        envelope["type"],
-        envelope,
-        issuer,
-        "2026-01-01T00:00:00Z",
-        False,
-        "00",
-    )
+    return ledger_event(position, envelope, issuer=issuer)
 
 
 def project(*events: LedgerEvent) -> list[Document]:
     projection = PathwaysProjection()
     docs: dict[str, Document | None] = {}
     for event in events:
-        keys = list(projection.keys(event))
-        view = {k: docs.get(k) for k in keys}
-        projection.apply(view, event)
-        docs.update(view)
+        feed(projection, docs, event)
     return [d for d in docs.values() if d is not None]
 
 
