@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,24 +58,31 @@ def ledger_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "LEDGER_DATABASE_URL": database_url, "LEDGER_MASTER_KEY": master_key}
 
 
+@contextmanager
+def opened(env: dict[str, str]) -> Iterator[tuple[Ledger, ProjectionStore]]:
+    """The ledger and its read models, as the CLI would open them with ``env``."""
+    settings = Settings.from_env(env)
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            yield ledger, store
+        finally:
+            store.close()
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_rebuild_by_two_processes_equals_the_incremental_read_model(
     ledger_env: dict[str, str],
 ) -> None:
-    settings = Settings.from_env(ledger_env)
-    with Ledger.open(settings) as ledger:
-        store = open_projection_store(settings)
-        try:
-            runner = Projector(ledger, store, StampedRecord(), page=37)
-            runner.catch_up()
-            incremental = list(store.scan(NAME))
-            head = ledger.recorder.max_position()
-            assert runner.rebuild(workers=2) == head
-            rebuilt = list(store.scan(NAME))
-            assert store.position(NAME) == head
-            assert no_shadows_left(store)
-        finally:
-            store.close()
+    with opened(ledger_env) as (ledger, store):
+        runner = Projector(ledger, store, StampedRecord(), page=37)
+        runner.catch_up()
+        incremental = list(store.scan(NAME))
+        head = ledger.recorder.max_position()
+        assert runner.rebuild(workers=2) == head
+        rebuilt = list(store.scan(NAME))
+        assert store.position(NAME) == head
+        assert no_shadows_left(store)
     assert unstamped(rebuilt) == unstamped(incremental)
     assert len(rebuilt) == LEARNERS
     builders = {d["builtBy"] for _, d in rebuilt}
@@ -86,19 +94,14 @@ def test_rebuild_by_two_processes_equals_the_incremental_read_model(
 def test_rebuild_whose_worker_fails_leaves_the_read_model_in_place(
     ledger_env: dict[str, str],
 ) -> None:
-    settings = Settings.from_env(ledger_env)
-    with Ledger.open(settings) as ledger:
-        store = open_projection_store(settings)
-        try:
-            Projector(ledger, store, LearnerRecordProjection()).catch_up()
-            before, position = list(store.scan(NAME)), store.position(NAME)
-            runner = Projector(ledger, store, FailingInWorkers(), page=11)
-            with pytest.raises(StoreError, match=r"rebuild worker failed: .*broke in a worker"):
-                runner.rebuild(workers=2)
-            assert list(store.scan(NAME)) == before
-            assert store.position(NAME) == position
-        finally:
-            store.close()
+    with opened(ledger_env) as (ledger, store):
+        Projector(ledger, store, LearnerRecordProjection()).catch_up()
+        before, position = list(store.scan(NAME)), store.position(NAME)
+        runner = Projector(ledger, store, FailingInWorkers(), page=11)
+        with pytest.raises(StoreError, match=r"rebuild worker failed: .*broke in a worker"):
+            runner.rebuild(workers=2)
+        assert list(store.scan(NAME)) == before
+        assert store.position(NAME) == position
 
 
 def processes_using(database_url: str) -> list[int]:

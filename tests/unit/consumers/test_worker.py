@@ -18,27 +18,12 @@ from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
 from tests.conftest import LedgerBuilder
 from tests.unit.consumers.fakes import FakeBroker, FakeClients
+from tests.unit.envelopes import LEARNER, course
 
 TOPIC = issuer_topic("uni-north")
 DEAD_LETTERS = "lll.deadletter.unit"
-UNI = "https://registrar.uni-north.example"
-LEARNER = "lrn_0123456789ABCDEFGHJKMNPQRS"
 # Longest a test waits for the worker to store what it was given.
 WITHIN_S = 20.0
-
-
-def course(event_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": UNI,
-            "type": "org.lll.learning.course-completed.v1",
-            "subject": LEARNER,
-            "time": "2024-06-30T12:00:00Z",
-            "data": {"courseId": "C-1", "title": "Statistics I", "endDate": "2024-06"},
-        }
-    )
 
 
 def worker_for(ledger: Ledger, clients: FakeClients) -> IngestWorker:

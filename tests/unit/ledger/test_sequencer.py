@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence, Set
 from concurrent.futures import Future
 from typing import Any
 
-import orjson
 import pytest
 
 from ledger.outcomes import Accepted, Channel, PreparedBatch
@@ -22,11 +21,10 @@ from ledger.sequencer import (
     ingest_stream,
 )
 from tests.conftest import LedgerBuilder
+from tests.unit.envelopes import course, retraction
 
 FILE = Channel("file")
 STREAM = uuid.UUID(int=1)
-UNI = "https://registrar.uni-north.example"
-LEARNER = "lrn_0123456789ABCDEFGHJKMNPQRS"
 
 Groups = Sequence[tuple[Sequence[bytes | str], Channel]]
 
@@ -185,43 +183,11 @@ def test_ingest_stream_closed_early_appends_nothing_more() -> None:
     assert pipeline.committed == [[b"b0"]]
 
 
-def _course(event_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": UNI,
-            "type": "org.lll.learning.course-completed.v1",
-            "subject": LEARNER,
-            "time": "2024-06-30T12:00:00Z",
-            "data": {"courseId": "C-1", "title": "Statistics I", "endDate": "2024-06"},
-        }
-    )
-
-
-def _retraction(event_id: str, target_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": UNI,
-            "type": "org.lll.corrections.event-retracted.v1",
-            "subject": LEARNER,
-            "time": "2024-07-01T00:00:00Z",
-            "data": {
-                "target": {"source": UNI, "id": target_id},
-                "reason": "wrong learner",
-                "retractedAt": "2024-07-01T00:00:00Z",
-            },
-        }
-    )
-
-
 def test_ingest_stream_retraction_of_the_batch_before_is_accepted(
     make_ledger: LedgerBuilder,
 ) -> None:
     ledger = make_ledger()
-    batches = [([_course("c1")], FILE), ([_retraction("r1", "c1")], FILE)]
+    batches = [([course("c1")], FILE), ([retraction("r1", "c1")], FILE)]
     results = [r for rs in ledger.ingest_stream(batches) for r in rs]
     assert all(isinstance(r, Accepted) for r in results)
     assert ledger.audit().ok
