@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 
 from ledger.crypto import generate_key
@@ -169,3 +171,15 @@ def make_ledger(tmp_path: os.PathLike[str]) -> Iterator[LedgerBuilder]:
     yield build
     for ledger in opened:
         ledger.close()
+
+
+@pytest.fixture(scope="module")
+def ed_key() -> Ed25519PrivateKey:
+    """A signing key for credentials under test (one per test module)."""
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    """An RSA key for RS256 VC-JWTs (one per test module: generating one takes a while)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)

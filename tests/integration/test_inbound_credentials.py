@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,12 +14,12 @@ from credentials.keys import did_key_of
 from ledger.application import Ledger
 from ledger.outcomes import Accepted, Channel, Rejected
 from tests.conftest import LedgerBuilder
+from tests.samples import sample
 
 FILE = Channel("file")
 LEARNER = "lrn_0123456789ABCDEFGHJKMNPQRS"
 UNI = "https://registrar.uni-north.example"
 HOLDER = "Zoë Ångström"
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "1edtech" / "samples"
 backends = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 
 
@@ -128,15 +126,14 @@ def test_vc_jwt_with_embedded_jwk_is_accepted(
 )
 def test_1edtech_samples_are_accepted(make_ledger: LedgerBuilder, name: str, fmt: str) -> None:
     ledger = make_ledger()
-    text = (SAMPLES / name).read_text()
-    credential = text.strip() if name.endswith(".jwt") else json.loads(text)
+    credential = sample(name)
     (result,) = ledger.ingest([issued("c-4", {"format": fmt, "credential": credential})], FILE)
     assert stored(ledger, result).verification["status"] == "verified"
 
 
 def test_expired_sample_is_accepted_with_an_expiry_note(make_ledger: LedgerBuilder) -> None:
     ledger = make_ledger()
-    credential = json.loads((SAMPLES / "ob30-simple-err-expired.json").read_text())
+    credential = sample("ob30-simple-err-expired.json")
     (result,) = ledger.ingest(
         [issued("c-5", {"format": "ob3-json", "credential": credential})], FILE
     )

@@ -147,16 +147,6 @@ def clr_credential(issuer: str, achievements: list[dict[str, Any]]) -> dict[str,
 
 
 @pytest.fixture(scope="module")
-def ed_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
 def did(ed_key: Ed25519PrivateKey) -> str:
     """The issuer's DID; @digitalbazaar/vc requires the issuer to control the proof's key."""
     return did_key_of(ed_key).partition("#")[0]

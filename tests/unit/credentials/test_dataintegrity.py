@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +15,11 @@ from credentials.dataintegrity import sign, verify
 from credentials.errors import SigningError
 from credentials.keys import did_key_of, resolve_fragment_multikey
 from credentials.verification import Failure
+from tests.samples import VALID_JSON, sample
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "samples"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 SIGNED_AT = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-def sample(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((SAMPLES / name).read_text())
-    return document
 
 
 def badge() -> dict[str, Any]:
@@ -63,12 +56,7 @@ def signed(key: Ed25519PrivateKey) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "ob30-simple.json",
-        "ob30-simple-eddsa-2022.json",
-        "ob30-simple-did-key-method.json",
-        "clr20-simple.json",
-    ],
+    VALID_JSON,
 )
 def test_verify_valid_1edtech_sample_passes(name: str) -> None:
     outcome = verify(sample(name), resolver=resolve_fragment_multikey)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,19 +14,17 @@ from credentials.inbound import EMBEDDED_JWK, method_of, verification_record, ve
 from credentials.jwt import sign_jwt
 from credentials.keys import did_key_of
 from credentials.verification import Failure
+from tests.samples import VALID_JSON, sample
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "1edtech" / "samples"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 HOLDER = "Zoë Ångström"
 
 
 def embedded_sample(name: str) -> dict[str, Any]:
-    text = (SAMPLES / name).read_text()
     kind = "clr2" if name.startswith("clr") else "ob3"
-    if name.endswith(".jwt"):
-        return {"format": f"{kind}-jwt", "credential": text.strip()}
-    return {"format": f"{kind}-json", "credential": json.loads(text)}
+    fmt = "jwt" if name.endswith(".jwt") else "json"
+    return {"format": f"{kind}-{fmt}", "credential": sample(name)}
 
 
 def badge(issuer: str, *, valid_until: str | None = None) -> dict[str, Any]:
@@ -62,13 +58,7 @@ def key() -> Ed25519PrivateKey:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "ob30-simple.json",
-        "ob30-simple-eddsa-2022.json",
-        "ob30-simple-did-key-method.json",
-        "clr20-simple.json",
-        "clr20-simple.jwt",
-    ],
+    [*VALID_JSON, "clr20-simple.jwt"],
 )
 def test_verify_embedded_valid_sample_passes_without_note(name: str) -> None:
     outcome = verify_embedded(embedded_sample(name))
