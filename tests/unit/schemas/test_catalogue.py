@@ -172,11 +172,13 @@ def test_catalogue_marks_the_personal_fields_the_brief_names() -> None:
     assert "replacement" in personal["event-corrected"]
 
 
-@pytest.mark.parametrize(
-    "document",
-    [pytest.param(CATALOGUE.defs, id="defs")]
-    + [pytest.param(t.schema, id=t.name.removeprefix("org.lll.")) for t in TYPES],
-)
+# The shared definitions and each event type's schema, each a test case.
+EVERY_SCHEMA = [pytest.param(CATALOGUE.defs, id="defs")] + [
+    pytest.param(t.schema, id=t.name.removeprefix("org.lll.")) for t in TYPES
+]
+
+
+@pytest.mark.parametrize("document", EVERY_SCHEMA)
 def test_every_string_number_array_and_object_in_the_schemas_is_bounded(
     document: dict[str, Any],
 ) -> None:
@@ -196,11 +198,7 @@ def test_every_string_number_array_and_object_in_the_schemas_is_bounded(
     assert unbounded == []
 
 
-@pytest.mark.parametrize(
-    "document",
-    [pytest.param(CATALOGUE.defs, id="defs")]
-    + [pytest.param(t.schema, id=t.name.removeprefix("org.lll.")) for t in TYPES],
-)
+@pytest.mark.parametrize("document", EVERY_SCHEMA)
 def test_schemas_use_only_known_keywords_and_refs_to_existing_defs(
     document: dict[str, Any],
 ) -> None:
