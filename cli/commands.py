@@ -250,21 +250,21 @@ def bench(args: argparse.Namespace) -> int:
 
         probe(url)  # a missing database is one line, not a traceback from inside a run
     if args.action == "ingest":
-        from consumers.bench import run_ingest_bench
+        from bench.ingest import run_ingest_bench
 
         return run_ingest_bench(args)
     if args.action == "api":
-        from api.bench import run_api_bench
+        from bench.api import run_api_bench
 
         return run_api_bench(args)
     if args.action == "fuzz":
-        from ledger.fuzzing import run_fuzz_bench
+        from bench.fuzz import run_fuzz_bench
 
         return run_fuzz_bench(args)
     if args.action == "projections":
-        from projections.bench import run_projection_bench
+        from bench.projections import run_projection_bench
 
         return run_projection_bench(args)
-    from ledger.bench import run_append_bench
+    from bench.append import run_append_bench
 
     return run_append_bench(args)

@@ -89,7 +89,7 @@ def test_nothing_imports_the_composition_roots() -> None:
 # catch up. The collector's process-wide settings are never theirs to change (ledger.collector);
 # a rebuild's child process sets its own at its start (projections/rebuild.py, its entry).
 REQUEST_PATH = ("api", "services", "projections")
-PROCESS_ENTRIES = {"projections/rebuild.py", "projections/bench.py", "api/bench/__init__.py"}
+PROCESS_ENTRIES = {"projections/rebuild.py"}
 
 
 def test_request_path_never_tunes_the_collector() -> None:

@@ -13,7 +13,7 @@ import orjson
 from ledger.pgurl import redact
 from tests.conftest import postgres_url
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCENARIOS = {
     "pipeline-single",
     "pipeline-batch",

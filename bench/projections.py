@@ -24,12 +24,12 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.append import save_report, temporary_postgres_url, temporary_sqlite_url
 from credentials import dataintegrity
 from credentials.jwt import credential_of, decode_jwt
+from demo import generate_at_least
 from ledger.application import Ledger
-from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
 from ledger.crypto import generate_key
-from ledger.demo import generate_at_least
 from ledger.outcomes import Accepted, Channel
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE

@@ -9,7 +9,7 @@ For SQLite (a fresh temporary ledger) and, given ``--postgres-url`` (default
    token keys made for the run — the public JWKS in a temporary file named by
    ``LEDGER_API_TOKEN_KEYS_FILE``; the private key and every token stay in this process's
    memory and are never printed — and drives it from this process (never the server's)
-   with ``--concurrency`` keep-alive clients (``api.bench.load``), each sending its next request
+   with ``--concurrency`` keep-alive clients (``bench.api.load``), each sending its next request
    as soon as its last one is answered:
 
    - ``healthz``: ``GET /healthz``, the reference for the HTTP stack (no token, no store);
@@ -66,10 +66,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.bench.backend import BackendRun
-from api.bench.workload import SEED, Workload
-from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
-from ledger.demo import generate_at_least
+from bench.api.backend import BackendRun
+from bench.api.workload import SEED, Workload
+from bench.append import save_report, temporary_postgres_url, temporary_sqlite_url
+from demo import generate_at_least
 from ledger.errors import LedgerError
 from ledger.pgurl import redact
 from ledger.settings import Settings

@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.progress import Progress, TaskID
 
 from api.auth import jwks_of
-from api.bench.load import Call, Check, Tally, percentile, run_load
-from api.bench.workload import HEALTHZ, Workload, all_accepted, pipeline_failure, succeeded
+from bench.api.load import Call, Check, Tally, percentile, run_load
+from bench.api.workload import HEALTHZ, Workload, all_accepted, pipeline_failure, succeeded
+from demo import Population
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import Population
 from ledger.errors import LedgerError
 from ledger.outcomes import Accepted, Channel
 from ledger.settings import Settings

@@ -26,9 +26,9 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from demo import generate_at_least
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.demo import generate_at_least
 from ledger.outcomes import Accepted, Channel
 from ledger.parallel import ingest_in_parallel
 from ledger.pgurl import connection_params, redact, schema_of

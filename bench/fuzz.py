@@ -20,9 +20,9 @@ from typing import Any
 
 import orjson
 
+from bench.hostile import hostile_inputs
+from demo import generate
 from ledger.application import Ledger
-from ledger.demo import generate
-from ledger.hostile import hostile_inputs
 from ledger.outcomes import Accepted, Channel, Duplicated, Rejected, Result
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
@@ -176,7 +176,7 @@ def run_fuzz_bench(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
+    from bench.append import save_report, temporary_postgres_url, temporary_sqlite_url
     from ledger.crypto import encode_key, generate_key
 
     pg_base = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL", "")

@@ -32,13 +32,13 @@ from typing import Any
 import orjson
 import psycopg
 
+from bench.append import measure_reference, save_report
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
+from demo import generate_at_least
 from ledger.application import Ledger
-from ledger.bench import measure_reference, save_report
 from ledger.collector import tune_gc
 from ledger.crypto import generate_key
-from ledger.demo import generate_at_least
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
