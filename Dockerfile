@@ -11,6 +11,7 @@ COPY consumers consumers
 COPY services services
 COPY api api
 COPY cli cli
+COPY demo demo
 RUN pip install --no-cache-dir .
 USER ledger
 ENTRYPOINT ["ledger"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -243,28 +246,37 @@ def topics(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# The benchmarks are a distribution of their own (bench/, lifelong-ledger-bench), kept out of
+# the runtime wheel: each names the function `ledger bench ACTION` runs under this group.
+BENCH_GROUP = "lifelong_learner_ledger.bench"
+BENCH_MISSING = (
+    "ledger: the benchmarks are not installed: from a checkout, scripts/bootstrap dev "
+    "(or pip install -e ./bench) installs them"
+)
+
+
 def bench(args: argparse.Namespace) -> int:
+    run = installed_benchmark(args.action)
+    if run is None:
+        print(BENCH_MISSING, file=sys.stderr)
+        return 2
     url = getattr(args, "postgres_url", None) or os.environ.get("LEDGER_BENCH_POSTGRES_URL")
     if url:
         from ledger.postgres import probe
 
         probe(url)  # a missing database is one line, not a traceback from inside a run
-    if args.action == "ingest":
-        from consumers.bench import run_ingest_bench
+    return run(args)
 
-        return run_ingest_bench(args)
-    if args.action == "api":
-        from api.bench import run_api_bench
 
-        return run_api_bench(args)
-    if args.action == "fuzz":
-        from ledger.fuzzing import run_fuzz_bench
-
-        return run_fuzz_bench(args)
-    if args.action == "projections":
-        from projections.bench import run_projection_bench
-
-        return run_projection_bench(args)
-    from ledger.bench import run_append_bench
-
-    return run_append_bench(args)
+def installed_benchmark(action: str) -> Callable[[argparse.Namespace], int] | None:
+    """The installed benchmark that `ledger bench ACTION` runs, or None when the benchmarks
+    are not installed (their package metadata left behind without their code counts too)."""
+    for entry in entry_points(group=BENCH_GROUP, name=action):
+        try:
+            run: Callable[[argparse.Namespace], int] = entry.load()
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] != "bench":
+                raise
+            return None
+        return run
+    return None

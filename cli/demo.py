@@ -13,9 +13,9 @@ import orjson
 
 from cli.commands import print_ingest_summary
 from cli.output import emit_json, out, progress_bar
+from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import decode_key, encode_key, generate_key
-from ledger.demo import generate
 from ledger.ingest import ingest_file
 from ledger.outcomes import Channel
 from ledger.settings import Settings

@@ -279,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(handler=c.demo)
 
-    p = sub.add_parser("bench", help="benchmarks that print and save figures")
+    p = sub.add_parser(
+        "bench", help="benchmarks that print and save figures (installed apart: bench/)"
+    )
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ap = s.add_parser("append", help="append throughput: SQLite and PostgreSQL, batch sizes")
     ap.add_argument("--events", type=int, default=20_000, help="events per measurement")

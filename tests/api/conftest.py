@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import jwks_of, mint_token
+from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.demo import generate
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger.hostile import hostile_inputs
+from bench.hostile import hostile_inputs
 from tests.api.conftest import World
 
 DEEP = b"[" * 300 + b"]" * 300

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
+from demo import generate
 from ledger.application import Ledger
-from ledger.demo import generate
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection

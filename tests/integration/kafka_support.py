@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaConsumer
 
 from consumers.publisher import PublishSummary, publish_lines
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
+from demo import IssuerSpec, generate
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import IssuerSpec, generate
 from ledger.integrity import split_state
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings

@@ -11,13 +11,13 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.fuzz import fuzz_pipeline, fuzz_world
+from bench.hostile import MUTATIONS, hostile_inputs
 from credentials.jwt import sign_jwt
 from credentials.keys import did_key_of
 from ledger import pipeline as pipeline_module
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import ConfigurationError
-from ledger.fuzzing import fuzz_pipeline, fuzz_world
-from ledger.hostile import MUTATIONS, hostile_inputs
 from ledger.ingest import RejectsFile, ingest_lines
 from ledger.outcomes import Accepted, Channel, Rejected
 from ledger.settings import Settings

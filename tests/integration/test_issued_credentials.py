@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from credentials.canonical import canonicalize
 from credentials.jwt import credential_of, decode_jwt
 from credentials.keys import did_key_of
+from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import generate
 from ledger.outcomes import Accepted, Channel
 from ledger.settings import Settings
 from projections.clr import (

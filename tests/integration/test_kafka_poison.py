@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from bench.hostile import hostile_inputs
 from consumers.publisher import partition_key
 from consumers.topics import issuer_topic
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.hostile import hostile_inputs
 from ledger.outcomes import Channel, Rejected
 from ledger.settings import Settings
 from tests.integration.kafka_support import (

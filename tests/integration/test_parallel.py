@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ledger.demo import generate
+from demo import generate
 from ledger.outcomes import Accepted, Channel, Duplicated, Rejected
 from ledger.parallel import ingest_in_parallel
 from tests.conftest import LedgerBuilder

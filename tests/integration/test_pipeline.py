@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import pytest
 
+from demo import generate
 from ledger.application import Ledger
-from ledger.demo import generate
 from ledger.errors import MasterKeyMissingError
 from ledger.outcomes import Accepted, Channel, Duplicated, Rejected
 from ledger.settings import Settings

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
+from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import generate
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection

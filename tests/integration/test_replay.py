@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import generate
 from ledger.errors import LedgerError
 from ledger.outcomes import Channel
 from ledger.settings import Settings

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from demo import Population, generate
 from ledger.application import Ledger
 from ledger.crypto import generate_key
-from ledger.demo import Population, generate
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.sqlite import SQLiteProjectionStore

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.demo.builder import EventBuilder, day
-from ledger.demo.reference import EMPLOYERS, FAMILY, FIELD_EMPLOYER, GIVEN, OCCUPATIONS
+from demo.builder import EventBuilder, day
+from demo.reference import EMPLOYERS, FAMILY, FIELD_EMPLOYER, GIVEN, OCCUPATIONS
 
 
 def career_life(

@@ -1,9 +1,9 @@
 """Closed-loop HTTP load for `ledger bench api`: keep-alive HTTP/1.1 clients over asyncio.
 
 Each client holds one connection and sends its next request as soon as the previous answer
-has arrived. The protocol is h11's (it comes with uvicorn, so the bench needs nothing
-beyond the runtime dependencies), driven directly: the load generator shares a small
-machine's cores with the server it measures, so it should spend as little as it can.
+has arrived. The protocol is h11's (a dependency of the benchmarks, which uvicorn uses
+too), driven directly: the load generator shares a small machine's cores with the server
+it measures, so it should spend as little as it can.
 """
 
 from __future__ import annotations
@@ -208,11 +208,3 @@ async def run_load(
     finally:
         await asyncio.gather(*(c.close() for c in connections))
     return tally
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0 to 1) of ``values`` (nearest rank), or 0.0 when there are none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,14 +29,17 @@ from typing import Any
 
 import orjson
 import psycopg
+from rich.console import Console
 
+from bench.databases import drop_schemas, postgres_base, settings_for
+from bench.reference import measure_reference
+from bench.report import conclude, machine, percentile, table
+from bench.seeding import demo_population, register_issuers
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
+from demo import IssuerSpec
 from ledger.application import Ledger
-from ledger.bench import measure_reference, save_report
 from ledger.collector import tune_gc
-from ledger.crypto import generate_key
-from ledger.demo import generate_at_least
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
@@ -48,9 +49,9 @@ TARGET = 30_000
 SETTLE_S = 5
 
 
-def _population(count: int) -> tuple[list[Any], dict[str, list[bytes]]]:
-    population, events = generate_at_least(
-        count, seed=4242, learners=max(100, count // 18), exclude_source=LEDGER_SOURCE
+def _population(count: int) -> tuple[list[IssuerSpec], dict[str, list[bytes]]]:
+    population, events = demo_population(
+        count, seed=4242, learners=100, exclude_source=LEDGER_SOURCE
     )
     by_source: dict[str, list[bytes]] = {}
     for e in events[:count]:
@@ -62,11 +63,6 @@ def _trim(by_source: dict[str, list[bytes]], count: int) -> dict[str, list[bytes
     """The first ``count`` events, spread over the issuers in proportion."""
     total = sum(len(v) for v in by_source.values())
     return {k: v[: max(1, len(v) * count // total)] for k, v in by_source.items()}
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _ingest(
@@ -131,8 +127,8 @@ async def _ingest(
         "seconds": round(finished - started, 3),
         "events_per_second": round(counted / (finished - started)),
         "latency_ms": {
-            "p50": round(_percentile(latencies, 0.50) * 1000, 1),
-            "p99": round(_percentile(latencies, 0.99) * 1000, 1),
+            "p50": round(percentile(latencies, 0.50) * 1000, 1),
+            "p99": round(percentile(latencies, 0.99) * 1000, 1),
             "max": round(max(latencies) * 1000, 1),
         },
         "batches": worker.stats.batches,
@@ -212,7 +208,7 @@ def _raw_copy(url: str, schema: str) -> dict[str, Any]:
 def _run(
     base: str,
     bootstrap: str,
-    specs: list[Any],
+    specs: list[IssuerSpec],
     by_source: dict[str, list[bytes]],
     args: Any,
     *,
@@ -222,25 +218,17 @@ def _run(
     """One ingest run on fresh topics and a fresh schema; returns figures and the schema."""
     suffix = uuid.uuid4().hex[:8]
     schema = f"bench_ingest_{suffix}"
-    settings = Settings.from_env(
-        {},
-        database_url=f"{base}?schema={schema}",
-        _master_key=generate_key(),
-        kafka_bootstrap=bootstrap,
-    )
+    settings = settings_for(f"{base}?schema={schema}", kafka_bootstrap=bootstrap)
     folder = Path(tempfile.mkdtemp(prefix="ledger-bench-ingest-"))
+    publishing = [s for s in specs if s.source in by_source]
     files: dict[str, Path] = {}
     try:
         with Ledger.open(settings) as ledger:
-            for s in specs:
-                if s.source in by_source:
-                    unique = f"{s.id}-{suffix}"
-                    ledger.registry.register(
-                        unique, name=s.name, source=s.source, kind=s.kind, types=s.types
-                    )
-                    path = folder / f"{unique}.jsonl"
-                    path.write_bytes(b"\n".join(by_source[s.source]) + b"\n")
-                    files[unique] = path
+            register_issuers(ledger, publishing, suffix=f"-{suffix}")
+        for s in publishing:
+            path = folder / f"{s.id}-{suffix}.jsonl"
+            path.write_bytes(b"\n".join(by_source[s.source]) + b"\n")
+            files[f"{s.id}-{suffix}"] = path
         dlq = f"lll.deadletter.{suffix}"
         asyncio.run(ensure_topics(bootstrap, [issuer_topic(i) for i in files], dead_letter=dlq))
         config = WorkerConfig(
@@ -260,12 +248,9 @@ def _run(
 
 
 def run_ingest_bench(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console(stderr=True)
     env = Settings.from_env()
-    base = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL") or env.database_url
+    base = postgres_base(args.postgres_url) or env.database_url
     if not base.startswith("postgres"):
         raise SystemExit(
             "ledger bench ingest needs PostgreSQL: --postgres-url or LEDGER_BENCH_POSTGRES_URL"
@@ -299,13 +284,11 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         schemas.append(f"{schema}_ref")
         reference = measure_reference(f"{base}?schema={schema}_ref", "postgresql", lines)
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            for name in schemas:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        drop_schemas(base, schemas)
     report = {
         "benchmark": "ingest",
         "when": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "postgresql": redact(base),
         "kafka": bootstrap,
         "ledger_via_kafka_while_publishing": concurrent,
@@ -320,25 +303,30 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         "target_events_per_second": TARGET,
         "target_met": drained["events_per_second"] >= TARGET,
     }  # fmt: skip
-    table = Table(title="Kafka → PostgreSQL ingest (events/s; latency publish → durable append)")
-    for col in ("path", "events", "events/s", "p50 ms", "p99 ms", "× eventsourcing ref"):
-        table.add_column(col, justify="right")
-    for label, run in (
-        ("ledger, while publishing", concurrent),
-        (f"ledger, publishing at {args.paced_rate}/s", paced),
-        ("ledger, backlog", drained),
-    ):
-        table.add_row(label, str(run["events"]), f"{run['events_per_second']:,}",
-                      str(run["latency_ms"]["p50"]), str(run["latency_ms"]["p99"]),
-                      f"{run['events_per_second'] / reference.rate:.1f}")  # fmt: skip
-    table.add_row("raw COPY of the same rows", str(raw["events"]), f"{raw['events_per_second']:,}", "", "",
-                  f"{raw['events_per_second'] / reference.rate:.1f}")  # fmt: skip
-    table.add_row("eventsourcing aggregate/event", str(reference.events), f"{reference.rate:,.0f}", "", "", "1.0")  # fmt: skip
-    Console(width=130).print(table)
-    Console(width=130).print(
+    shown = table(
+        "Kafka → PostgreSQL ingest (events/s; latency publish → durable append)",
+        ("path", "events", "events/s", "p50 ms", "p99 ms", "× eventsourcing ref"),
+        [
+            *(
+                (label, str(run["events"]), f"{run['events_per_second']:,}",
+                 str(run["latency_ms"]["p50"]), str(run["latency_ms"]["p99"]),
+                 f"{run['events_per_second'] / reference.rate:.1f}")
+                for label, run in (
+                    ("ledger, while publishing", concurrent),
+                    (f"ledger, publishing at {args.paced_rate}/s", paced),
+                    ("ledger, backlog", drained),
+                )
+            ),
+            ("raw COPY of the same rows", str(raw["events"]), f"{raw['events_per_second']:,}",
+             "", "", f"{raw['events_per_second'] / reference.rate:.1f}"),
+            ("eventsourcing aggregate/event", str(reference.events), f"{reference.rate:,.0f}",
+             "", "", "1.0"),
+        ],
+    )  # fmt: skip
+    backlog = (
         f"backlog: worker started in {drained['worker_startup_seconds']} s, then "
         f"{drained['events_per_second']:,}/s = {report['ratio_backlog_to_raw_copy']:.1%} of raw "
         f"COPY speed; target ≥ {TARGET:,}/s — {report['target_met']}"
     )
-    Console(width=130).print(f"saved {save_report('ingest', report, args.out)}")
+    conclude(report, args.out, shown, [backlog], width=130)
     return 0

@@ -6,9 +6,9 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.demo.builder import EventBuilder, day
-from ledger.demo.career import career_life
-from ledger.demo.reference import (
+from demo.builder import EventBuilder, day
+from demo.career import career_life
+from demo.reference import (
     COUNTRIES,
     FAMILY,
     FIELD_INSTITUTION,

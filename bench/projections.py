@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -23,17 +21,17 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
 
+from bench.databases import backends, postgres_base, settings_for, temporary_sqlite_url
+from bench.report import conclude, machine, percentile, table
+from bench.seeding import demo_population, seed
 from credentials import dataintegrity
 from credentials.jwt import credential_of, decode_jwt
+from demo import IssuerSpec
 from ledger.application import Ledger
-from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
-from ledger.crypto import generate_key
-from ledger.demo import generate_at_least
-from ledger.outcomes import Accepted, Channel
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
-from ledger.settings import Settings
 from projections.clr import build_clr
 from projections.export import record_export, sign_learner_export
 from projections.issued import NAME as ISSUED
@@ -64,20 +62,16 @@ def _timed(run: Callable[[], int]) -> tuple[int, float]:
 
 
 def _measure(
-    backend: str, url: str, lines: list[bytes], issuers: list[Any], repeats: int
+    backend: str, url: str, lines: list[bytes], issuers: list[IssuerSpec], repeats: int
 ) -> dict[str, Any]:
     """Each figure in a freshly opened ledger, as a command would run it (no keys cached).
 
     The reference and the rebuild run ``repeats`` times, in turns (on a shared machine
     a neighbour's burst then spoils one run, not a figure): each is reported as the
     median run, with every run listed."""
-    settings = Settings.from_env({}, database_url=url, _master_key=generate_key())
+    settings = settings_for(url)
     with Ledger.open(settings) as ledger:
-        for s in issuers:
-            ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
-        batches = [(lines[i : i + 2000], Channel("file")) for i in range(0, len(lines), 2000)]
-        for _ in ledger.ingest_stream(batches):
-            pass
+        seed(ledger, issuers, lines)
         head = ledger.recorder.max_position()
     runs: dict[str, list[tuple[int, float]]] = {}
     store = open_projection_store(settings)
@@ -121,7 +115,9 @@ def _measure(
     }
 
 
-def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int) -> dict[str, Any]:
+def _measure_export(
+    events: list[dict[str, Any]], issuers: list[IssuerSpec], runs: int
+) -> dict[str, Any]:
     """Export time for one learner with ``len(events)`` events, both formats, as
     `ledger export` and the HTTP API export: :func:`projections.export.sign_learner_export`
     (read models caught up, issued credentials reused, the outer credential signed), then
@@ -141,14 +137,9 @@ def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int)
     lines = [orjson.dumps({**e, "subject": learner}) for e in events]
     key = Ed25519PrivateKey.generate()
     with temporary_sqlite_url() as url:
-        settings = Settings.from_env({}, database_url=url, _master_key=generate_key())
+        settings = settings_for(url)
         with Ledger.open(settings) as ledger:
-            for s in issuers:
-                ledger.registry.register(
-                    s.id, name=s.name, source=s.source, kind=s.kind, types=s.types
-                )
-            results = ledger.ingest(lines, Channel("file"))
-            if not all(isinstance(r, Accepted) for r in results):
+            if seed(ledger, issuers, lines, batch=len(lines)) != len(lines):
                 raise RuntimeError("bench export: the learner's events were not all accepted")
             stored = len(ledger.learner_events(learner))
             store = open_projection_store(settings)
@@ -199,7 +190,10 @@ def _measure_export(events: list[dict[str, Any]], issuers: list[Any], runs: int)
             "credentials_issued": len(issued["issued"]),
         },
         **{
-            fmt: {"p50_ms": round(_pct(t, 0.5) * 1000, 1), "p99_ms": round(_pct(t, 0.99) * 1000, 1)}
+            fmt: {
+                "p50_ms": round(percentile(t, 0.5) * 1000, 1),
+                "p99_ms": round(percentile(t, 0.99) * 1000, 1),
+            }
             for fmt, t in (*timings.items(), ("record_export", recording))
         },
     }
@@ -219,21 +213,11 @@ def _check_warm(last: dict[str, bytes], issued: dict[str, Any]) -> None:
             raise RuntimeError("bench export: a warm export does not hold the issued proofs")
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def run_projection_bench(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console(stderr=True)
-    pg = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL")
+    pg = postgres_base(args.postgres_url)
     console.print(f"generating {args.events} events")
-    population, events = generate_at_least(
-        args.events, seed=77, learners=max(50, args.events // 18)
-    )
+    population, events = demo_population(args.events, seed=77)
     lines = [orjson.dumps(e) for e in events[: args.events]]
     # The generated population stays alive for the whole run: frozen, it is left out of
     # the garbage collector's passes, which would otherwise time the bench's own data.
@@ -246,19 +230,15 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         with_subject[: args.export_events], population.issuers, args.export_runs
     )
     results = []
-    for backend in ["sqlite", *(["postgresql"] if pg else [])]:
+    for backend, fresh in backends(pg, console):
         console.print(f"{backend}: ingest, then read+decode reference and rebuild")
-        with (
-            temporary_sqlite_url()
-            if pg is None or backend == "sqlite"
-            else temporary_postgres_url(pg) as url
-        ):
+        with fresh() as url:
             results.append(_measure(backend, url, lines, population.issuers, args.repeats))
     best = max(r["rebuild"]["events_per_second"] for r in results)
     report = {
         "benchmark": "projections",
         "when": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "postgresql": redact(pg) if pg else None,
         "projection": LearnerRecordProjection.name,
         "results": results,
@@ -269,50 +249,56 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         "export_target_met": export["jwt"]["p99_ms"] < EXPORT_TARGET_MS
         and export["di"]["p99_ms"] < EXPORT_TARGET_MS,
     }
-    table = Table(title="learner record (events/s)")
-    columns = (
-        "backend",
-        "events",
-        "learners",
-        "read+decode (median)",
-        "catch-up from 0",
-        "rebuild, 1 process",
-        "rebuild (median)",
-        "rebuild / reference",
+    shown = table(
+        "learner record (events/s)",
+        (
+            "backend",
+            "events",
+            "learners",
+            "read+decode (median)",
+            "catch-up from 0",
+            "rebuild, 1 process",
+            "rebuild (median)",
+            "rebuild / reference",
+        ),
+        (
+            (
+                r["backend"],
+                str(r["events"]),
+                str(r["learners"]),
+                f"{r['reference_read_decode']['events_per_second']:,}",
+                f"{r['catch_up_from_zero']['events_per_second']:,}",
+                f"{r['rebuild_one_process']['events_per_second']:,}",
+                f"{r['rebuild']['events_per_second']:,} ({r['rebuild_workers']} processes)",
+                f"{r['ratio_rebuild_to_reference']:.2f}",
+            )
+            for r in results
+        ),
     )
-    for col in columns:
-        table.add_column(col, justify="right")
-    for r in results:
-        table.add_row(
-            r["backend"],
-            str(r["events"]),
-            str(r["learners"]),
-            f"{r['reference_read_decode']['events_per_second']:,}",
-            f"{r['catch_up_from_zero']['events_per_second']:,}",
-            f"{r['rebuild_one_process']['events_per_second']:,}",
-            f"{r['rebuild']['events_per_second']:,} ({r['rebuild_workers']} processes)",
-            f"{r['ratio_rebuild_to_reference']:.2f}",
-        )
-    Console(width=120).print(table)
-    for r in results:
-        Console(width=120).print(
-            f"{r['backend']} runs, in turns: read+decode "
-            + " / ".join(f"{v:,}" for v in r["reference_read_decode"]["runs_events_per_second"])
-            + "; rebuild "
-            + " / ".join(f"{v:,}" for v in r["rebuild"]["runs_events_per_second"])
-        )
-    Console(width=120).print(f"target ≥ {TARGET:,} events/s — {report['target_met']}")
+    runs = [
+        f"{r['backend']} runs, in turns: read+decode "
+        + " / ".join(f"{v:,}" for v in r["reference_read_decode"]["runs_events_per_second"])
+        + "; rebuild "
+        + " / ".join(f"{v:,}" for v in r["rebuild"]["runs_events_per_second"])
+        for r in results
+    ]
     first = export["first_export"]
-    Console(width=120).print(
-        f"export (sign_learner_export, as `ledger export`), learner with "
-        f"{export['learner_events']} events, {export['credentials']} credentials: first export "
-        f"{first['ms']} ms (Data Integrity; issues all {first['credentials_issued']} "
-        f"credentials); then {export['runs']} runs: reference (record read, unsigned CLR) "
-        f"p50 {export['unsigned']['p50_ms']} ms; Data Integrity p50 "
-        f"{export['di']['p50_ms']} / p99 {export['di']['p99_ms']} ms; VC-JWT p50 "
-        f"{export['jwt']['p50_ms']} / p99 {export['jwt']['p99_ms']} ms; target p99 < "
-        f"{EXPORT_TARGET_MS} ms — {report['export_target_met']}; then recording the export "
-        f"p50 {export['record_export']['p50_ms']} / p99 {export['record_export']['p99_ms']} ms"
+    conclude(
+        report,
+        args.out,
+        shown,
+        [
+            *runs,
+            f"target ≥ {TARGET:,} events/s — {report['target_met']}",
+            f"export (sign_learner_export, as `ledger export`), learner with "
+            f"{export['learner_events']} events, {export['credentials']} credentials: first "
+            f"export {first['ms']} ms (Data Integrity; issues all {first['credentials_issued']} "
+            f"credentials); then {export['runs']} runs: reference (record read, unsigned CLR) "
+            f"p50 {export['unsigned']['p50_ms']} ms; Data Integrity p50 "
+            f"{export['di']['p50_ms']} / p99 {export['di']['p99_ms']} ms; VC-JWT p50 "
+            f"{export['jwt']['p50_ms']} / p99 {export['jwt']['p99_ms']} ms; target p99 < "
+            f"{EXPORT_TARGET_MS} ms — {report['export_target_met']}; then recording the export "
+            f"p50 {export['record_export']['p50_ms']} / p99 {export['record_export']['p99_ms']} ms",
+        ],
     )
-    Console(width=120).print(f"saved {save_report('projections', report, args.out)}")
     return 0

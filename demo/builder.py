@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.demo.reference import (
+from demo.reference import (
     CROCKFORD,
     EMPLOYERS,
     FIELD_INSTITUTION,

@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from ledger.demo.builder import EventBuilder, Population, define_pathways, learner_id
-from ledger.demo.learning import learner_life
-from ledger.demo.reference import EMPLOYERS, INSTITUTIONS, IssuerSpec, skill
+from demo.builder import EventBuilder, Population, define_pathways, learner_id
+from demo.learning import learner_life
+from demo.reference import EMPLOYERS, INSTITUTIONS, IssuerSpec, skill
 
 
 def _bad_lines(

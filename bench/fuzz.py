@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -19,10 +18,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from rich.console import Console
+from rich.progress import Progress
 
+from bench.databases import fresh_database, postgres_base, settings_for
+from bench.hostile import hostile_inputs
+from bench.report import conclude, table
+from bench.seeding import register_issuers
+from demo import generate
 from ledger.application import Ledger
-from ledger.demo import generate
-from ledger.hostile import hostile_inputs
 from ledger.outcomes import Accepted, Channel, Duplicated, Rejected, Result
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
@@ -160,10 +164,7 @@ def fuzz_world(
     """A ledger with the demo issuers registered, their events, and one channel per way in."""
     population = generate(seed=seed, learners=learners)
     ledger = Ledger.open(settings)
-    for spec in population.issuers:
-        ledger.registry.register(
-            spec.id, name=spec.name, source=spec.source, kind=spec.kind, types=spec.types
-        )
+    register_issuers(ledger, population.issuers)
     events = [e for e in population.events if e["source"] != LEDGER_SOURCE]
     first = population.issuers[0].id
     channels = [Channel("file"), Channel("kafka", first), Channel("http", first)]
@@ -172,18 +173,9 @@ def fuzz_world(
 
 def run_fuzz_bench(args: argparse.Namespace) -> int:
     """Fuzz, print a table, save JSON; exit 1 if any input crashed or went unaccounted."""
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
-    from ledger.crypto import encode_key, generate_key
-
-    pg_base = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL", "")
-    env = {"LEDGER_MASTER_KEY": encode_key(generate_key())}
-    fresh = temporary_postgres_url(pg_base) if pg_base else temporary_sqlite_url()
-    with fresh as url:
-        settings = Settings.from_env({**env, "LEDGER_DATABASE_URL": url})
+    pg_base = postgres_base(args.postgres_url)
+    with fresh_database(pg_base) as url:
+        settings = settings_for(url)
         ledger, events, channels = fuzz_world(settings, seed=args.seed, learners=args.learners)
         with ledger:
             good = [("good", orjson.dumps(e)) for e in events]
@@ -215,26 +207,26 @@ def run_fuzz_bench(args: argparse.Namespace) -> int:
         if tally.seconds and reference.seconds
         else None,
     }
-    _print(Console(width=120), Table, report)
-    out = save_report("fuzz", report, args.out)
-    Console(width=120).print(f"saved {out}")
-    return 0 if tally.clean and reference.clean else 1
-
-
-def _print(console: Any, table_type: Any, report: dict[str, Any]) -> None:
     hostile = report["hostile"]
-    table = table_type(title=f"fuzz: {hostile['inputs']:,} inputs on {report['backend']}")
-    for col in ("kind", "accepted", "duplicate", "rejected"):
-        table.add_column(col, justify="right")
-    for kind, row in hostile["by_kind"].items():
-        table.add_row(kind, *(f"{row[o]:,}" for o in ("accepted", "duplicate", "rejected")))
-    console.print(table)
     rules = ", ".join(f"{r} {n:,}" for r, n in list(hostile["rules"].items())[:12])
-    console.print(f"first reasons: {rules}")
-    console.print(
-        f"crashes {hostile['crashes']}, unaccounted {hostile['unaccounted']}, "
-        f"internal errors {hostile['internal']}; {hostile['inputs_per_second']:,} inputs/s "
-        f"({hostile['megabytes_per_second']} MB/s), "
-        f"{report['ratio_to_reference']} × the real events alone "
-        f"({report['reference']['inputs_per_second']:,}/s)"
+    conclude(
+        report,
+        args.out,
+        table(
+            f"fuzz: {hostile['inputs']:,} inputs on {report['backend']}",
+            ("kind", "accepted", "duplicate", "rejected"),
+            (
+                (kind, *(f"{row[o]:,}" for o in ("accepted", "duplicate", "rejected")))
+                for kind, row in hostile["by_kind"].items()
+            ),
+        ),
+        [
+            f"first reasons: {rules}",
+            f"crashes {hostile['crashes']}, unaccounted {hostile['unaccounted']}, "
+            f"internal errors {hostile['internal']}; {hostile['inputs_per_second']:,} inputs/s "
+            f"({hostile['megabytes_per_second']} MB/s), "
+            f"{report['ratio_to_reference']} × the real events alone "
+            f"({report['reference']['inputs_per_second']:,}/s)",
+        ],
     )
+    return 0 if tally.clean and reference.clean else 1

@@ -11,8 +11,8 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.auth import Role, mint_token
-from api.bench.load import Call
-from ledger.demo import Population
+from bench.api.load import Call
+from demo import Population
 from ledger.outcomes import Accepted, Duplicated, Result
 
 SEED = 515

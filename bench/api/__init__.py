@@ -9,7 +9,7 @@ For SQLite (a fresh temporary ledger) and, given ``--postgres-url`` (default
    token keys made for the run — the public JWKS in a temporary file named by
    ``LEDGER_API_TOKEN_KEYS_FILE``; the private key and every token stay in this process's
    memory and are never printed — and drives it from this process (never the server's)
-   with ``--concurrency`` keep-alive clients (``api.bench.load``), each sending its next request
+   with ``--concurrency`` keep-alive clients (``bench.api.load``), each sending its next request
    as soon as its last one is answered:
 
    - ``healthz``: ``GET /healthz``, the reference for the HTTP stack (no token, no store);
@@ -52,11 +52,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import tempfile
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,10 +62,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.bench.backend import BackendRun
-from api.bench.workload import SEED, Workload
-from ledger.bench import save_report, temporary_postgres_url, temporary_sqlite_url
-from ledger.demo import generate_at_least
+from bench.api.backend import BackendRun
+from bench.api.workload import SEED, Workload
+from bench.databases import backends, postgres_base
+from bench.report import conclude, machine, table
+from bench.seeding import demo_population
 from ledger.errors import LedgerError
 from ledger.pgurl import redact
 from ledger.settings import Settings
@@ -98,19 +95,13 @@ def run_api_bench(args: argparse.Namespace) -> int:
     """
     _check_args(args)
     console = Console(stderr=True)
-    pg = args.postgres_url or os.environ.get("LEDGER_BENCH_POSTGRES_URL", "")
-    backends: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
-        ("sqlite", temporary_sqlite_url)
-    ]
-    if pg:
-        backends.append(("postgresql", lambda: temporary_postgres_url(pg)))
-    else:
-        console.print("no PostgreSQL URL (--postgres-url / LEDGER_BENCH_POSTGRES_URL): SQLite only")
-    population, _ = generate_at_least(args.events, seed=SEED, learners=max(50, args.events // 18))
+    pg = postgres_base(args.postgres_url)
+    databases = backends(pg, console)
+    population, _ = demo_population(args.events, seed=SEED)
     token_key = Ed25519PrivateKey.generate()
     per_backend = len(SCENARIOS) * (args.warmup + args.duration + 30)
     workload = Workload(
-        population, token_key, batch=args.batch, ttl_s=int(3600 + len(backends) * per_backend)
+        population, token_key, batch=args.batch, ttl_s=int(3600 + len(databases) * per_backend)
     )
     # The population lives for the whole run: frozen, the collector's passes skip it.
     gc.collect()
@@ -119,7 +110,7 @@ def run_api_bench(args: argparse.Namespace) -> int:
     seeded: list[dict[str, Any]] = []
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, TextColumn("{task.fields[status]}"), console=console) as progress:
-        for backend, fresh in backends:
+        for backend, fresh in databases:
             with fresh() as url, tempfile.TemporaryDirectory(prefix="ledger-bench-api-") as tmp:
                 run = BackendRun(backend, url, args, progress)
                 runs.append(run)
@@ -137,11 +128,7 @@ def run_api_bench(args: argparse.Namespace) -> int:
     report = {
         "benchmark": "api",
         "when": datetime.now(UTC).isoformat(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "postgresql": redact(pg) if pg else None,
         "settings": {
             "concurrency": args.concurrency,
@@ -156,10 +143,7 @@ def run_api_bench(args: argparse.Namespace) -> int:
         "errors": sum(row["errors"] for row in rows),
     }
     report["ok"] = report["errors"] == 0
-    out = Console(width=160)
-    out.print(_table(rows))
-    path = save_report("api", report, args.out)
-    out.print(f"saved {path}")
+    conclude(report, args.out, _table(rows), width=160)
     if not report["ok"]:
         failures = "; ".join(
             f"{row['backend']} {row['scenario']}: "
@@ -203,51 +187,49 @@ def _with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="HTTP API under load (closed loop over loopback, from another process)",
-        caption="* reference: healthz for the HTTP stack, pipeline-* for ingest in process",
-    )
-    columns = (
-        "backend",
-        "scenario",
-        "clients",
-        "requests",
-        "req/s",
-        "events/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "errors",
-        "× healthz",
-        "× in-process",
-        "server CPU",
-        "client CPU",
-    )
-    for col in columns:
-        table.add_column(col, justify="left" if col in ("backend", "scenario") else "right")
-
     def cell(value: float | None, form: str) -> str:
         """``value`` formatted, a trailing % kept as a unit (the figures are percents)."""
         if value is None:
             return ""
         return format(value, form.rstrip("%")) + ("%" if form.endswith("%") else "")
 
-    for r in rows:
-        latency = r["latency_ms"]
-        table.add_row(
-            r["backend"],
-            r["scenario"] + (" *" if r["reference"] else ""),
-            str(r["clients"]),
-            f"{r['requests']:,}",
-            f"{r['requests_per_second']:,.0f}",
-            f"{r['events_per_second']:,.0f}" if r["events"] else "",
-            f"{latency['p50']:.1f}",
-            f"{latency['p99']:.1f}",
-            f"{latency['max']:.1f}",
-            str(r["errors"]),
-            cell(r["ratio_to_healthz"], ".2f"),
-            cell(r["ratio_to_in_process"], ".2f"),
-            cell(r["server_cpu_percent"], ".0f%"),
-            cell(r["client_cpu_percent"], ".0f%"),
-        )
-    return table
+    return table(
+        "HTTP API under load (closed loop over loopback, from another process)",
+        (
+            "backend",
+            "scenario",
+            "clients",
+            "requests",
+            "req/s",
+            "events/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "errors",
+            "× healthz",
+            "× in-process",
+            "server CPU",
+            "client CPU",
+        ),
+        (
+            (
+                r["backend"],
+                r["scenario"] + (" *" if r["reference"] else ""),
+                str(r["clients"]),
+                f"{r['requests']:,}",
+                f"{r['requests_per_second']:,.0f}",
+                f"{r['events_per_second']:,.0f}" if r["events"] else "",
+                f"{r['latency_ms']['p50']:.1f}",
+                f"{r['latency_ms']['p99']:.1f}",
+                f"{r['latency_ms']['max']:.1f}",
+                str(r["errors"]),
+                cell(r["ratio_to_healthz"], ".2f"),
+                cell(r["ratio_to_in_process"], ".2f"),
+                cell(r["server_cpu_percent"], ".0f%"),
+                cell(r["client_cpu_percent"], ".0f%"),
+            )
+            for r in rows
+        ),
+        caption="* reference: healthz for the HTTP stack, pipeline-* for ingest in process",
+        left=("backend", "scenario"),
+    )

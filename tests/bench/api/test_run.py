@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ledger.pgurl import redact
+from tests.bench.running import ledger_bench
 from tests.conftest import postgres_url
 
-REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = {
     "pipeline-single",
     "pipeline-batch",
@@ -27,21 +25,13 @@ BATCH = 5
 
 
 def _bench(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "LEDGER_BENCH_POSTGRES_URL"}
-    return subprocess.run(
-        [
-            *(sys.executable, "-m", "cli.main", "bench", "api"),
-            *("--events", "300", "--concurrency", "2", "--batch", str(BATCH)),
-            # A request count ends each scenario long before its duration: tiny and fast.
-            *("--requests", str(REQUESTS), "--duration", "20", "--warmup", "0"),
-            *("--out", str(out), *extra),
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    return ledger_bench(
+        "api",
+        *("--events", "300", "--concurrency", "2", "--batch", str(BATCH)),
+        # A request count ends each scenario long before its duration: tiny and fast.
+        *("--requests", str(REQUESTS), "--duration", "20", "--warmup", "0"),
+        *("--out", str(out), *extra),
         timeout=240,
-        check=False,
     )
 
 

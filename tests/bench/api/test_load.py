@@ -9,8 +9,8 @@ import h11
 import orjson
 import pytest
 
-from api.bench.load import MAX_ERRORS, Call, Tally, run_load
-from api.bench.workload import all_accepted, succeeded
+from bench.api.load import MAX_ERRORS, Call, Tally, run_load
+from bench.api.workload import all_accepted, succeeded
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -21,14 +21,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.progress import Progress, TaskID
 
 from api.auth import jwks_of
-from api.bench.load import Call, Check, Tally, percentile, run_load
-from api.bench.workload import HEALTHZ, Workload, all_accepted, pipeline_failure, succeeded
+from bench.api.load import Call, Check, Tally, run_load
+from bench.api.workload import HEALTHZ, Workload, all_accepted, pipeline_failure, succeeded
+from bench.databases import settings_for
+from bench.report import percentile
+from bench.seeding import seed
+from demo import Population
 from ledger.application import Ledger
 from ledger.crypto import encode_key, generate_key
-from ledger.demo import Population
 from ledger.errors import LedgerError
-from ledger.outcomes import Accepted, Channel
-from ledger.settings import Settings
+from ledger.outcomes import Channel
 from projections.reading import catch_up_records
 from projections.store import open_projection_store
 
@@ -94,7 +96,7 @@ class BackendRun:
         self.progress = progress
         self.rows: list[dict[str, Any]] = []
         self.master_key = generate_key()
-        self.settings = Settings.from_env({}, database_url=url, _master_key=self.master_key)
+        self.settings = settings_for(url, master_key=self.master_key)
 
     def failed(self) -> bool:
         return any(row["errors"] for row in self.rows)
@@ -103,15 +105,8 @@ class BackendRun:
         """Register the population's issuers, ingest its events, project the records."""
         started = time.perf_counter()
         lines = [orjson.dumps(e) for e in population.events]
-        accepted = 0
         with Ledger.open(self.settings) as ledger:
-            for s in population.issuers:
-                ledger.registry.register(
-                    s.id, name=s.name, source=s.source, kind=s.kind, types=s.types
-                )
-            batches = ((lines[i : i + 2000], Channel("file")) for i in range(0, len(lines), 2000))
-            for results in ledger.ingest_stream(batches):
-                accepted += sum(isinstance(r, Accepted) for r in results)
+            accepted = seed(ledger, population.issuers, lines)
             store = open_projection_store(self.settings)
             try:
                 # Record reads then measure reading, not catching up with the seed.

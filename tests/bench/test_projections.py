@@ -3,34 +3,24 @@ every run covering the whole log, the exports real (the bench checks they verify
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.running import ledger_bench
+
 RUNS = 3
 
 
 def test_bench_projections_saves_rebuild_and_export_figures(tmp_path: Path) -> None:
     out = tmp_path / "projections.json"
-    env = {k: v for k, v in os.environ.items() if k != "LEDGER_BENCH_POSTGRES_URL"}
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "cli.main", "bench", "projections"),
-            *("--events", "3000", "--export-events", "120", "--export-runs", str(RUNS)),
-            *("--repeats", "2"),
-            *("--out", str(out)),
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = ledger_bench(
+        "projections",
+        *("--events", "3000", "--export-events", "120", "--export-runs", str(RUNS)),
+        *("--repeats", "2"),
+        *("--out", str(out)),
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = orjson.loads(out.read_bytes())

@@ -1,0 +1,1 @@
+"""Tests of the benchmarks (bench/): each runs end to end on a small population."""
