@@ -160,15 +160,16 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def erase(args: argparse.Namespace) -> int:
-    from projections.reading import NoRecordError
+    from projections.reading import LedgerRecords
     from projections.store import open_projection_store
     from services.erasure import erase_learner
+    from services.records import NoRecordError
 
     settings = Settings.from_env()
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            done = erase_learner(ledger, store, args.learner, channel="cli")
+            done = erase_learner(LedgerRecords(ledger, store), ledger, args.learner, channel="cli")
         except NoRecordError:
             raise LedgerError(f"--learner: no record for learner {args.learner!r}") from None
         finally:

@@ -10,18 +10,19 @@ from cli.output import emit_json
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.settings import Settings
-from projections.consent import (
+from projections.reading import LedgerRecords
+from projections.store import open_projection_store
+from services import consent as consent_service
+from services.consent import (
     ConsentAlreadyRevokedError,
     ConsentNotActiveError,
     ConsentTerms,
     ConsentUnknownError,
     InvalidConsentError,
+    NotYoursToReadError,
+    view_under_consent,
 )
-from projections.reading import NoRecordError
-from projections.store import ProjectionStore, open_projection_store
-from services import consent as consent_service
-from services.consent import NotYoursToReadError, view_under_consent
-from services.records import learner_activity
+from services.records import NoRecordError, learner_activity
 
 
 def consent(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def consent(args: argparse.Namespace) -> int:
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
-            emit_json(_run(ledger, store, args, now))
+            emit_json(_run(LedgerRecords(ledger, store), ledger, args, now))
         except NoRecordError as exc:
             raise LedgerError(f"--learner: {exc}") from None
         finally:
@@ -38,20 +39,20 @@ def consent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(ledger: Ledger, store: ProjectionStore, args: argparse.Namespace, now: datetime) -> Any:
+def _run(records: LedgerRecords, ledger: Ledger, args: argparse.Namespace, now: datetime) -> Any:
     if args.action == "grant":
-        return _grant(ledger, store, args, now)
+        return _grant(records, ledger, args, now)
     if args.action == "revoke":
         try:
-            position = consent_service.revoke(ledger, store, args.learner, args.consent, now=now)
+            position = consent_service.revoke(records, ledger, args.learner, args.consent, now=now)
         except (ConsentUnknownError, ConsentAlreadyRevokedError) as exc:
             raise LedgerError(f"--consent: {exc}") from None
         return {"revoked": args.consent, "position": position}
     if args.action == "list":
-        return learner_activity(ledger, store, args.learner)
+        return learner_activity(records, args.learner)
     try:
         return view_under_consent(
-            ledger, store, args.learner, args.consent,
+            records, ledger, args.learner, args.consent,
             purpose=args.purpose, now=now, verifier=None,
         )  # fmt: skip
     except (ConsentNotActiveError, NotYoursToReadError) as exc:
@@ -59,7 +60,7 @@ def _run(ledger: Ledger, store: ProjectionStore, args: argparse.Namespace, now: 
 
 
 def _grant(
-    ledger: Ledger, store: ProjectionStore, args: argparse.Namespace, now: datetime
+    records: LedgerRecords, ledger: Ledger, args: argparse.Namespace, now: datetime
 ) -> dict[str, Any]:
     items = []
     for item in args.item or ():
@@ -79,7 +80,7 @@ def _grant(
         withdrawal_method="ledger consent revoke",
     )
     try:
-        granted = consent_service.grant(ledger, store, args.learner, terms, now=now)
+        granted = consent_service.grant(records, ledger, args.learner, terms, now=now)
     except InvalidConsentError:
         raise LedgerError("--category/--item: a consent needs a scope") from None
     return {

@@ -19,13 +19,13 @@ from ledger.crypto import decode_key, encode_key, generate_key
 from ledger.ingest import ingest_file
 from ledger.outcomes import Channel
 from ledger.settings import Settings
-from projections.learner_record import NAME as LEARNER_RECORD
 from projections.learner_record import LearnerRecordProjection
-from projections.pathways import NAME as PATHWAYS
-from projections.pathways import PathwaysProjection, progress
+from projections.pathways import PathwaysProjection
+from projections.reading import LedgerRecords
 from projections.runner import Projector
 from projections.store import open_projection_store
 from services.audit import verify_chain
+from services.records import overview
 
 
 def _demo_key(folder: Path) -> tuple[bytes, str | None]:
@@ -160,23 +160,7 @@ def _project(
             runner = Projector(ledger, store, projection)
             with progress_bar(projection.name, head, enabled=not quiet) as advance:
                 runner.rebuild(advance)
-        record = store.get(LEARNER_RECORD, sample) or {}
-        pathways = [d for _, d in store.scan(PATHWAYS)]
-        standing = progress(record, pathways, datetime.now(UTC).date())
-        return {
-            "learner_records": sum(1 for _ in store.scan(LEARNER_RECORD)),
-            "pathways": len(pathways),
-            "sample": {
-                "learning": len(record.get("learning", ())),
-                "work": len(record.get("work", ())),
-                "credentials": len(record.get("credentials", ())),
-                "skills": len(record.get("skills", ())),
-                "pathways_begun": len(standing),
-                "pathways_complete": sum(1 for p in standing if p["complete"]),
-            },
-            "erased_are_tombstones": all(
-                (store.get(LEARNER_RECORD, lid) or {}).get("erased") is True for lid in erased
-            ),
-        }
+        today = datetime.now(UTC).date()
+        return overview(LedgerRecords(ledger, store), sample, erased, today=today)
     finally:
         store.close()

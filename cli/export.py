@@ -20,13 +20,11 @@ from credentials.presented import CredentialCheck, NotACredentialError, verify_p
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError, LedgerError
 from ledger.settings import Settings
-from projections.export import (
-    ExportScopeError,
-    NothingToExportError,
-)
-from projections.reading import NoRecordError
+from projections.export import ClrSigner
+from projections.reading import LedgerRecords
 from projections.store import open_projection_store
-from services.export import export_record
+from services.export import ExportScopeError, NothingToExportError, export_record
+from services.records import NoRecordError
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -63,8 +61,9 @@ def export(args: argparse.Namespace) -> int:
         try:
             # Written first, then recorded in the learner's stream (they list what left).
             done = export_record(
-                ledger, store, args.learner, key=key, fmt=args.format, now=now,
-                scope=args.scope, deliver=lambda s: _write_private(Path(args.out), s.data),
+                LedgerRecords(ledger, store), ClrSigner(ledger, store, key), ledger,
+                args.learner, fmt=args.format, now=now, scope=args.scope,
+                deliver=lambda s: _write_private(Path(args.out), s.data),
             )  # fmt: skip
         except (NoRecordError, LearnerErasedError, NothingToExportError) as exc:
             raise LedgerError(f"--learner: {exc}") from None

@@ -1,4 +1,4 @@
-"""Handlers of `ledger projections` (status, run, rebuild) and `ledger record`."""
+"""Handlers of `ledger projections` (status, run, rebuild), `ledger record` and `ledger replay`."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME, LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection
-from projections.reading import NoRecordError, read_learner_record
+from projections.reading import LedgerRecords
 from projections.runner import Projector, ReadModel
-from projections.store import Document, open_projection_store
+from projections.store import open_projection_store
 from services import records
 from services.audit import replay_record
+from services.records import NoRecordError
 
 
 def _issued_credentials(settings: Settings) -> ReadModel:
@@ -107,32 +108,13 @@ def _follow(runners: list[Projector], *, poll_s: float) -> None:
             stop.wait(poll_s)
 
 
-def learner_record(
-    ledger: Ledger, settings: Settings, learner: str, *, catch_up: bool = True
-) -> tuple[Document, list[Document]]:
-    """A learner's record and every pathway definition, those two read models caught up
-    with the log first.
-
-    Raises:
-        LedgerError: the learner has no record.
-    """
-    store = open_projection_store(settings)
-    try:
-        return read_learner_record(ledger, store, learner, catch_up=catch_up)
-    except NoRecordError as exc:
-        raise LedgerError(f"--learner: {exc}") from None
-    finally:
-        store.close()
-
-
 def record(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
             doc = records.learner_record(
-                ledger,
-                store,
+                LedgerRecords(ledger, store),
                 args.learner,
                 today=datetime.now(UTC).date(),
                 catch_up=not args.no_catch_up,

@@ -1,15 +1,15 @@
-"""A learner's export: their record's standing credentials as a signed CLR 2.0, and its receipt.
+"""A learner's export built from the read models: their credentials as a signed CLR 2.0.
 
-Shared by `ledger export` and the HTTP API. Signing and recording are two steps, so a
-front end can first hand the file over (or write it) and then record in the learner's
-stream that it left the ledger.
+`ClrSigner` signs (the services' ``Signer`` port), reusing what the issued-credentials read
+model signed before. The operation itself — which credentials, what is refused, handing
+the file over, then recording that it left — is `services.export`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,24 +17,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
-from ledger.errors import LearnerErasedError, LedgerError
 from projections.clr import exported_items, sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.reading import catch_up_records, read_learner_record
-from projections.store import ProjectionStore
+from projections.reading import LedgerRecords, catch_up_all
+from projections.store import Document, ProjectionStore
 from schemas.names import RECORD_EXPORTED
 from schemas.times import utc_seconds
-
-FORMATS = ("di", "jwt")
-
-
-class NothingToExportError(LedgerError):
-    """The learner has no standing credential (within the scope asked for)."""
-
-
-class ExportScopeError(LedgerError):
-    """The scope names credentials the learner does not hold (or no longer stands)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +48,17 @@ class SignedExport:
     def digest(self) -> str:
         return "sha256-" + hashlib.sha256(self.data).hexdigest()
 
+    def receipt(self, export_id: str) -> dict[str, Any]:
+        """What the learner's stream keeps of this export as ``export_id`` (the data of its
+        record-exported event): format, items, digest and time, never the file."""
+        return {
+            "exportId": export_id,
+            "format": "clr2-jwt" if self.fmt == "jwt" else "clr2-di",
+            "scope": {"items": self.refs[:1000]},
+            "digest": self.digest,
+            "exportedAt": utc_seconds(self.issued_at),
+        }
+
 
 def issued_credentials(store: ProjectionStore, learner: str) -> dict[str, Any]:
     """The learner's credentials signed before (by the issued-credentials projection);
@@ -68,6 +68,54 @@ def issued_credentials(store: ProjectionStore, learner: str) -> dict[str, Any]:
         return {}
     issued: dict[str, Any] = doc["issued"]
     return issued
+
+
+class ClrSigner:
+    """Signs exports with ``key``, holding the credentials the issued-credentials read model
+    of ``store`` signed before (the services' ``Signer`` port)."""
+
+    def __init__(self, ledger: Ledger, store: ProjectionStore, key: Ed25519PrivateKey) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.key = key
+
+    def sign(
+        self,
+        record: Document,
+        items: Sequence[Mapping[str, Any]],
+        pathways: Sequence[Mapping[str, Any]],
+        *,
+        fmt: str,
+        now: datetime,
+    ) -> SignedExport:
+        """``items`` of ``record`` as AchievementCredentials inside a signed ClrCredential.
+
+        Args:
+            fmt: ``di`` (Data Integrity JSON) or ``jwt`` (the outer credential as a VC-JWT).
+            now: the issuance time (whole seconds).
+        """
+        # The issued credentials first: catching up signs what is new once, for every
+        # later export (a no-op where `ledger projections run --follow` keeps them current).
+        catch_up_all(self.ledger, self.store, [IssuedCredentialsProjection(self.key)])
+        learner = str(record["learner"])
+        data, count = sign_export(
+            record,
+            list(items),
+            learner=learner,
+            key=self.key,
+            fmt=fmt,
+            now=now,
+            pathways=pathways,
+            issued=issued_credentials(self.store, learner),
+        )
+        refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
+        return SignedExport(data, fmt, count, refs, now)
+
+
+# Kept for projections/bench.py alone, until it moves to bench/ and calls the service's
+# steps of the same names (services.export.sign_learner_export and record_export, through
+# the ports): no other caller, and none of the service's refusals (an erased learner, a
+# scope naming credentials not held, nothing to export).
 
 
 def sign_learner_export(
@@ -80,70 +128,24 @@ def sign_learner_export(
     now: datetime,
     scope: Collection[str] | None = None,
 ) -> SignedExport:
-    """Sign the learner's standing credentials (all, or those in ``scope``) as a ClrCredential.
-
-    Args:
-        fmt: ``di`` (Data Integrity JSON) or ``jwt`` (the outer credential as a VC-JWT).
-        now: the issuance time (whole seconds).
-        scope: credential ids to export (default: every standing credential).
+    """The learner's standing credentials (all, or those in ``scope``) signed as a
+    ClrCredential, the read models caught up first.
 
     Raises:
         NoRecordError: the learner has no record.
-        LearnerErasedError: the learner was erased; there is nothing to export.
-        ExportScopeError: ``scope`` names a credential the learner does not hold.
-        NothingToExportError: no standing credential to export.
     """
-    # The read models first: catching up signs what is new once, for every later export
-    # (a no-op where `ledger projections run --follow` keeps them current).
-    catch_up_records(ledger, store, IssuedCredentialsProjection(key))
-    # Then reading and signing.
-    doc, pathways = read_learner_record(ledger, store, learner, catch_up=False)
-    if doc.get("erased"):
-        raise LearnerErasedError(learner)
-    wanted = set(scope) if scope is not None else None
-    items = exported_items(doc, wanted)
-    if wanted is not None:
-        missing = wanted - {item["data"].get("credentialId") for item in items}
-        if missing:
-            raise ExportScopeError(
-                f"no standing credential {sorted(missing)!r} for learner {learner!r}"
-            )
-    if not items:
-        raise NothingToExportError(f"learner {learner!r} has no credentials to export")
-    issued = issued_credentials(store, learner)
-    data, count = sign_export(
-        doc,
-        items,
-        learner=learner,
-        key=key,
-        fmt=fmt,
-        now=now,
-        pathways=pathways,
-        issued=issued,
-    )
-    refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
-    return SignedExport(data, fmt, count, refs, now)
+    records = LedgerRecords(ledger, store)
+    doc = records.record(learner)
+    items = exported_items(doc, None if scope is None else set(scope))
+    return ClrSigner(ledger, store, key).sign(doc, items, records.pathways(), fmt=fmt, now=now)
 
 
 def record_export(ledger: Ledger, learner: str, export: SignedExport) -> tuple[str, int]:
-    """Record in the learner's stream that ``export`` left the ledger, so they can list it.
-
-    Returns:
-        The export id and the position of the record-exported event.
+    """Record in the learner's stream that ``export`` left the ledger; returns the export
+    id and the position that records it.
 
     Raises:
         LedgerError: the event is refused.
     """
     export_id = f"export-{uuid.uuid4().hex}"
-    position = ledger.publish_own(
-        RECORD_EXPORTED,
-        learner,
-        {
-            "exportId": export_id,
-            "format": "clr2-jwt" if export.fmt == "jwt" else "clr2-di",
-            "scope": {"items": export.refs[:1000]},
-            "digest": export.digest,
-            "exportedAt": utc_seconds(export.issued_at),
-        },
-    )
-    return export_id, position
+    return export_id, ledger.publish_own(RECORD_EXPORTED, learner, export.receipt(export_id))

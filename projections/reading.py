@@ -1,7 +1,7 @@
-"""Reading a learner's record as every front end shows it: read models caught up, then presented.
+"""Reading a learner's record from the read models: caught up with the log, then presented.
 
-The CLI and the HTTP API both read records this way, so a record looks the same whichever
-way it is asked for.
+`LedgerRecords` is what the services read through (their ``Records`` port), so a record
+looks the same whichever front end asks for it.
 """
 
 from __future__ import annotations
@@ -41,11 +41,46 @@ def catch_up_all(ledger: Ledger, store: ProjectionStore, projections: list[ReadM
             Projector(ledger, store, projection).catch_up()
 
 
-def read_learner_activity(ledger: Ledger, store: ProjectionStore, learner: str) -> Document:
-    """The learner's disclosures and exports (lists empty when there are none yet), caught
-    up with the log first."""
-    catch_up_all(ledger, store, [LearnerActivityProjection()])
-    return store.get(ACTIVITY, learner) or empty_activity(learner)
+class LedgerRecords:
+    """The read models of ``store``, caught up with ``ledger``'s log as they are read (the
+    services' ``Records`` port)."""
+
+    def __init__(self, ledger: Ledger, store: ProjectionStore) -> None:
+        self.ledger = ledger
+        self.store = store
+
+    def record(self, learner: str, *, catch_up: bool = True) -> Document:
+        """The learner's record, the record and pathway read models caught up with the log
+        first (unless ``catch_up`` is off).
+
+        Raises:
+            NoRecordError: the learner has no record.
+            StoreError: the database failed.
+        """
+        if catch_up:
+            catch_up_records(self.ledger, self.store)
+        doc = self.store.get(NAME, learner)
+        if doc is None:
+            raise NoRecordError(learner)
+        return doc
+
+    def pathways(self) -> list[Document]:
+        """Every pathway definition, as the read model holds it now."""
+        return [d for _, d in self.store.scan(PATHWAYS)]
+
+    def activity(self, learner: str) -> Document:
+        """The learner's disclosures and exports (lists empty when there are none yet),
+        caught up with the log first.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        catch_up_all(self.ledger, self.store, [LearnerActivityProjection()])
+        return self.store.get(ACTIVITY, learner) or empty_activity(learner)
+
+    def count(self) -> int:
+        """How many learners the record read model holds now (tombstones included)."""
+        return sum(1 for _ in self.store.scan(NAME))
 
 
 def read_learner_record(
@@ -57,12 +92,8 @@ def read_learner_record(
         NoRecordError: the learner has no record.
         StoreError: the database failed.
     """
-    if catch_up:
-        catch_up_records(ledger, store)
-    doc = store.get(NAME, learner)
-    if doc is None:
-        raise NoRecordError(learner)
-    return doc, [d for _, d in store.scan(PATHWAYS)]
+    records = LedgerRecords(ledger, store)
+    return records.record(learner, catch_up=catch_up), records.pathways()
 
 
 def present_record(doc: Document, pathways: list[Document], today: date) -> Document:

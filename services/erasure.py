@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from ledger.application import Ledger
 from ledger.errors import LearnerErasedError
 from ledger.records import utc_now
-from projections.reading import read_learner_record
-from projections.store import ProjectionStore
 from schemas.names import ERASURE_REQUESTED
+from services.ports import LearnerLog, Records
+
+__all__ = ["ERASURE_REQUESTED", "Erasure", "erase_learner"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Erasure:
     position: int
 
 
-def erase_learner(ledger: Ledger, store: ProjectionStore, learner: str, *, channel: str) -> Erasure:
+def erase_learner(records: Records, log: LearnerLog, learner: str, *, channel: str) -> Erasure:
     """Crypto-shred ``learner``: record the request (from ``channel``, e.g. ``cli`` or
     ``api``), destroy their key, record the completion, and purge their read models now
     rather than at the next read. Irreversible.
@@ -31,16 +31,17 @@ def erase_learner(ledger: Ledger, store: ProjectionStore, learner: str, *, chann
         NoRecordError: no event about this learner was ever accepted.
         LearnerErasedError: the learner was erased already.
         StoreError: the database failed.
+        LedgerError: the request is refused (nothing is erased).
     """
-    doc, _ = read_learner_record(ledger, store, learner)
+    doc = records.record(learner)
     if doc.get("erased"):
         raise LearnerErasedError(learner)
     request_id = f"erasure-{uuid.uuid4().hex}"
-    ledger.publish_own(
+    log.publish_own(
         ERASURE_REQUESTED,
         learner,
         {"requestId": request_id, "requestedAt": utc_now(), "channel": channel},
     )
-    position = ledger.erase(learner, request_id=request_id)
-    read_learner_record(ledger, store, learner)
+    position = log.erase(learner, request_id=request_id)
+    records.record(learner)  # caught up: the record is a tombstone from now on
     return Erasure(learner, request_id, position)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ledger.errors import LearnerErasedError, LedgerError
+from projections.clr import exported_items
+from projections.export import SignedExport
+from schemas.names import RECORD_EXPORTED
+from services.ports import LearnerLog, Records, Signer
 
-from ledger.application import Ledger
-from projections.export import SignedExport, record_export, sign_learner_export
-from projections.store import ProjectionStore
+__all__ = [
+    "ExportScopeError",
+    "NothingToExportError",
+    "RecordedExport",
+    "SignedExport",
+    "export_record",
+    "record_export",
+    "sign_learner_export",
+]
+
+
+class NothingToExportError(LedgerError):
+    """The learner has no standing credential (within the scope asked for)."""
+
+
+class ExportScopeError(LedgerError):
+    """The scope names credentials the learner does not hold (or no longer stands)."""
 
 
 @dataclass(frozen=True)
@@ -23,11 +42,11 @@ class RecordedExport:
 
 
 def export_record(
-    ledger: Ledger,
-    store: ProjectionStore,
+    records: Records,
+    signer: Signer,
+    log: LearnerLog,
     learner: str,
     *,
-    key: Ed25519PrivateKey,
     fmt: str,
     now: datetime,
     scope: Collection[str] | None = None,
@@ -42,10 +61,66 @@ def export_record(
         LearnerErasedError: the learner was erased; there is nothing to export.
         ExportScopeError: ``scope`` names a credential the learner does not hold.
         NothingToExportError: no standing credential to export.
+        StoreError: the database failed.
         OSError: ``deliver`` failed (nothing is recorded).
+        LedgerError: the record of the export is refused (it was handed over already).
     """
-    signed = sign_learner_export(ledger, store, learner, key=key, fmt=fmt, now=now, scope=scope)
+    signed = sign_learner_export(records, signer, learner, fmt=fmt, now=now, scope=scope)
     if deliver is not None:
         deliver(signed)
-    export_id, position = record_export(ledger, learner, signed)
+    export_id, position = record_export(log, learner, signed)
     return RecordedExport(signed, export_id, position)
+
+
+def sign_learner_export(
+    records: Records,
+    signer: Signer,
+    learner: str,
+    *,
+    fmt: str,
+    now: datetime,
+    scope: Collection[str] | None = None,
+) -> SignedExport:
+    """The first step of `export_record`: the learner's standing credentials (all, or
+    those in ``scope``) signed as a ClrCredential, recorded nowhere yet.
+
+    Args:
+        fmt: ``di`` (Data Integrity JSON) or ``jwt`` (the outer credential as a VC-JWT).
+        now: the issuance time (whole seconds).
+        scope: credential ids to export (default: every standing credential).
+
+    Raises:
+        NoRecordError: the learner has no record.
+        LearnerErasedError: the learner was erased; there is nothing to export.
+        ExportScopeError: ``scope`` names a credential the learner does not hold.
+        NothingToExportError: no standing credential to export.
+        StoreError: the database failed.
+    """
+    doc = records.record(learner)
+    if doc.get("erased"):
+        raise LearnerErasedError(learner)
+    wanted = set(scope) if scope is not None else None
+    items = exported_items(doc, wanted)
+    if wanted is not None:
+        missing = wanted - {item["data"].get("credentialId") for item in items}
+        if missing:
+            raise ExportScopeError(
+                f"no standing credential {sorted(missing)!r} for learner {learner!r}"
+            )
+    if not items:
+        raise NothingToExportError(f"learner {learner!r} has no credentials to export")
+    return signer.sign(doc, items, records.pathways(), fmt=fmt, now=now)
+
+
+def record_export(log: LearnerLog, learner: str, export: SignedExport) -> tuple[str, int]:
+    """The second step of `export_record`: record in the learner's stream that ``export``
+    left the ledger, so they can list it.
+
+    Returns:
+        The export id and the position of the record-exported event.
+
+    Raises:
+        LedgerError: the event is refused.
+    """
+    export_id = f"export-{uuid.uuid4().hex}"
+    return export_id, log.publish_own(RECORD_EXPORTED, learner, export.receipt(export_id))

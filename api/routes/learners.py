@@ -15,28 +15,28 @@ from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
 from api.responses import JsonResponse
-from projections.consent import (
+from projections.export import ClrSigner
+from projections.reading import LedgerRecords
+from schemas.times import utc_seconds
+from services import consent as consent_service
+from services.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
     ConsentUnknownError,
     GrantedConsent,
     InvalidConsentError,
 )
-from projections.export import (
-    ExportScopeError,
-    NothingToExportError,
-)
-from projections.reading import (
-    NoRecordError,
-)
-from schemas.times import utc_seconds
-from services import consent as consent_service
 from services.erasure import Erasure, erase_learner
-from services.export import RecordedExport, export_record
-from services.records import learner_activity, learner_record
+from services.export import ExportScopeError, NothingToExportError, RecordedExport, export_record
+from services.records import NoRecordError, learner_activity, learner_record
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
+
+
+def _records(context: LedgerContext) -> LedgerRecords:
+    """The read models, caught up with the log as the services read them."""
+    return LedgerRecords(context.ledger, context.store)
 
 
 @router.get(
@@ -51,7 +51,7 @@ async def record(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse:
 
 def _present(context: LedgerContext, learner: str) -> JsonResponse:
     try:
-        doc = learner_record(context.ledger, context.store, learner, today=datetime.now(UTC).date())
+        doc = learner_record(_records(context), learner, today=datetime.now(UTC).date())
     except NoRecordError:
         raise not_found() from None
     return JsonResponse(doc)
@@ -70,7 +70,7 @@ async def consents(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonRespons
 def _listing(context: LedgerContext, learner: str, name: str) -> JsonResponse:
     """The record's consents, or the learner's disclosures or exports (logged apart)."""
     try:
-        activity = learner_activity(context.ledger, context.store, learner)
+        activity = learner_activity(_records(context), learner)
     except NoRecordError:
         raise not_found() from None
     return JsonResponse(activity[name])
@@ -112,7 +112,7 @@ def _grant(
     context: LedgerContext, learner: str, terms: ConsentTerms, now: datetime
 ) -> GrantedConsent:
     try:
-        return consent_service.grant(context.ledger, context.store, learner, terms, now=now)
+        return consent_service.grant(_records(context), context.ledger, learner, terms, now=now)
     except NoRecordError:
         raise not_found() from None
     except InvalidConsentError:
@@ -140,7 +140,7 @@ async def revoke(
 def _revoke(context: LedgerContext, learner: str, consent_id: str) -> int:
     try:
         return consent_service.revoke(
-            context.ledger, context.store, learner, consent_id, now=datetime.now(UTC)
+            _records(context), context.ledger, learner, consent_id, now=datetime.now(UTC)
         )
     except (NoRecordError, ConsentUnknownError):
         raise not_found() from None
@@ -218,7 +218,13 @@ def _export(
     key = context.settings.signing_key()  # a missing key: 503 not-configured
     try:
         return export_record(
-            context.ledger, context.store, learner, key=key, fmt=fmt, now=now, scope=scope
+            _records(context),
+            ClrSigner(context.ledger, context.store, key),
+            context.ledger,
+            learner,
+            fmt=fmt,
+            now=now,
+            scope=scope,
         )
     except NoRecordError:
         raise not_found() from None
@@ -253,6 +259,6 @@ async def erase(learner_id: OwnLearnerDep, context: LedgerDep) -> ErasureDone:
 
 def _erase(context: LedgerContext, learner: str) -> Erasure:
     try:
-        return erase_learner(context.ledger, context.store, learner, channel="api")
+        return erase_learner(_records(context), context.ledger, learner, channel="api")
     except NoRecordError:
         raise not_found() from None

@@ -13,8 +13,8 @@ from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
 from credentials.presented import NotACredentialError, verify_presented
-from projections.consent import ConsentNotActiveError
-from services.consent import NotYoursToReadError, view_under_consent
+from projections.reading import LedgerRecords
+from services.consent import ConsentNotActiveError, NotYoursToReadError, view_under_consent
 
 router = APIRouter(tags=["verifiers"])
 
@@ -45,7 +45,7 @@ def _view(
 ) -> JsonResponse:
     try:
         shown = view_under_consent(
-            context.ledger, context.store, learner, consent,
+            LedgerRecords(context.ledger, context.store), context.ledger, learner, consent,
             purpose=purpose, now=now, verifier=verifier,
         )  # fmt: skip
     except NotYoursToReadError:

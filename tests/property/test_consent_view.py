@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.records import LedgerEvent
-from projections.consent import ConsentNotActiveError, verifier_view
 from projections.learner_record import LearnerRecordProjection
 from projections.store import Document
 from schemas.catalogue import load_catalogue
+from services.consent import ConsentNotActiveError, verifier_view
 from tests.strategies import event_batches, event_types
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -139,3 +139,99 @@ def test_request_path_never_tunes_the_collector() -> None:
         if name in ("gc", "ledger.collector")
     ]
     assert offenders == []
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module imported, and every ``module.name`` taken from one."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = imported_modules(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+# Operations a person triggers are the services'; the front ends call those, never a write
+# left in the read-model layer (the two names kept in projections.export serve the
+# projection benchmark alone; projections.consent and projections.replay are gone).
+FRONT_ENDS = ("cli", "api")
+PROJECTION_WRITES = (
+    "projections.consent",
+    "projections.replay",
+    "projections.export.sign_learner_export",
+    "projections.export.record_export",
+)
+
+
+def test_front_ends_leave_operations_to_the_services() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for layer in FRONT_ENDS
+        for path in layer_files(layer)
+        for name in imported_names(path)
+        if under(name, PROJECTION_WRITES)
+    ]
+    assert offenders == []
+
+
+# Services take ports (services/ports.py), never the concrete ledger, its stores or the
+# read-model runner: their unit tests run them against in-memory fakes of the ports.
+CONCRETE = (
+    "ledger.application",
+    "ledger.persistence",
+    "ledger.sqlite",
+    "ledger.postgres",
+    "projections.runner",
+    "projections.sqlite",
+    "projections.postgres",
+    "projections.store.ProjectionStore",
+    "projections.store.open_projection_store",
+)
+
+
+def test_services_take_ports_not_the_concrete_ledger_or_stores() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in layer_files("services")
+        for name in imported_names(path)
+        if under(name, CONCRETE)
+    ]
+    assert offenders == []
+
+
+def test_services_import_no_front_end() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in layer_files("services")
+        for name in imported_modules(path)
+        if under(name, FRONT_ENDS)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from projections.export import record_export\n",
+        "from projections import consent\n",
+        "import projections.replay\n",
+    ],
+)
+def test_rule_catches_a_front_end_taking_a_projection_write(tmp_path: Path, source: str) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(source)
+    assert any(under(name, PROJECTION_WRITES) for name in imported_names(bad))
+
+
+def test_rule_catches_a_service_taking_the_concrete_ledger(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from ledger.application import Ledger\nfrom projections.store import ProjectionStore\n"
+    )
+    assert {"ledger.application", "projections.store.ProjectionStore"} <= {
+        name for name in imported_names(bad) if under(name, CONCRETE)
+    }

@@ -1,63 +1,65 @@
-"""Erasure as every front end runs it: request recorded, key destroyed, read models purged."""
+"""Erasure against fakes of its ports: request recorded, key destroyed, read models purged at
+once; a refused erasure destroys nothing."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.errors import LearnerErasedError
-from projections.learner_record import NAME
+from ledger.errors import LearnerErasedError, LedgerError, StoreError
 from projections.reading import NoRecordError
-from projections.sqlite import SQLiteProjectionStore
-from services.erasure import ERASURE_REQUESTED, erase_learner
-from tests.unit.services.conftest import Demo
-
-COMPLETED = "org.lll.learner.erasure-completed.v1"
+from schemas.names import ERASURE_COMPLETED, ERASURE_REQUESTED
+from services.erasure import erase_learner
+from tests.unit.services.conftest import LEARNER, UNKNOWN, World
 
 
-@pytest.fixture
-def world(demo: Demo) -> tuple[Ledger, SQLiteProjectionStore, list[str]]:
-    ledger, store, population = demo
-    return ledger, store, population.learners
-
-
-def test_erase_learner_records_the_request_then_the_erasure_and_purges_the_record(
-    world: tuple[Ledger, SQLiteProjectionStore, list[str]],
+def test_erasure_records_the_request_then_destroys_the_key_and_purges_the_record(
+    world: World,
 ) -> None:
-    ledger, store, learners = world
-    learner = learners[1]
-    done = erase_learner(ledger, store, learner, channel="cli")
-    events = ledger.learner_events(learner)
-    requested = [e for e in events if e.envelope["type"] == ERASURE_REQUESTED]
-    assert [e.envelope["data"]["channel"] for e in requested] == ["cli"]
-    assert requested[0].envelope["data"]["requestId"] == done.request_id
-    assert events[-1].envelope["type"] == COMPLETED
-    assert events[-1].position == done.position
-    (registered,) = [e for e in events if e.envelope["type"] == "org.lll.learner.registered.v1"]
-    assert registered.erased
-    assert "name" not in registered.envelope["data"]
-    # The read model is purged now, not at the next read.
-    record = store.get(NAME, learner)
-    assert record is not None
-    assert record["erased"] is True
+    world.records.record(LEARNER)  # the read model holds the live record
+    done = erase_learner(world.records, world.ledger, LEARNER, channel="cli")
+    (requested,) = world.ledger.published(ERASURE_REQUESTED, LEARNER)
+    assert (requested["requestId"], requested["channel"]) == (done.request_id, "cli")
+    assert done.request_id.startswith("erasure-")
+    assert world.ledger.erased == {LEARNER: done.request_id}
+    last = world.ledger.events[-1]
+    assert (last.topic, last.position) == (ERASURE_COMPLETED, done.position)
+    assert (done.learner, done.position) == (LEARNER, world.ledger.head)
+    # Purged now, not at the next read.
+    assert world.records.stored(LEARNER) == {
+        "learner": LEARNER,
+        "erased": True,
+        "lastPosition": done.position,
+    }
 
 
-def test_erase_learner_without_a_record_is_refused_and_writes_nothing(
-    world: tuple[Ledger, SQLiteProjectionStore, list[str]],
-) -> None:
-    ledger, store, _ = world
-    head = ledger.recorder.max_position()
-    with pytest.raises(NoRecordError):
-        erase_learner(ledger, store, "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", channel="api")
-    assert ledger.recorder.max_position() == head
+def refused(world: World, error: type[Exception], learner: str = LEARNER) -> None:
+    head = world.ledger.head
+    with pytest.raises(error):
+        erase_learner(world.records, world.ledger, learner, channel="api")
+    assert world.ledger.head == head
+    assert learner not in world.ledger.erased
 
 
-def test_erase_learner_twice_is_refused_the_second_time_and_writes_nothing(
-    world: tuple[Ledger, SQLiteProjectionStore, list[str]],
-) -> None:
-    ledger, store, learners = world
-    erase_learner(ledger, store, learners[0], channel="api")
-    head = ledger.recorder.max_position()
+def test_erasing_an_unknown_learner_is_no_record_and_writes_nothing(world: World) -> None:
+    refused(world, NoRecordError, UNKNOWN)
+
+
+def test_erasing_twice_is_refused_the_second_time(world: World) -> None:
+    first = erase_learner(world.records, world.ledger, LEARNER, channel="api")
+    head = world.ledger.head
     with pytest.raises(LearnerErasedError):
-        erase_learner(ledger, store, learners[0], channel="cli")
-    assert ledger.recorder.max_position() == head
+        erase_learner(world.records, world.ledger, LEARNER, channel="cli")
+    assert world.ledger.head == head
+    assert world.ledger.erased == {LEARNER: first.request_id}
+
+
+def test_erasing_when_the_store_fails_is_a_store_error_and_destroys_nothing(
+    world: World,
+) -> None:
+    world.records.failing = True
+    refused(world, StoreError)
+
+
+def test_a_refused_request_destroys_no_key(world: World) -> None:
+    world.ledger.refuse = ERASURE_REQUESTED
+    refused(world, LedgerError)

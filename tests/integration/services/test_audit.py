@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.audit import replay_record, verify_chain
-from tests.unit.services.conftest import Demo
+from tests.integration.services.conftest import Demo
 
 
 def test_verify_chain_of_an_untouched_log_is_ok_and_counts_every_event(demo: Demo) -> None:

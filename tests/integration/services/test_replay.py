@@ -17,11 +17,11 @@ from ledger.errors import LedgerError
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
-from projections.replay import replay_learner
 from projections.runner import Projector
 from projections.sqlite import SQLiteProjectionStore
+from services.audit import replay_record
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -58,22 +58,22 @@ def test_replay_at_any_sequence_equals_the_projection_stopped_there(
         runner.step()
         assert store.position(NAME) == cut
         for learner in learners:
-            assert replay_learner(ledger, learner, at_sequence=cut) == store.get(NAME, learner)
+            assert replay_record(ledger, learner, at_sequence=cut) == store.get(NAME, learner)
     ledger.close()
 
 
 def test_replay_as_of_a_time_includes_what_was_recorded_by_then(ledger: Ledger) -> None:
     first = _decode(ledger)(ledger.recorder.max_position() // 2)
     learner = first.envelope.get("subject") or "lrn_none"
-    by_time = replay_learner(ledger, learner, as_of=first.recorded_at)
-    by_sequence = replay_learner(
+    by_time = replay_record(ledger, learner, as_of=first.recorded_at)
+    by_sequence = replay_record(
         ledger, learner, at_sequence=_last_recorded_at(ledger, first.recorded_at)
     )
     assert by_time == by_sequence
     with pytest.raises(LedgerError, match="time zone"):
-        replay_learner(ledger, learner, as_of="2026-01-01T00:00:00")
+        replay_record(ledger, learner, as_of="2026-01-01T00:00:00")
     with pytest.raises(LedgerError, match="exactly one"):
-        replay_learner(ledger, learner)
+        replay_record(ledger, learner)
     ledger.close()
 
 

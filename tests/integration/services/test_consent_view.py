@@ -9,18 +9,19 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError
-from projections.consent import (
+from projections.reading import LedgerRecords, NoRecordError, read_learner_record
+from projections.sqlite import SQLiteProjectionStore
+from services import consent
+from services.consent import (
     ConsentAlreadyRevokedError,
     ConsentNotActiveError,
     ConsentTerms,
     ConsentUnknownError,
+    NotYoursToReadError,
+    view_under_consent,
 )
-from projections.reading import NoRecordError, read_learner_record
-from projections.sqlite import SQLiteProjectionStore
-from services import consent
-from services.consent import NotYoursToReadError, view_under_consent
 from services.erasure import erase_learner
-from tests.unit.services.conftest import Demo
+from tests.integration.services.conftest import Demo
 
 DISCLOSED = "org.lll.learner.record-disclosed.v1"
 
@@ -52,7 +53,7 @@ def read(world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]], **changes:
         **changes,
     }
     learner, consent = args.pop("learner"), args.pop("consent")
-    return view_under_consent(ledger, store, learner, consent, **args)
+    return view_under_consent(LedgerRecords(ledger, store), ledger, learner, consent, **args)
 
 
 def disclosures(world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]) -> int:
@@ -102,7 +103,7 @@ def test_an_erased_learners_record_is_not_yours_to_read(
     world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
 ) -> None:
     ledger, store, c = world
-    erase_learner(ledger, store, c["learner"], channel="support")
+    erase_learner(LedgerRecords(ledger, store), ledger, c["learner"], channel="support")
     with pytest.raises(NotYoursToReadError):
         read(world)
 
@@ -125,26 +126,29 @@ def test_grant_then_revoke_then_revoke_again_is_refused(
     world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
 ) -> None:
     ledger, store, c = world
+    records = LedgerRecords(ledger, store)
     now = datetime.now(UTC)
-    granted = consent.grant(ledger, store, c["learner"], terms(), now=now)
+    granted = consent.grant(records, ledger, c["learner"], terms(), now=now)
     assert (
-        consent.revoke(ledger, store, c["learner"], granted.consent_id, now=now) > granted.position
+        consent.revoke(records, ledger, c["learner"], granted.consent_id, now=now)
+        > granted.position
     )
     with pytest.raises(ConsentAlreadyRevokedError):
-        consent.revoke(ledger, store, c["learner"], granted.consent_id, now=now)
+        consent.revoke(records, ledger, c["learner"], granted.consent_id, now=now)
     with pytest.raises(ConsentUnknownError):
-        consent.revoke(ledger, store, c["learner"], "C-no-such", now=now)
+        consent.revoke(records, ledger, c["learner"], "C-no-such", now=now)
 
 
 def test_no_consent_is_granted_for_an_unknown_or_erased_learner(
     world: tuple[Ledger, SQLiteProjectionStore, dict[str, Any]],
 ) -> None:
     ledger, store, c = world
+    records = LedgerRecords(ledger, store)
     now = datetime.now(UTC)
     with pytest.raises(NoRecordError):
-        consent.grant(ledger, store, "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", terms(), now=now)
-    erase_learner(ledger, store, c["learner"], channel="api")
+        consent.grant(records, ledger, "lrn_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", terms(), now=now)
+    erase_learner(records, ledger, c["learner"], channel="api")
     head = ledger.recorder.max_position()
     with pytest.raises(LearnerErasedError):
-        consent.grant(ledger, store, c["learner"], terms(), now=now)
+        consent.grant(records, ledger, c["learner"], terms(), now=now)
     assert ledger.recorder.max_position() == head
