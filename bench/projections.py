@@ -33,13 +33,14 @@ from ledger.application import Ledger
 from ledger.pgurl import redact
 from ledger.records import LEDGER_SOURCE
 from projections.clr import build_clr
-from projections.export import record_export, sign_learner_export
+from projections.export import ClrSigner
 from projections.issued import NAME as ISSUED
 from projections.learner_record import LearnerRecordProjection
-from projections.reading import catch_up_records
+from projections.reading import LedgerRecords, catch_up_records
 from projections.rebuild import default_workers
 from projections.runner import Projector
 from projections.store import open_projection_store
+from services.export import record_export, sign_learner_export
 
 TARGET = 50_000
 EXPORT_TARGET_MS = 100
@@ -119,9 +120,9 @@ def _measure_export(
     events: list[dict[str, Any]], issuers: list[IssuerSpec], runs: int
 ) -> dict[str, Any]:
     """Export time for one learner with ``len(events)`` events, both formats, as
-    `ledger export` and the HTTP API export: :func:`projections.export.sign_learner_export`
+    `ledger export` and the HTTP API export: :func:`services.export.sign_learner_export`
     (read models caught up, issued credentials reused, the outer credential signed), then
-    :func:`projections.export.record_export` (the export recorded in the learner's stream),
+    :func:`services.export.record_export` (the export recorded in the learner's stream),
     timed apart.
 
     First the learner record is projected. The first export finds nothing issued:
@@ -145,6 +146,7 @@ def _measure_export(
             store = open_projection_store(settings)
             try:
                 catch_up_records(ledger, store)
+                records, signer = LedgerRecords(ledger, store), ClrSigner(ledger, store, key)
 
                 def unsigned() -> tuple[float, bytes, int]:
                     started = time.perf_counter()
@@ -158,7 +160,7 @@ def _measure_export(
                 def export(fmt: str) -> tuple[float, bytes, int]:
                     started = time.perf_counter()
                     now = datetime.now(UTC).replace(microsecond=0)
-                    signed = sign_learner_export(ledger, store, learner, key=key, fmt=fmt, now=now)
+                    signed = sign_learner_export(records, signer, learner, fmt=fmt, now=now)
                     signed_at = time.perf_counter()
                     record_export(ledger, learner, signed)
                     recording.append(time.perf_counter() - signed_at)

@@ -8,8 +8,7 @@ the file over, then recording that it left — is `services.export`.
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,12 +16,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Ledger
-from projections.clr import exported_items, sign_export
+from projections.clr import sign_export
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
-from projections.reading import LedgerRecords, catch_up_all
+from projections.reading import catch_up_all
 from projections.store import Document, ProjectionStore
-from schemas.names import RECORD_EXPORTED
 from schemas.times import utc_seconds
 
 
@@ -110,42 +108,3 @@ class ClrSigner:
         )
         refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
         return SignedExport(data, fmt, count, refs, now)
-
-
-# Kept for projections/bench.py alone, until it moves to bench/ and calls the service's
-# steps of the same names (services.export.sign_learner_export and record_export, through
-# the ports): no other caller, and none of the service's refusals (an erased learner, a
-# scope naming credentials not held, nothing to export).
-
-
-def sign_learner_export(
-    ledger: Ledger,
-    store: ProjectionStore,
-    learner: str,
-    *,
-    key: Ed25519PrivateKey,
-    fmt: str,
-    now: datetime,
-    scope: Collection[str] | None = None,
-) -> SignedExport:
-    """The learner's standing credentials (all, or those in ``scope``) signed as a
-    ClrCredential, the read models caught up first.
-
-    Raises:
-        NoRecordError: the learner has no record.
-    """
-    records = LedgerRecords(ledger, store)
-    doc = records.record(learner)
-    items = exported_items(doc, None if scope is None else set(scope))
-    return ClrSigner(ledger, store, key).sign(doc, items, records.pathways(), fmt=fmt, now=now)
-
-
-def record_export(ledger: Ledger, learner: str, export: SignedExport) -> tuple[str, int]:
-    """Record in the learner's stream that ``export`` left the ledger; returns the export
-    id and the position that records it.
-
-    Raises:
-        LedgerError: the event is refused.
-    """
-    export_id = f"export-{uuid.uuid4().hex}"
-    return export_id, ledger.publish_own(RECORD_EXPORTED, learner, export.receipt(export_id))

@@ -156,14 +156,11 @@ def under(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 # Operations a person triggers are the services'; the front ends call those, never a write
-# left in the read-model layer (the two names kept in projections.export serve the
-# projection benchmark alone; projections.consent and projections.replay are gone).
+# in the read-model layer (where consent and replay once lived, so that none returns there).
 FRONT_ENDS = ("cli", "api")
 PROJECTION_WRITES = (
     "projections.consent",
     "projections.replay",
-    "projections.export.sign_learner_export",
-    "projections.export.record_export",
 )
 
 
@@ -216,7 +213,6 @@ def test_services_import_no_front_end() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "from projections.export import record_export\n",
         "from projections import consent\n",
         "import projections.replay\n",
     ],
