@@ -62,10 +62,16 @@ class Variable:
             value = int(raw)
         except ValueError:
             raise ConfigurationError(f"{self.name}: must be an integer, got {raw!r}") from None
-        low = self.low if self.low is not None else value
-        high = self.high if self.high is not None else value
-        if not low <= value <= high:
-            raise ConfigurationError(f"{self.name}: must be between {self.low} and {self.high}")
+        below = self.low is not None and value < self.low
+        above = self.high is not None and value > self.high
+        if below or above:
+            if self.low is None:
+                rule = f"at most {self.high}"
+            elif self.high is None:
+                rule = f"at least {self.low}"
+            else:
+                rule = f"between {self.low} and {self.high}"
+            raise ConfigurationError(f"{self.name}: must be {rule}")
         return value
 
     def _bool(self, raw: str) -> bool:

@@ -89,13 +89,15 @@ class Settings:
     def is_postgres(self) -> bool:
         return self.database.is_postgres
 
-    # -- Remnants, for the benchmark modules only (ledger/bench.py, consumers/bench.py,
-    # api/bench/, ledger/fuzzing.py) until they use the components' settings; nothing
-    # else may use them, and they go when those modules have moved.
+    # -- Remnants, for two benchmark modules only (consumers/bench.py: kafka_bootstrap, and
+    # the kafka_bootstrap override of from_env; api/bench/__init__.py: api_max_batch) until
+    # they read the components' settings; nothing else may use them. They import outward
+    # (tests/unit/test_architecture.py lists them) and go when those modules have moved.
 
     @property
     def kafka_bootstrap(self) -> str:
-        """Remnant: ``consumers.settings.KafkaSettings.from_env().bootstrap``."""
+        """Remnant: ``consumers.settings.KafkaSettings.from_env().bootstrap`` (from the
+        process environment, whatever these settings were read from)."""
         from consumers.settings import KafkaSettings
 
         return KafkaSettings.from_env().bootstrap
@@ -129,6 +131,3 @@ def _master_key(env: Mapping[str, str] | None) -> bytes | None:
             raise ConfigurationError(f"{MASTER_KEY_FILE}: cannot read: {exc.strerror}") from None
         return decode_key(text, name=MASTER_KEY_FILE)
     return None
-
-
-__all__ = ["DatabaseUrl", "PostgresUrl", "SQLiteUrl", "Settings"]

@@ -23,6 +23,7 @@ class Example:
     flag: bool = variable("LEDGER_T_FLAG", False)
     word: str = variable("LEDGER_T_WORD", "ab", check=_even)
     path: Path | None = variable("LEDGER_T_PATH", None)
+    floor: int = variable("LEDGER_T_FLOOR", 0, low=0)
     derived: int = 0
 
 
@@ -42,6 +43,7 @@ def test_set_variables_are_parsed_by_the_field_type() -> None:
         "LEDGER_T_PATH": "/x",
     }
     assert read(Example, env) == Example(9, True, "abcd", Path("/x"))
+    assert read(Example, {"LEDGER_T_FLOOR": "12345678"}).floor == 12_345_678
 
 
 @pytest.mark.parametrize(
@@ -58,6 +60,7 @@ def test_booleans_take_the_usual_words(raw: str, value: bool) -> None:
         ({"LEDGER_T_COUNT": "x"}, "LEDGER_T_COUNT: must be an integer, got 'x'"),
         ({"LEDGER_T_COUNT": "10"}, "LEDGER_T_COUNT: must be between 1 and 9"),
         ({"LEDGER_T_COUNT": "0"}, "LEDGER_T_COUNT: must be between 1 and 9"),
+        ({"LEDGER_T_FLOOR": "-1"}, "LEDGER_T_FLOOR: must be at least 0"),
         (
             {"LEDGER_T_FLAG": "maybe"},
             "LEDGER_T_FLAG: must be true or false (1/0, yes/no, on/off), got 'maybe'",
@@ -85,6 +88,7 @@ def test_declared_lists_the_fields_read_from_variables() -> None:
         "flag": "LEDGER_T_FLAG",
         "word": "LEDGER_T_WORD",
         "path": "LEDGER_T_PATH",
+        "floor": "LEDGER_T_FLOOR",
     }
 
 
