@@ -11,15 +11,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.auth import TokenVerifier, load_verifying_keys
+from api.auth import KEYS_VARIABLE, TokenVerifier, load_verifying_keys
 from api.deps import LedgerContext
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, Observe
 from api.routes import admin, auditors, health, issuers, learners, verifiers
+from api.settings import ServerSettings
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
-from ledger.settings import Settings
 from projections.store import open_projection_store
 
 DESCRIPTION = """\
@@ -30,7 +30,7 @@ Errors are `{"error": {"code", "path", "message"}}` with a stable `code`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The API, configured by ``settings`` (default: the ``LEDGER_*`` environment).
 
     The lifespan opens the ledger, the read-model store and the token keys, and closes
@@ -39,23 +39,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Raises:
         ConfigurationError: a setting is malformed.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or ServerSettings.from_env()
     metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.api_token_keys_file is None:
+        if settings.api.token_keys_file is None:
             raise ConfigurationError(
-                "LEDGER_API_TOKEN_KEYS_FILE is not set: no token could be verified. Point "
+                f"{KEYS_VARIABLE} is not set: no token could be verified. Point "
                 "it at the public keys (`ledger token --jwks --key-file PRIVATE.pem`)."
             )
         tokens = TokenVerifier(
-            load_verifying_keys(settings.api_token_keys_file),
-            max_ttl_s=settings.api_max_token_ttl_s,
+            load_verifying_keys(settings.api.token_keys_file),
+            max_ttl_s=settings.api.max_token_ttl_s,
         )
-        ledger = Ledger.open(settings)
+        ledger = Ledger.open(settings.core)
         try:
-            store = open_projection_store(settings)
+            store = open_projection_store(settings.core)
             context = LedgerContext(settings, ledger, store, tokens, metrics)
             try:
                 app.state.context = context
@@ -76,6 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (issuers, learners, verifiers, auditors, admin, health):
         app.include_router(module.router)
     # Added last, so outermost: every request is counted, even one refused for its size.
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(Observe, metrics=metrics)
     return app

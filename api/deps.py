@@ -17,8 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.auth import InvalidTokenError, Principal, Role, TokenVerifier
 from api.errors import forbidden, not_found, unauthenticated
 from api.metrics import ApiMetrics
+from api.settings import ServerSettings
 from ledger.application import Ledger
-from ledger.settings import Settings
 from projections.store import ProjectionStore
 
 LEARNER_ID_PATTERN = r"^[\x21-\x7e]{1,200}$"
@@ -41,7 +41,7 @@ class LedgerContext:
     caller (``session``) is still kept apart from it.
     """
 
-    settings: Settings
+    settings: ServerSettings
     ledger: Ledger
     store: ProjectionStore
     tokens: TokenVerifier

@@ -16,6 +16,8 @@ from cli.output import emit_json, out, progress_bar
 from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import decode_key, encode_key, generate_key
+from ledger.dburl import VARIABLE as DATABASE_URL
+from ledger.dburl import DatabaseUrl
 from ledger.ingest import ingest_file
 from ledger.outcomes import Channel
 from ledger.settings import Settings
@@ -61,7 +63,7 @@ def run_demo(args: argparse.Namespace) -> int:
     folder = db.parent
     folder.mkdir(parents=True, exist_ok=True)
     key, key_file = _demo_key(folder)
-    settings = Settings.from_env(database_url=f"sqlite:///{db}", _master_key=key)
+    settings = Settings.from_env(database_url=DatabaseUrl.sqlite(db).text, _master_key=key)
     population = generate(args.seed, args.learners, max_event_bytes=settings.max_event_bytes)
     events_file = folder / f"events-seed{args.seed}-learners{args.learners}.jsonl"
     lines = _write_events(events_file, population.events, population.bad_lines)
@@ -137,7 +139,7 @@ def run_demo(args: argparse.Namespace) -> int:
         f"erased learners' records are tombstones: {r['erased_are_tombstones']}"
     )
     out.print(f"database: {db}")
-    env = f"LEDGER_DATABASE_URL=sqlite:///{db}"
+    env = f"{DATABASE_URL}={DatabaseUrl.sqlite(db).text}"
     if key_file:
         env += f" LEDGER_MASTER_KEY_FILE={key_file}"
     out.print("try:")

@@ -25,6 +25,7 @@ from projections.reading import LedgerRecords
 from projections.store import open_projection_store
 from services.export import ExportScopeError, NothingToExportError, export_record
 from services.records import NoRecordError
+from services.signing import SigningSettings
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -54,7 +55,9 @@ def signing_key(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     """`ledger export`: the learner's record as a signed ClrCredential (Data Integrity or VC-JWT)."""
     settings = Settings.from_env()
-    key = settings.signing_key()  # before any work: a missing key is a configuration error
+    key = (
+        SigningSettings.from_env().key()
+    )  # before any work: a missing key is a configuration error
     now = datetime.now(UTC).replace(microsecond=0)
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)

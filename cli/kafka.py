@@ -16,12 +16,13 @@ import orjson
 from cli.output import emit_json, out
 from consumers.metrics import serve_metrics
 from consumers.publisher import publish_lines
+from consumers.settings import KafkaSettings
 from consumers.topics import ensure_topics, issuer_topic, registered_topics
 from consumers.worker import IngestWorker, WorkerConfig
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError
-from ledger.settings import KAFKA_BATCH_SIZE, Settings
+from ledger.settings import Settings
 from schemas.times import utc_seconds
 
 # While the broker is away, aiokafka logs the same few errors every 100 ms.
@@ -48,6 +49,7 @@ class _QuietRepeats(logging.Filter):
 
 def consume(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    kafka = KafkaSettings.from_env()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -56,17 +58,20 @@ def consume(args: argparse.Namespace) -> int:
     quiet = _QuietRepeats()
     for handler in logging.getLogger().handlers:
         handler.addFilter(quiet)
-    config = WorkerConfig(
-        bootstrap=args.bootstrap or settings.kafka_bootstrap,
-        group=args.group or settings.kafka_group,
-        dead_letter_topic=args.dead_letter_topic or settings.dead_letter_topic,
+    given = {
+        "bootstrap": args.bootstrap,
+        "group": args.group,
+        "dead_letter_topic": args.dead_letter_topic,
+        "client_id": args.client_id,
+        "instance_id": args.instance_id,
+        "session_timeout_ms": args.session_timeout_ms,
+    }
+    config = WorkerConfig.of(
+        kafka,
         topics=tuple(issuer_topic(i) for i in args.issuer or ()),
-        batch_size=args.batch_size or max(settings.batch_size, KAFKA_BATCH_SIZE),
-        client_id=args.client_id,
-        instance_id=args.instance_id,
-        session_timeout_ms=args.session_timeout_ms,
+        batch_size=args.batch_size or kafka.worker_batch(settings.batch_size),
         prepare_in_process=args.prepare == "process",
-        max_outage_s=settings.worker_max_outage_s,
+        **{name: value for name, value in given.items() if value not in (None, "")},
     )
     with Ledger.open(settings) as ledger:
         tune_gc()
@@ -115,8 +120,7 @@ def publish(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise LedgerError(f"file: {path} does not exist or is not a file")
-    settings = Settings.from_env()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    bootstrap = args.bootstrap or KafkaSettings.from_env().bootstrap
     topic = issuer_topic(args.issuer)
     asyncio.run(ensure_topics(bootstrap, [topic]))
     with path.open("rb") as fh:
@@ -135,14 +139,14 @@ def publish(args: argparse.Namespace) -> int:
 
 
 def topics(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    bootstrap = args.bootstrap or settings.kafka_bootstrap
-    with Ledger.open(settings) as ledger:
+    kafka = KafkaSettings.from_env()
+    bootstrap = args.bootstrap or kafka.bootstrap
+    with Ledger.open(Settings.from_env()) as ledger:
         names = registered_topics(ledger.registry)
     created = asyncio.run(
         ensure_topics(
-            bootstrap, names, partitions=args.partitions, dead_letter=settings.dead_letter_topic
+            bootstrap, names, partitions=args.partitions, dead_letter=kafka.dead_letter_topic
         )
     )
-    emit_json({"topics": [*names, settings.dead_letter_topic], "created": created})
+    emit_json({"topics": [*names, kafka.dead_letter_topic], "created": created})
     return 0

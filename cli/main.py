@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from consumers.settings import KafkaSettings
 from credentials.errors import CredentialError
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.settings import KAFKA_BATCH_SIZE
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -98,13 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size",
         type=int,
-        help=f"most messages per append (default {KAFKA_BATCH_SIZE}, or LEDGER_BATCH_SIZE if larger)",
+        help=f"most messages per append (default {KafkaSettings.batch_size}, "
+        "or LEDGER_BATCH_SIZE if larger)",
     )
-    p.add_argument("--client-id", default="lll-ingest")
+    p.add_argument("--client-id", help="shows in the broker's consumer-group tools")
     p.add_argument(
         "--instance-id", help="static group membership id (a restart keeps its partitions)"
     )
-    p.add_argument("--session-timeout-ms", type=int, default=10_000)
+    p.add_argument(
+        "--session-timeout-ms", type=int, help="how long the group waits for a silent member"
+    )
     p.add_argument(
         "--prepare",
         choices=("process", "thread"),
@@ -294,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(ap)
     ing = s.add_parser("ingest", help="Kafka → PostgreSQL end to end, latency, references")
     ing.add_argument("--events", type=int, default=100_000)
-    ing.add_argument("--batch-size", type=int, default=KAFKA_BATCH_SIZE)
+    ing.add_argument("--batch-size", type=int, default=KafkaSettings.batch_size)
     ing.add_argument(
         "--paced-rate", type=int, default=5000, help="events/s of the latency run below capacity"
     )

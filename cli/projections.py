@@ -26,14 +26,16 @@ from projections.store import open_projection_store
 from services import records
 from services.audit import replay_record
 from services.records import NoRecordError
+from services.signing import SigningSettings
 
 
-def _issued_credentials(settings: Settings) -> ReadModel:
-    return IssuedCredentialsProjection(settings.signing_key())
+def _issued_credentials(signing: SigningSettings) -> ReadModel:
+    return IssuedCredentialsProjection(signing.key())
 
 
-# Each projection built from the settings (raising ConfigurationError when one is missing).
-PROJECTIONS: dict[str, Callable[[Settings], ReadModel]] = {
+# Each projection built with the signing key setting (ConfigurationError when it is needed
+# and missing).
+PROJECTIONS: dict[str, Callable[[SigningSettings], ReadModel]] = {
     NAME: lambda _: LearnerRecordProjection(),
     PATHWAYS: lambda _: PathwaysProjection(),
     ISSUED: _issued_credentials,
@@ -41,12 +43,12 @@ PROJECTIONS: dict[str, Callable[[Settings], ReadModel]] = {
 }
 
 
-def _names(args: argparse.Namespace, settings: Settings) -> list[str]:
+def _names(args: argparse.Namespace, signing: SigningSettings) -> list[str]:
     """The projections a command runs: the one named, else every one it can."""
     if getattr(args, "name", None):
         return [args.name]  # named: a missing signing key is the user's error to see
     names = sorted(PROJECTIONS)
-    if settings.signing_key_file is None:
+    if not signing.configured:
         names.remove(ISSUED)
         err.print(
             f"{ISSUED}: not run, LEDGER_SIGNING_KEY_FILE is not set "
@@ -57,14 +59,15 @@ def _names(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 def projections(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    names = _names(args, settings)
+    signing = SigningSettings.from_env()
+    names = _names(args, signing)
     if args.action in ("run", "rebuild"):
         tune_gc()  # a long catch-up or rebuild, in this process alone
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
             page = getattr(args, "page", None)
-            runners = [Projector(ledger, store, PROJECTIONS[n](settings), page=page) for n in names]
+            runners = [Projector(ledger, store, PROJECTIONS[n](signing), page=page) for n in names]
             if args.action == "status":
                 report = [r.status().as_dict() for r in runners]
                 if args.json:

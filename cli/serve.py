@@ -12,14 +12,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cli.output import emit_json, out
 from ledger.collector import tune_gc
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.settings import Settings
 
 
 def serve(args: argparse.Namespace) -> int:
     """`ledger serve`: the API on ``--host:--port`` until SIGTERM or SIGINT."""
     import uvicorn
 
-    Settings.from_env()  # a malformed setting is reported before the server starts
+    from api.settings import ServerSettings
+
+    ServerSettings.from_env()  # a malformed setting is reported before the server starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tune_gc()  # the server's whole life, set here: no request handler changes it
     # uvicorn's own access log prints paths and query strings, which hold learner and

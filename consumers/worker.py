@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -37,13 +38,13 @@ from consumers.deadletter import DeadLetters
 from consumers.metrics import WorkerStats
 from consumers.outage import Outage, OutageTooLongError, describe
 from consumers.positions import Parts, Positions, tracking_name
+from consumers.settings import KafkaSettings
 from consumers.topics import issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
 from ledger.outcomes import Channel, PreparedBatch
 from ledger.parallel import RECENT_BATCHES, PreparerProcess
 from ledger.sequencer import Preparer, PreparerThread, Sequencer
-from ledger.settings import KAFKA_BATCH_SIZE
 
 log = logging.getLogger("lll.ingest")
 
@@ -83,13 +84,26 @@ class WorkerConfig:
     group: str
     dead_letter_topic: str
     topics: tuple[str, ...] = ()
-    batch_size: int = KAFKA_BATCH_SIZE
+    batch_size: int = KafkaSettings.batch_size
     poll_ms: int = 200
     client_id: str = "lll-ingest"
     instance_id: str | None = None
     session_timeout_ms: int = 10_000
     prepare_in_process: bool = True
-    max_outage_s: int = 0
+    max_outage_s: int = KafkaSettings.worker_max_outage_s
+
+    @classmethod
+    def of(cls, kafka: KafkaSettings, **options: Any) -> WorkerConfig:
+        """The configuration ``kafka`` settings give, with ``options`` (any other field,
+        or one of those to override)."""
+        given: dict[str, Any] = {
+            "bootstrap": kafka.bootstrap,
+            "group": kafka.group,
+            "dead_letter_topic": kafka.dead_letter_topic,
+            "batch_size": kafka.batch_size,
+            "max_outage_s": kafka.worker_max_outage_s,
+        }
+        return cls(**(given | options))
 
 
 class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 
 from ledger.crypto import DecryptionError, open_personal, restore_personal
-from ledger.errors import ConfigurationError, LedgerError
+from ledger.dburl import PostgresUrl
+from ledger.errors import LedgerError
 from ledger.integrity import (
     HASH_LEN,
     HEADER_LEN,
@@ -43,22 +44,15 @@ INTERNAL_KEYS = ("pd", "issuer", "recordedAt", "verification")
 
 
 def open_recorder(settings: Settings) -> LedgerRecorder:
-    """The store adapter the settings select (SQLite by default, PostgreSQL by URL).
-
-    Raises:
-        ConfigurationError: the URL names no supported database.
-    """
-    if settings.is_postgres:
+    """The store adapter the settings select (SQLite by default, PostgreSQL by URL)."""
+    database = settings.database
+    if isinstance(database, PostgresUrl):
         from ledger.postgres import PostgresLedgerRecorder
 
-        return PostgresLedgerRecorder(settings.database_url)
-    if settings.database_url.startswith("sqlite:///"):
-        from ledger.sqlite import SQLiteLedgerRecorder
+        return PostgresLedgerRecorder(database)
+    from ledger.sqlite import SQLiteLedgerRecorder
 
-        return SQLiteLedgerRecorder(settings.sqlite_path())
-    raise ConfigurationError(
-        "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://user:pw@host:port/db"
-    )
+    return SQLiteLedgerRecorder(database.path)
 
 
 class Ledger:

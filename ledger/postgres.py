@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import (
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    PersistenceError,
-)
-from eventsourcing.postgres import PostgresProcessRecorder
 from psycopg.rows import DictRow
 
-from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
+from ledger.dburl import PostgresUrl
+from ledger.errors import StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -31,8 +24,9 @@ from ledger.persistence import (
     check_partition,
     plan_append,
 )
-from ledger.pgurl import datastore_from_url, redact, schema_of
+from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
+from ledger.transactions import postgres_failures
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
@@ -41,20 +35,22 @@ GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints")
 KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
 
-def probe(url: str) -> None:
+def probe(url: str | PostgresUrl) -> None:
     """Connect once, so a wrong URL is one clear error before any work starts.
 
     Raises:
-        StoreError: the server does not answer, refuses the login, or has no such database
-            (the message names the URL without its password, and the server's reason).
+        ConfigurationError: ``url`` is not a PostgreSQL URL.
+        StoreUnavailableError: the server does not answer, refuses the login, or has no
+            such database (the message names the URL without its password, and the
+            server's reason).
     """
+    url = PostgresUrl.of(url) if isinstance(url, str) else url
     try:
-        psycopg.connect(url.split("?", 1)[0], connect_timeout=10).close()
+        psycopg.connect(**url.connection_kwargs(), connect_timeout=10).close()
     except psycopg.Error as exc:
-        reason = (
-            str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
-        )
-        raise StoreError(f"cannot connect to {redact(url)}: {reason}") from None
+        text = str(exc).strip()
+        reason = text.splitlines()[-1].strip() if text else type(exc).__name__
+        raise StoreUnavailableError(f"cannot connect to {url.redacted}: {reason}") from exc
 
 
 def schema_statements(schema: str) -> list[str]:
@@ -84,74 +80,64 @@ class PostgresLedgerRecorder(LedgerRecorder):
 
     url_scheme = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 4) -> None:
-        self.url = redact(url)
-        self.schema = schema_of(url)
+    def __init__(self, url: str | PostgresUrl, *, pool_size: int = 4) -> None:
+        self.database = PostgresUrl.of(url) if isinstance(url, str) else url
+        self.url = self.database.redacted
+        self.schema = self.database.schema
         q = f'"{self.schema}".'
         self.t_events = q + EVENTS_TABLE
         self.t_checkpoints = q + "ledger_checkpoints"
         self.t_learner_keys = q + "ledger_learner_keys"
         self._heads = StreamHeads()
-        try:
-            self.datastore = datastore_from_url(url, pool_size=pool_size)
-            self.recorder = PostgresProcessRecorder(
-                self.datastore,
-                events_table_name=EVENTS_TABLE,
-                tracking_table_name=TRACKING_TABLE,
+        with postgres_failures(f"connection to {self.url}"):
+            self.eventsourcing = PostgresEventsourcing(
+                self.database,
+                events_table=EVENTS_TABLE,
+                tracking_table=TRACKING_TABLE,
+                pool_size=pool_size,
             )
-        except PersistenceError as exc:
-            raise StoreError(f"cannot open {self.url}: {exc}") from None
+        self.datastore = self.eventsourcing.datastore
 
     def __repr__(self) -> str:
         return f"PostgresLedgerRecorder({self.url!r})"
 
     @contextmanager
     def _tx(self, *, commit: bool) -> Iterator[psycopg.Cursor[DictRow]]:
-        try:
-            with self.datastore.transaction(commit=commit) as curs:
-                yield curs
-        except (psycopg.Error, PersistenceError) as exc:
-            raise self._failed(exc) from exc
-
-    def _failed(self, exc: Exception) -> StoreError:
-        """Our error for a driver's: a conflict, the database away, or another refusal.
-        After a lost connection, the pool is checked too."""
-        if isinstance(exc, (psycopg.IntegrityError, IntegrityError)):
-            return StoreConflictError(f"PostgreSQL refused a conflicting write: {exc}")
-        if isinstance(
-            exc,
-            (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError),
+        with (
+            self._failures("write" if commit else "read"),
+            self.datastore.transaction(commit=commit) as curs,
         ):
-            # A restarted server broke every pooled connection, not just this one: drop
-            # them now, or each would fail one more call before the pool replaced it.
-            with contextlib.suppress(psycopg.Error):
-                self.datastore.pool.check()
-            return StoreUnavailableError(f"PostgreSQL unavailable: {exc}")
-        return StoreError(f"PostgreSQL operation failed: {exc}")
+            yield curs
+
+    def _failures(self, what: str) -> AbstractContextManager[None]:
+        """Driver failures as ours; after a lost connection the pool is checked too: a
+        restarted server broke every pooled connection, not just this one, so they are
+        dropped now, or each would fail one more call before the pool replaced it."""
+        return postgres_failures(what, when_away=self.datastore.pool.check)
 
     def create_tables(self) -> None:
         # Workers starting together must not create types, tables and functions at once
         # (PostgreSQL answers "tuple concurrently updated"): hold a session lock throughout.
-        try:
-            with self.datastore.get_connection() as lock_conn:
-                lock_conn.execute("SELECT pg_advisory_lock(7412001)")
-                try:
-                    self._create_tables()
-                finally:
-                    lock_conn.execute("SELECT pg_advisory_unlock(7412001)")
-        except (psycopg.Error, PersistenceError) as exc:
-            raise StoreError(f"cannot create tables in {self.url}: {exc}") from None
+        with (
+            self._failures(f"table creation in {self.url}"),
+            self.datastore.get_connection() as lock_conn,
+        ):
+            lock_conn.execute("SELECT pg_advisory_lock(7412001)")
+            try:
+                self._create_tables()
+            finally:
+                lock_conn.execute("SELECT pg_advisory_unlock(7412001)")
 
     def _create_tables(self) -> None:
         with self._tx(commit=True) as c:
             c.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-        self.recorder.create_table()
+        self.eventsourcing.create_tables()
         with self._tx(commit=True) as c:
             for statement in schema_statements(self.schema):
                 c.execute(statement)
 
     def close(self) -> None:
-        self.datastore.close()
+        self.eventsourcing.close()
 
     # -- append ---------------------------------------------------------------------------
 
@@ -170,7 +156,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
     ) -> tuple[list[AppendOutcome], HeadsUpdate]:
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
         # the chain head, stream versions and key checks below race-free.
-        self.recorder._lock_table(c)
+        self.eventsourcing.lock_events(c)
         c.execute(
             f"SELECT notification_id AS n, substring(state from 1 for {HASH_LEN}) AS h"
             f" FROM {self.t_events} ORDER BY notification_id DESC LIMIT 1",
@@ -195,9 +181,9 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 (positions[0], positions[-1], len(positions), plan.head),
                 prepare=True,
             )
-            self.recorder._notify_channel(c)
+            self.eventsourcing.notify(c)
         for position in as_trackings(tracking):
-            self.recorder._insert_tracking(c, position)
+            self.eventsourcing.insert_tracking(c, position)
         return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
 
     def _versions(self, c: psycopg.Cursor[DictRow], where: str, value: Any) -> dict[UUID, int]:
@@ -335,11 +321,12 @@ class PostgresLedgerRecorder(LedgerRecorder):
     def max_tracking_id(self, name: str) -> int | None:
         # One attempt, not eventsourcing's ten (each waiting up to the pool's timeout):
         # callers retry as they see fit, and a failure reaches them in seconds.
-        try:
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                value = self.recorder._max_tracking_id(name, curs)
-        except (psycopg.Error, PersistenceError) as exc:
-            raise self._failed(exc) from None
+        with (
+            self._failures("read"),
+            self.datastore.get_connection() as conn,
+            conn.cursor() as curs,
+        ):
+            value = self.eventsourcing.max_tracking_id(curs, name)
         return None if value is None else int(value)
 
     # -- learner keys ---------------------------------------------------------------------
@@ -388,9 +375,6 @@ class PostgresLedgerRecorder(LedgerRecorder):
             outcomes, update = self._append(c, events, None)
         self._heads.committed(update)
         # The old row version holds the wrapped key until vacuumed; reclaim it now.
-        try:
-            with self.datastore.get_connection() as conn:
-                conn.execute(f"VACUUM {self.t_learner_keys}")
-        except (psycopg.Error, PersistenceError) as exc:
-            raise StoreError(f"VACUUM after erasure failed: {exc}") from None
+        with self._failures("VACUUM after erasure"), self.datastore.get_connection() as conn:
+            conn.execute(f"VACUUM {self.t_learner_keys}")
         return outcomes

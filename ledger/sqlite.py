@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import (
-    IntegrityError,
-    OperationalError,
-    PersistenceError,
-    StoredEvent,
-)
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteCursor
 
-from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -31,7 +24,9 @@ from ledger.persistence import (
     check_partition,
     plan_append,
 )
+from ledger.recorders import SQLiteEventsourcing
 from ledger.records import AppendOutcome, NewEvent, utc_now
+from ledger.transactions import sqlite_failures, sqlite_immediate
 
 EVENTS_TABLE = "ledger_events"
 
@@ -69,15 +64,6 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[i : i + CHUNK]
 
 
-def _failed(what: str, exc: Exception) -> StoreError:
-    """Our error for a driver's: a conflict, the database busy past its timeout, or another."""
-    if isinstance(exc, (sqlite3.IntegrityError, IntegrityError)):
-        return StoreConflictError(f"SQLite refused a conflicting {what}: {exc}")
-    if isinstance(exc, (sqlite3.OperationalError, OperationalError)) and "locked" in str(exc):
-        return StoreUnavailableError(f"SQLite {what} failed: {exc}")
-    return StoreError(f"SQLite {what} failed: {exc}")
-
-
 class SQLiteLedgerRecorder(LedgerRecorder):
     """The ledger on one SQLite file (WAL mode), through eventsourcing's SQLite recorder."""
 
@@ -88,11 +74,9 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         self._heads = StreamHeads()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.datastore = SQLiteDatastore(self.path, lock_timeout=30)
-            self.recorder = SQLiteProcessRecorder(self.datastore, events_table_name=EVENTS_TABLE)
-        except PersistenceError as exc:
-            raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from None
+        with sqlite_failures(f"opening of {self.path}"):
+            self.eventsourcing = SQLiteEventsourcing(self.path, events_table=EVENTS_TABLE)
+        self.datastore = self.eventsourcing.datastore
 
     def __repr__(self) -> str:
         return f"SQLiteLedgerRecorder({self.path!r})"
@@ -103,27 +87,16 @@ class SQLiteLedgerRecorder(LedgerRecorder):
     def _write(self) -> Iterator[SQLiteCursor]:
         """An IMMEDIATE transaction: takes the write lock first, so reads made inside it
         (chain head, stream versions, idempotency keys) cannot be raced by another writer."""
-        try:
-            with self.datastore.get_connection(commit=True) as conn:
-                cursor = conn.cursor()
-                cursor.execute("PRAGMA secure_delete = ON")
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    yield cursor
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-        except (sqlite3.Error, PersistenceError) as exc:
-            raise _failed("write", exc) from exc
+        with sqlite_failures("write"), self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA secure_delete = ON")
+            with sqlite_immediate(cursor):
+                yield cursor
 
     @contextmanager
     def _read(self) -> Iterator[SQLiteCursor]:
-        try:
-            with self.datastore.get_connection(commit=False) as conn:
-                yield conn.cursor()
-        except (sqlite3.Error, PersistenceError) as exc:
-            raise _failed("read", exc) from exc
+        with sqlite_failures("read"), self.datastore.get_connection(commit=False) as conn:
+            yield conn.cursor()
 
     def create_tables(self) -> None:
         # Several processes may open a new database at once; eventsourcing's table
@@ -139,16 +112,14 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _create_tables(self) -> None:
-        try:
-            self.recorder.create_table()
-        except PersistenceError as exc:
-            raise StoreError(f"cannot create tables: {exc}") from None
+        with sqlite_failures("table creation"):
+            self.eventsourcing.create_tables()
         with self._write() as c:
             for statement in SCHEMA:
                 c.execute(statement)
 
     def close(self) -> None:
-        self.datastore.close()
+        self.eventsourcing.close()
 
     # -- append ---------------------------------------------------------------------------
 
@@ -182,14 +153,14 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         positions: list[int] = []
         if plan.stored:
             stored = [StoredEvent(*row) for row in plan.stored]
-            positions = list(self.recorder._insert_events(c, stored) or [])
+            positions = self.eventsourcing.insert_events(c, stored)
             c.execute(
                 "INSERT INTO ledger_checkpoints"
                 " (first_position, last_position, count, head, committed_at) VALUES (?,?,?,?,?)",
                 (positions[0], positions[-1], len(positions), plan.head, utc_now()),
             )
         for position in as_trackings(tracking):
-            self.recorder._insert_tracking(c, position)
+            self.eventsourcing.insert_tracking(c, position)
         return plan.outcomes(positions), HeadsUpdate(
             last, positions[-1] if positions else last, heads
         )
@@ -289,10 +260,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
             return self._existing(c, list(keys))
 
     def max_tracking_id(self, name: str) -> int | None:
-        try:
-            return self.recorder.max_tracking_id(name)
-        except PersistenceError as exc:
-            raise StoreError(str(exc)) from None
+        with sqlite_failures("read"):
+            return self.eventsourcing.max_tracking_id(name)
 
     # -- learner keys ---------------------------------------------------------------------
 
@@ -340,8 +309,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     def _checkpoint_wal(self) -> None:
         # Old page images (with the key) may linger in the WAL until it is checkpointed.
-        try:
-            with self.datastore.get_connection(commit=True) as conn:
-                conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except (sqlite3.Error, PersistenceError) as exc:
-            raise StoreError(f"SQLite WAL checkpoint failed: {exc}") from None
+        with (
+            sqlite_failures("WAL checkpoint"),
+            self.datastore.get_connection(commit=True) as conn,
+        ):
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import psycopg
 
-from ledger.errors import StoreError
-from ledger.pgurl import connection_params, redact
+from ledger.dburl import PostgresUrl
+from ledger.transactions import postgres_failures
 from projections.store import (
     Document,
     PositionConflictError,
@@ -22,12 +22,11 @@ from projections.store import (
 class PostgresProjectionStore(ProjectionStore):
     """Read models in the ledger's PostgreSQL database (own tables, own connection)."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self.url = redact(url)
-        p = connection_params(url)
-        q = f'"{p.schema}".'
-        self.schema = p.schema
+    def __init__(self, url: str | PostgresUrl) -> None:
+        self.database = PostgresUrl.of(url) if isinstance(url, str) else url
+        self.url = self.database.redacted
+        self.schema = self.database.schema
+        q = f'"{self.schema}".'
         self.t_positions = q + "projection_positions"
         self.t_documents = q + "projection_documents"
         self.t_namespaces = q + "projection_namespaces"
@@ -35,39 +34,29 @@ class PostgresProjectionStore(ProjectionStore):
         self.namespace = (
             f"COALESCE((SELECT documents FROM {self.t_namespaces} WHERE projection = %s), %s)"
         )
-        try:
+        with postgres_failures(f"connection to {self.url}"):
             self._conn = psycopg.connect(
-                dbname=p.dbname,
-                host=p.host,
-                port=p.port,
-                user=p.user,
-                password=p.password,
-                connect_timeout=10,
-                autocommit=True,
+                **self.database.connection_kwargs(), connect_timeout=10, autocommit=True
             )
             # Read models are derived: a commit lost to a crash is projected again from
             # the log (documents and position commit together, so they still agree).
             self._conn.execute("SET synchronous_commit = off")
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot open {self.url}: {exc}") from None
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        try:
-            with self._conn.transaction(), self._conn.cursor() as c:
-                yield c
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL projection operation failed: {exc}") from None
+        with (
+            postgres_failures("projection write"),
+            self._conn.transaction(),
+            self._conn.cursor() as c,
+        ):
+            yield c
 
     @contextmanager
     def _read(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
         """For one statement that only reads: the connection autocommits, so it runs in a
         transaction of its own, without the BEGIN and COMMIT round trips of ``_tx``."""
-        try:
-            with self._conn.cursor() as c:
-                yield c
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL projection operation failed: {exc}") from None
+        with postgres_failures("projection read"), self._conn.cursor() as c:
+            yield c
 
     def create_tables(self) -> None:
         with self._tx() as c:
@@ -228,7 +217,7 @@ class PostgresProjectionStore(ProjectionStore):
             )
 
     def locator(self) -> str:
-        return self._url
+        return self.database.text
 
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
         with self._read() as c:

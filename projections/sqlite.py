@@ -11,7 +11,8 @@ from pathlib import Path
 import lz4.frame
 import orjson
 
-from ledger.errors import StoreError
+from ledger.dburl import DatabaseUrl
+from ledger.transactions import sqlite_failures, sqlite_immediate
 from projections.store import (
     Document,
     PositionConflictError,
@@ -67,7 +68,7 @@ class SQLiteProjectionStore(ProjectionStore):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        try:
+        with sqlite_failures(f"opening of {self.path}"):
             self._conn = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
@@ -77,22 +78,11 @@ class SQLiteProjectionStore(ProjectionStore):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             # Erased learners' documents must not linger in freed pages.
             self._conn.execute("PRAGMA secure_delete = ON")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
-        c = self._conn.cursor()
-        try:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                yield c
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite projection write failed: {exc}") from None
+        with sqlite_failures("projection write"), sqlite_immediate(self._conn.cursor()) as c:
+            yield c
 
     def create_tables(self) -> None:
         with self._write() as c:
@@ -100,23 +90,22 @@ class SQLiteProjectionStore(ProjectionStore):
                 c.execute(statement)
 
     def position(self, projection: str) -> int:
-        row = self._conn.execute(
-            "SELECT position FROM projection_positions WHERE projection = ?", (projection,)
-        ).fetchone()
-        return int(row[0]) if row else 0
+        with sqlite_failures("projection read"):
+            return self._position(self._conn.cursor(), projection)
 
     def load(self, projection: str, keys: Sequence[str]) -> dict[str, Document]:
         found: dict[str, Document] = {}
         keys = list(keys)
-        for i in range(0, len(keys), CHUNK):
-            chunk = keys[i : i + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                "SELECT key, doc FROM projection_documents"
-                f" WHERE projection = {NAMESPACE} AND key IN ({marks})",
-                [projection, projection, *chunk],
-            ).fetchall()
-            found.update((k, _decoded(d)) for k, d in rows)
+        with sqlite_failures("projection read"):
+            for i in range(0, len(keys), CHUNK):
+                chunk = keys[i : i + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT key, doc FROM projection_documents"
+                    f" WHERE projection = {NAMESPACE} AND key IN ({marks})",
+                    [projection, projection, *chunk],
+                ).fetchall()
+                found.update((k, _decoded(d)) for k, d in rows)
         return found
 
     def save(
@@ -216,16 +205,17 @@ class SQLiteProjectionStore(ProjectionStore):
         return int(row[0]) if row else 0
 
     def scan(self, projection: str) -> Iterator[tuple[str, Document]]:
-        rows = self._conn.execute(
-            f"SELECT key, doc FROM projection_documents WHERE projection = {NAMESPACE}"
-            " ORDER BY key",
-            (projection, projection),
-        )
-        for key, doc in rows:
-            yield key, _decoded(doc)
+        with sqlite_failures("projection read"):
+            rows = self._conn.execute(
+                f"SELECT key, doc FROM projection_documents WHERE projection = {NAMESPACE}"
+                " ORDER BY key",
+                (projection, projection),
+            )
+            for key, doc in rows:
+                yield key, _decoded(doc)
 
     def locator(self) -> str:
-        return f"sqlite:///{self.path}"
+        return DatabaseUrl.sqlite(self.path).text
 
     def close(self) -> None:
         self._conn.close()

@@ -12,13 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ledger.errors import ConfigurationError, StoreError
+from ledger.dburl import DatabaseUrl, PostgresUrl, SQLiteUrl
+from ledger.errors import StoreConflictError, StoreError
 from ledger.settings import Settings
 
 Document = dict[str, Any]
 
 
-class PositionConflictError(StoreError):
+class PositionConflictError(StoreConflictError):
     """Another runner moved the projection's position first; nothing was written."""
 
 
@@ -126,33 +127,26 @@ def promotable_namespace(
 
 
 def open_projection_store(settings: Settings) -> ProjectionStore:
-    """The adapter for the ledger's database (tables created if missing).
+    """The adapter for the ledger's database (tables created if missing)."""
+    return open_store_at(settings.database)
+
+
+def open_store_at(url: str | SQLiteUrl | PostgresUrl) -> ProjectionStore:
+    """The adapter for a database URL (``sqlite:///PATH`` or ``postgresql://…``, e.g. a
+    :meth:`ProjectionStore.locator`), tables created if missing.
 
     Raises:
         ConfigurationError: the URL names no supported database.
     """
-    return open_store_at(settings.database_url)
-
-
-def open_store_at(url: str) -> ProjectionStore:
-    """The adapter for a database URL (``sqlite:///PATH`` or ``postgresql://…``), tables
-    created if missing.
-
-    Raises:
-        ConfigurationError: the URL names no supported database.
-    """
+    database = DatabaseUrl.parse(url) if isinstance(url, str) else url
     store: ProjectionStore
-    if url.startswith(("postgresql://", "postgres://")):
+    if isinstance(database, PostgresUrl):
         from projections.postgres import PostgresProjectionStore
 
-        store = PostgresProjectionStore(url)
-    elif url.startswith("sqlite:///"):
+        store = PostgresProjectionStore(database)
+    else:
         from projections.sqlite import SQLiteProjectionStore
 
-        store = SQLiteProjectionStore(url.removeprefix("sqlite:///"))
-    else:
-        raise ConfigurationError(
-            "LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://user:pw@host:port/db"
-        )
+        store = SQLiteProjectionStore(database.path)
     store.create_tables()
     return store

@@ -15,11 +15,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import jwks_of, mint_token
+from api.settings import ApiSettings, ServerSettings
+from consumers.settings import KafkaSettings
 from demo import generate
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.outcomes import Channel
 from ledger.settings import Settings
+from services.signing import SigningSettings
 
 TokenBuilder = Callable[..., dict[str, str]]
 VERIFIER = "talentco"
@@ -46,7 +49,7 @@ class World:
     """A populated ledger behind the API, and who is who in it."""
 
     client: TestClient
-    settings: Settings
+    settings: ServerSettings
     token_key: Ed25519PrivateKey
     learners: list[str]
     issuers: list[str]
@@ -57,34 +60,44 @@ class World:
         return {"Authorization": "Bearer " + mint_token(self.token_key, subject=subject, role=role)}
 
 
-def build_settings(directory: Path, token_key: Ed25519PrivateKey, **overrides: Any) -> Settings:
+def build_settings(
+    directory: Path,
+    token_key: Ed25519PrivateKey,
+    *,
+    signing: bool = True,
+    kafka_bootstrap: str | None = None,
+    **api: Any,
+) -> ServerSettings:
     """Settings of a fresh SQLite ledger in ``directory``: master key, export signing key
-    and the token key's JWKS all in place."""
+    (unless ``signing`` is false) and the token key's JWKS all in place; ``api`` changes
+    the API's settings, ``kafka_bootstrap`` configures a broker."""
     keys_file = directory / "api-keys.json"
     keys_file.write_bytes(orjson.dumps(jwks_of(token_key.public_key())))
-    signing = directory / "signing.pem"
-    signing.write_bytes(
+    signing_file = directory / "signing.pem"
+    signing_file.write_bytes(
         Ed25519PrivateKey.generate().private_bytes(
             Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
         )
     )
-    values: dict[str, Any] = {
-        "database_url": f"sqlite:///{directory}/ledger.db",
-        "_master_key": generate_key(),
-        "signing_key_file": signing,
-        "api_token_keys_file": keys_file,
-        **overrides,
-    }
-    return Settings.from_env({}, **values)
+    core = Settings.from_env(
+        {}, database_url=f"sqlite:///{directory}/ledger.db", _master_key=generate_key()
+    )
+    kafka = {"bootstrap": kafka_bootstrap} if kafka_bootstrap else {}
+    return ServerSettings(
+        core,
+        ApiSettings.from_env({}, token_keys_file=keys_file, **api),
+        KafkaSettings.from_env({}, **kafka),
+        SigningSettings(signing_file if signing else None),
+    )
 
 
 def populate(
-    settings: Settings, *, seed: int = 8, learners: int = 4
+    settings: ServerSettings, *, seed: int = 8, learners: int = 4
 ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """Register the demo issuers and ingest a demo population; returns learners, issuer ids
     and the events."""
     population = generate(seed=seed, learners=learners)
-    with Ledger.open(settings) as ledger:
+    with Ledger.open(settings.core) as ledger:
         for s in population.issuers:
             ledger.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
         ledger.ingest([orjson.dumps(e) for e in population.events], Channel("file"))

@@ -20,7 +20,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A ledger whose API takes at most 4 KiB per body and 3 events per batch."""
     directory = tmp_path_factory.mktemp("api-small")
     key = Ed25519PrivateKey.generate()
-    settings = build_settings(directory, key, api_max_body_bytes=4096, api_max_batch=3)
+    settings = build_settings(directory, key, max_body_bytes=4096, max_batch=3)
     learners, issuers, events = populate(settings, learners=2)
     with TestClient(create_app(settings)) as client:
         yield World(client, settings, key, learners, issuers, events)
@@ -175,7 +175,7 @@ def test_export_without_a_signing_key_says_it_is_not_configured(
 ) -> None:
     directory = tmp_path_factory.mktemp("api-unsigned")
     key = Ed25519PrivateKey.generate()
-    settings = build_settings(directory, key, signing_key_file=None)
+    settings = build_settings(directory, key, signing=False)
     learners, _, _ = populate(settings, learners=1)
     with TestClient(create_app(settings)) as client:
         response = client.post(

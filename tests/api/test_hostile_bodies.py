@@ -72,7 +72,7 @@ def test_http_fuzz_hostile_bodies_never_answer_5xx(world: World) -> None:
     issuer, events = _issuer_of(world)
     codes: dict[str, int] = {}
     inputs = list(
-        hostile_inputs(events, seed=5, count=600, max_bytes=world.settings.max_event_bytes)
+        hostile_inputs(events, seed=5, count=600, max_bytes=world.settings.core.max_event_bytes)
     )
     for _, raw in inputs:
         code = _assert_answered(_post(world, issuer, raw), None)

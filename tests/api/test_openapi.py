@@ -25,7 +25,7 @@ from starlette_testclient import TestClient
 
 from api.app import create_app
 from api.auth import mint_token
-from ledger.settings import Settings
+from api.settings import ServerSettings
 from tests.api.conftest import VERIFIER, build_settings, populate
 
 CHECKS = [
@@ -76,7 +76,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 # The description needs no store: create_app() opens nothing until its lifespan runs.
 # (schemathesis.pytest.from_fixture would defer this, but fails under pytest 9 in the
 # schemathesis release that suits our jsonschema-rs.)
-schema = schemathesis.openapi.from_dict(create_app(Settings.from_env({})).openapi())
+schema = schemathesis.openapi.from_dict(create_app(ServerSettings.from_env({})).openapi())
 
 
 @schema.parametrize()

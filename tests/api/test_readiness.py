@@ -22,7 +22,7 @@ def _closed_port() -> int:
 
 def _readyz(tmp_path: Path, bootstrap: str) -> tuple[int, dict[str, object]]:
     settings = build_settings(tmp_path, Ed25519PrivateKey.generate(), kafka_bootstrap=bootstrap)
-    assert settings.kafka_configured
+    assert settings.kafka.configured
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
     return response.status_code, response.json()
@@ -44,7 +44,7 @@ def test_readyz_with_an_unreachable_broker_is_503_naming_the_failure(tmp_path: P
 
 
 def test_readyz_without_a_configured_broker_checks_only_the_store(world: World) -> None:
-    assert not world.settings.kafka_configured
+    assert not world.settings.kafka.configured
     response = world.client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "checks": {"store": "ok"}}

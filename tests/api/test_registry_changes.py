@@ -30,7 +30,7 @@ def _new_issuer() -> dict[str, str]:
 
 
 def _register_elsewhere(world: World, issuer: dict[str, str]) -> None:
-    with Ledger.open(world.settings) as other:
+    with Ledger.open(world.settings.core) as other:
         other.registry.register(
             issuer["id"],
             name=issuer["name"],
@@ -41,7 +41,7 @@ def _register_elsewhere(world: World, issuer: dict[str, str]) -> None:
 
 
 def _suspend_elsewhere(world: World, issuer: dict[str, str]) -> None:
-    with Ledger.open(world.settings) as other:
+    with Ledger.open(world.settings.core) as other:
         other.registry.suspend(issuer["id"])
 
 

@@ -1,0 +1,77 @@
+"""The Kafka side's settings: the broker, the ingest workers' group, dead letters, outages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import env as environment
+from ledger.env import variable
+from ledger.errors import ConfigurationError
+
+BOOTSTRAP = "LEDGER_KAFKA_BOOTSTRAP"
+
+
+def bootstrap_servers(servers: str) -> str:
+    """``servers`` when each comma-separated entry is ``host`` or ``host:port`` (1-65535).
+
+    Raises:
+        ConfigurationError: an entry is empty or its port is not a number from 1 to 65535.
+    """
+    for entry in (e.strip() for e in servers.split(",")):
+        host, colon, port = entry.rpartition(":")
+        if not entry or (colon and (not host or not port.isdigit() or not 0 < int(port) < 65536)):
+            raise ConfigurationError(
+                f"{BOOTSTRAP}: each server must be host or host:port with a port "
+                f"from 1 to 65535, got {entry!r}"
+            )
+    return servers
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """What the Kafka commands (``ledger consume``, ``publish``, ``topics``) and the API's
+    readiness check read.
+
+    Attributes:
+        bootstrap: Kafka bootstrap servers (``host:port[,host:port]``).
+        configured: the deployment uses a broker: ``LEDGER_KAFKA_BOOTSTRAP`` is set (or
+            ``bootstrap`` is given). The embedded default has none, so only then does the
+            API's readiness check the broker.
+        group: the ingest workers' consumer group.
+        dead_letter_topic: where rejected Kafka messages go, with their reasons.
+        worker_max_outage_s: an ingest worker exits (status 1, naming the service) once
+            PostgreSQL or Kafka has failed every retry for longer than this; 0 retries
+            forever.
+        batch_size: most messages an ingest worker takes per poll, one append transaction
+            (``ledger consume --batch-size``, ``ledger bench ingest``); the core's
+            ``LEDGER_BATCH_SIZE`` raises it when larger (:meth:`worker_batch`).
+    """
+
+    bootstrap: str = variable(BOOTSTRAP, "127.0.0.1:19092", check=bootstrap_servers)
+    configured: bool = False
+    group: str = variable("LEDGER_KAFKA_GROUP", "lll-ingest")
+    dead_letter_topic: str = variable("LEDGER_KAFKA_DEAD_LETTER_TOPIC", "lll.deadletter")
+    worker_max_outage_s: int = variable("LEDGER_WORKER_MAX_OUTAGE_S", 0, low=0, high=7 * 86_400)
+    batch_size: int = 2000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> KafkaSettings:
+        """Read from ``env`` (default ``os.environ``); ``overrides`` win.
+
+        Raises:
+            ConfigurationError: a value is malformed (the message names the variable).
+        """
+        env = os.environ if env is None else env
+        if "configured" not in overrides:
+            overrides["configured"] = (
+                "bootstrap" in overrides or environment.text(env, BOOTSTRAP) is not None
+            )
+        return environment.read(cls, env, **overrides)
+
+    def worker_batch(self, append_batch: int) -> int:
+        """Messages per poll of a worker whose appends are ``append_batch`` events
+        (``LEDGER_BATCH_SIZE``): the larger of the two."""
+        return max(self.batch_size, append_batch)
