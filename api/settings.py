@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from api.auth import KEYS_VARIABLE, MAX_TOKEN_TTL_S
 from consumers.settings import KafkaSettings
 from ledger import env as environment
@@ -70,26 +68,3 @@ class ServerSettings:
             KafkaSettings.from_env(env),
             SigningSettings.from_env(env),
         )
-
-    # -- Remnants, for api/routes/ only until its handlers read the components above
-    # (context.settings.api.max_batch, .core.max_json_depth, .kafka.configured,
-    # .kafka.bootstrap, .signing.key()); they go then.
-
-    @property
-    def api_max_batch(self) -> int:
-        return self.api.max_batch
-
-    @property
-    def max_json_depth(self) -> int:
-        return self.core.max_json_depth
-
-    @property
-    def kafka_configured(self) -> bool:
-        return self.kafka.configured
-
-    @property
-    def kafka_bootstrap(self) -> str:
-        return self.kafka.bootstrap
-
-    def signing_key(self) -> Ed25519PrivateKey:
-        return self.signing.key()

@@ -9,7 +9,6 @@ sizes. The reference, measured in the same run on the same database, is the plai
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,9 +23,10 @@ from bench.report import conclude, machine, table
 from bench.seeding import demo_population, register_issuers
 from demo import IssuerSpec
 from ledger.application import Ledger
+from ledger.dburl import DatabaseUrl
 from ledger.outcomes import Accepted, Channel
 from ledger.parallel import ingest_in_parallel
-from ledger.pgurl import redact
+from ledger.settings import Settings
 
 TARGET_PG_EVENTS_PER_S = 30_000
 
@@ -93,8 +93,8 @@ def run_append_bench(args: argparse.Namespace) -> int:
     lines = lines[: args.events]
     ref_lines = lines[: args.reference_events]
     pg_base = postgres_base(args.postgres_url)
-    if not pg_base and os.environ.get("LEDGER_DATABASE_URL", "").startswith("postgres"):
-        pg_base = os.environ["LEDGER_DATABASE_URL"]
+    if not pg_base and (configured := Settings.from_env().database).is_postgres:
+        pg_base = configured.text
     results: list[Measurement] = []
     for backend, fresh in backends(pg_base, console):
         with fresh() as url:
@@ -170,7 +170,7 @@ def _report(results: list[Measurement], pg_base: str) -> dict[str, Any]:
         "benchmark": "append",
         "when": datetime.now(UTC).isoformat(),
         "machine": machine(),
-        "postgresql": redact(pg_base) if pg_base else None,
+        "postgresql": DatabaseUrl.parse(pg_base).redacted if pg_base else None,
         "results": rows,
         "target_events_per_second_postgresql_batch_500": TARGET_PG_EVENTS_PER_S,
         "target_met": met,

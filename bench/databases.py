@@ -15,7 +15,7 @@ import psycopg
 from rich.console import Console
 
 from ledger.crypto import generate_key
-from ledger.pgurl import schema_of
+from ledger.dburl import DatabaseUrl, PostgresUrl
 from ledger.settings import Settings
 
 POSTGRES_ENV = "LEDGER_BENCH_POSTGRES_URL"
@@ -34,7 +34,7 @@ def temporary_sqlite_url() -> Iterator[str]:
     """A SQLite URL in a fresh folder, removed afterwards."""
     folder = tempfile.mkdtemp(prefix="ledger-bench-")
     try:
-        yield f"sqlite:///{folder}/bench.db"
+        yield DatabaseUrl.sqlite(f"{folder}/bench.db").text
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -44,7 +44,7 @@ def temporary_postgres_url(base: str) -> Iterator[str]:
     """``base`` with a fresh schema, dropped afterwards."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     try:
-        yield f"{base}?schema={schema}"
+        yield PostgresUrl.of(base).with_schema(schema).text
     finally:
         drop_schemas(base, [schema])
 
@@ -67,13 +67,14 @@ def backends(postgres: str, console: Console) -> list[tuple[str, Fresh]]:
 
 def create_schema(url: str) -> None:
     """The schema a PostgreSQL ``url`` selects, created if missing."""
-    with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_of(url)}"')
+    postgres = PostgresUrl.of(url)
+    with psycopg.connect(**postgres.connection_kwargs(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{postgres.schema}"')
 
 
 def drop_schemas(base: str, schemas: Iterable[str]) -> None:
     """Drop ``schemas`` of the PostgreSQL at ``base`` with all they hold."""
-    with psycopg.connect(base.split("?")[0], autocommit=True) as conn:
+    with psycopg.connect(**PostgresUrl.of(base).connection_kwargs(), autocommit=True) as conn:
         for schema in schemas:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 

@@ -35,12 +35,13 @@ from bench.databases import drop_schemas, postgres_base, settings_for
 from bench.reference import measure_reference
 from bench.report import conclude, machine, percentile, table
 from bench.seeding import demo_population, register_issuers
+from consumers.settings import KafkaSettings
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
 from consumers.worker import IngestWorker, WorkerConfig
 from demo import IssuerSpec
 from ledger.application import Ledger
 from ledger.collector import tune_gc
-from ledger.pgurl import redact
+from ledger.dburl import DatabaseUrl, PostgresUrl
 from ledger.records import LEDGER_SOURCE
 from ledger.settings import Settings
 
@@ -178,8 +179,7 @@ def _lines(path: Path) -> int:
 
 def _raw_copy(url: str, schema: str) -> dict[str, Any]:
     """Reference: binary COPY of the rows the ledger stored, into a plain table."""
-    base = url.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(**PostgresUrl.of(url).connection_kwargs(), autocommit=True) as conn:
         rows = conn.execute(
             f'SELECT originator_id, originator_version, topic, state FROM "{schema}".ledger_events'
             " WHERE topic LIKE 'org.lll.%%'"
@@ -218,7 +218,7 @@ def _run(
     """One ingest run on fresh topics and a fresh schema; returns figures and the schema."""
     suffix = uuid.uuid4().hex[:8]
     schema = f"bench_ingest_{suffix}"
-    settings = settings_for(f"{base}?schema={schema}", kafka_bootstrap=bootstrap)
+    settings = settings_for(PostgresUrl.of(base).with_schema(schema).text)
     folder = Path(tempfile.mkdtemp(prefix="ledger-bench-ingest-"))
     publishing = [s for s in specs if s.source in by_source]
     files: dict[str, Path] = {}
@@ -251,11 +251,11 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     env = Settings.from_env()
     base = postgres_base(args.postgres_url) or env.database_url
-    if not base.startswith("postgres"):
+    if not DatabaseUrl.parse(base).is_postgres:
         raise SystemExit(
             "ledger bench ingest needs PostgreSQL: --postgres-url or LEDGER_BENCH_POSTGRES_URL"
         )
-    bootstrap = args.bootstrap or env.kafka_bootstrap
+    bootstrap = args.bootstrap or KafkaSettings.from_env().bootstrap
     console.print(f"generating {args.events} events")
     specs, by_source = _population(args.events)
     schemas: list[str] = []
@@ -282,14 +282,16 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         console.print(f"reference: eventsourcing aggregate per event × {args.reference_events}")
         lines = [line for lines in by_source.values() for line in lines][: args.reference_events]
         schemas.append(f"{schema}_ref")
-        reference = measure_reference(f"{base}?schema={schema}_ref", "postgresql", lines)
+        reference = measure_reference(
+            PostgresUrl.of(base).with_schema(f"{schema}_ref").text, "postgresql", lines
+        )
     finally:
         drop_schemas(base, schemas)
     report = {
         "benchmark": "ingest",
         "when": datetime.now(UTC).isoformat(),
         "machine": machine(),
-        "postgresql": redact(base),
+        "postgresql": DatabaseUrl.parse(base).redacted,
         "kafka": bootstrap,
         "ledger_via_kafka_while_publishing": concurrent,
         "ledger_via_kafka_backlog": drained,

@@ -30,7 +30,7 @@ from credentials import dataintegrity
 from credentials.jwt import credential_of, decode_jwt
 from demo import IssuerSpec
 from ledger.application import Ledger
-from ledger.pgurl import redact
+from ledger.dburl import DatabaseUrl
 from ledger.records import LEDGER_SOURCE
 from projections.clr import build_clr
 from projections.export import ClrSigner
@@ -241,7 +241,7 @@ def run_projection_bench(args: argparse.Namespace) -> int:
         "benchmark": "projections",
         "when": datetime.now(UTC).isoformat(),
         "machine": machine(),
-        "postgresql": redact(pg) if pg else None,
+        "postgresql": DatabaseUrl.parse(pg).redacted if pg else None,
         "projection": LearnerRecordProjection.name,
         "results": results,
         "target_events_per_second": TARGET,

@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.databases import create_schema
-from ledger.pgurl import connection_params
+from ledger.dburl import DatabaseUrl, SQLiteUrl
 
 
 class LearnerRecord(Aggregate):
@@ -50,9 +50,9 @@ class Measurement:
 
 
 def _reference_env(url: str) -> dict[str, str]:
-    if url.startswith("sqlite:///"):
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": url[10:]}
-    p = connection_params(url)
+    p = DatabaseUrl.parse(url)
+    if isinstance(p, SQLiteUrl):
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(p.path)}
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": p.dbname,
@@ -67,7 +67,7 @@ def _reference_env(url: str) -> dict[str, str]:
 
 def measure_reference(url: str, backend: str, lines: list[bytes]) -> Measurement:
     """Each event of ``lines`` stored the plain eventsourcing way, one save per event."""
-    if url.startswith("postgres"):
+    if DatabaseUrl.parse(url).is_postgres:
         create_schema(url)
     app = ReferenceApp(env=_reference_env(url))
     ids: dict[str, uuid.UUID] = {}

@@ -136,6 +136,18 @@ class PostgresUrl(DatabaseUrl):
             parts = parts._replace(query=urlencode(hidden, safe="*"))
         return parts.geturl()
 
+    def with_schema(self, schema: str) -> PostgresUrl:
+        """The same database and login, the ledger's tables in ``schema``.
+
+        Raises:
+            ConfigurationError: ``schema`` is not a plain lower-case identifier.
+        """
+        parts = urlsplit(self.text)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
+        return PostgresUrl.of(
+            parts._replace(query=urlencode([*query, ("schema", schema)])).geturl()
+        )
+
     def connection_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``psycopg.connect`` for this database."""
         return {

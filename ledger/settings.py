@@ -65,7 +65,7 @@ class Settings:
         """
         if "_master_key" not in overrides:
             overrides["_master_key"] = _master_key(env)
-        return environment.read(cls, env, **_remnant_overrides(overrides))
+        return environment.read(cls, env, **overrides)
 
     @property
     def has_master_key(self) -> bool:
@@ -88,34 +88,6 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return self.database.is_postgres
-
-    # -- Remnants, for two benchmark modules only (consumers/bench.py: kafka_bootstrap, and
-    # the kafka_bootstrap override of from_env; api/bench/__init__.py: api_max_batch) until
-    # they read the components' settings; nothing else may use them. They import outward
-    # (tests/unit/test_architecture.py lists them) and go when those modules have moved.
-
-    @property
-    def kafka_bootstrap(self) -> str:
-        """Remnant: ``consumers.settings.KafkaSettings.from_env().bootstrap`` (from the
-        process environment, whatever these settings were read from)."""
-        from consumers.settings import KafkaSettings
-
-        return KafkaSettings.from_env().bootstrap
-
-    @property
-    def api_max_batch(self) -> int:
-        """Remnant: the API's default batch limit, ``api.settings.ApiSettings().max_batch``."""
-        from api.settings import ApiSettings
-
-        return ApiSettings().max_batch
-
-
-def _remnant_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """``overrides`` less ``kafka_bootstrap``, which consumers/bench.py still passes (a
-    remnant: the Kafka settings are not the core's; that caller gives the bootstrap to its
-    worker itself)."""
-    overrides.pop("kafka_bootstrap", None)
-    return overrides
 
 
 def _master_key(env: Mapping[str, str] | None) -> bytes | None:

@@ -36,9 +36,9 @@ async def healthz() -> Health:
 )
 async def readyz(context: LedgerDep, response: Response) -> Readiness:
     settings = context.settings
-    if settings.kafka_configured:
+    if settings.kafka.configured:
         store, broker = await asyncio.gather(
-            _store_check(context), broker_check(settings.kafka_bootstrap)
+            _store_check(context), broker_check(settings.kafka.bootstrap)
         )
         checks = {"store": store, "broker": broker}
     else:

@@ -125,7 +125,7 @@ def _result(index: int, result: Result) -> dict[str, Any]:
 async def publish(request: Request, context: LedgerDep, principal: IssuerDep) -> JsonResponse:
     body = await request.body()
     settings = context.settings
-    raws = _split(body, settings.api_max_batch, settings.max_json_depth)
+    raws = _split(body, settings.api.max_batch, settings.core.max_json_depth)
     return await context.run(_ingest, context, principal.subject, raws)
 
 

@@ -215,7 +215,7 @@ def _export(
     scope: list[str] | None,
 ) -> RecordedExport:
     """The signed export, recorded: the export, its id and its position."""
-    key = context.settings.signing_key()  # a missing key: 503 not-configured
+    key = context.settings.signing.key()  # a missing key: 503 not-configured
     try:
         return export_record(
             _records(context),

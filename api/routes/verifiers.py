@@ -74,7 +74,7 @@ def verify(body: PresentedCredential, context: LedgerDep, principal: VerifierDep
     except orjson.JSONEncodeError:
         raise refused from None  # e.g. an integer beyond 64 bits: no credential has one
     try:
-        return verify_presented(text, max_depth=context.settings.max_json_depth).as_dict()
+        return verify_presented(text, max_depth=context.settings.core.max_json_depth).as_dict()
     except NotACredentialError as exc:
         # The reason names the rule broken, never the content.
         raise ApiError(422, "not-a-credential", str(exc), path="credential") from None

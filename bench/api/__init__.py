@@ -62,14 +62,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.settings import ApiSettings
 from bench.api.backend import BackendRun
 from bench.api.workload import SEED, Workload
 from bench.databases import backends, postgres_base
 from bench.report import conclude, machine, table
 from bench.seeding import demo_population
+from ledger.dburl import DatabaseUrl
 from ledger.errors import LedgerError
-from ledger.pgurl import redact
-from ledger.settings import Settings
 
 SCENARIOS = (
     "healthz",
@@ -129,7 +129,7 @@ def run_api_bench(args: argparse.Namespace) -> int:
         "benchmark": "api",
         "when": datetime.now(UTC).isoformat(),
         "machine": machine(),
-        "postgresql": redact(pg) if pg else None,
+        "postgresql": DatabaseUrl.parse(pg).redacted if pg else None,
         "settings": {
             "concurrency": args.concurrency,
             "duration_s": args.duration,
@@ -156,7 +156,7 @@ def run_api_bench(args: argparse.Namespace) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    limit = Settings().api_max_batch
+    limit = ApiSettings().max_batch
     if not 1 <= args.batch <= limit:
         raise LedgerError(f"--batch: from 1 to {limit} events (the API's default batch limit)")
     if args.duration <= 0:

@@ -41,20 +41,6 @@ FORBIDDEN = {
 }  # fmt: skip
 
 
-# Remnants the benchmark modules still use (Settings.kafka_bootstrap, Settings.api_max_batch
-# in ledger/settings.py): each imports a component's settings lazily, from the core. They
-# go when ledger/bench.py, consumers/bench.py and api/bench/ read those settings themselves.
-REMNANT_IMPORTS = {
-    ("ledger/settings.py", "consumers.settings"),
-    ("ledger/settings.py", "api.settings"),
-}
-
-
-def outward(path: Path, name: str) -> bool:
-    """Whether importing ``name`` in ``path`` may cross the rule (a listed remnant)."""
-    return (str(path.relative_to(ROOT)), name) in REMNANT_IMPORTS
-
-
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
@@ -81,7 +67,7 @@ def test_layer_imports_nothing_outer(layer: str) -> None:
         f"{path.relative_to(ROOT)} imports {name}"
         for path in layer_files(layer)
         for name in imported_modules(path)
-        if name.split(".")[0] in FORBIDDEN[layer] and not outward(path, name)
+        if name.split(".")[0] in FORBIDDEN[layer]
     ]
     assert violations == []
 
@@ -131,7 +117,7 @@ def test_nothing_imports_the_composition_roots() -> None:
         )
         for path in layer_files(layer)
         for name in imported_modules(path)
-        if name.split(".")[0] in ("cli", "api") and not outward(path, name)
+        if name.split(".")[0] in ("cli", "api")
     ]
     assert offenders == []
 

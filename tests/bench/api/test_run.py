@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ledger.pgurl import redact
+from ledger.dburl import DatabaseUrl
 from tests.bench.running import ledger_bench
 from tests.conftest import postgres_url
 
@@ -43,7 +43,7 @@ def test_bench_api_saves_every_scenario_with_counts_and_no_errors(tmp_path: Path
     assert report["benchmark"] == "api"
     assert report["ok"] is True
     assert report["errors"] == 0
-    assert report["postgresql"] == redact(postgres_url())
+    assert report["postgresql"] == DatabaseUrl.parse(postgres_url()).redacted
     assert [b["backend"] for b in report["backends"]] == ["sqlite", "postgresql"]
     assert all(b["seeded_events"] >= 300 for b in report["backends"])
     rows = {(r["backend"], r["scenario"]): r for r in report["results"]}

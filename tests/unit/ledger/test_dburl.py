@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from ledger import pgurl
 from ledger.dburl import DatabaseUrl, PostgresUrl, SQLiteUrl
 from ledger.errors import ConfigurationError
 
@@ -91,8 +90,11 @@ def test_the_redacted_form_never_shows_a_password(text: str, redacted: str) -> N
     assert "s3cret" not in repr(url)
 
 
-def test_the_remnant_functions_agree_with_the_value_type() -> None:
-    text = "postgresql://ledger:s3cret@db:5433/ledger?schema=a"
-    assert pgurl.redact(text) == PostgresUrl.of(text).redacted
-    assert pgurl.schema_of(text) == "a"
-    assert pgurl.connection_params(text) == PostgresUrl.of(text)
+def test_with_schema_keeps_the_database_and_login_and_replaces_the_schema() -> None:
+    url = PostgresUrl.of("postgresql://ledger:s3cret@db:5433/ledger?schema=a&sslmode=disable")
+    other = url.with_schema("b_2")
+    assert other.schema == "b_2"
+    assert other.connection_kwargs() == url.connection_kwargs()
+    assert "sslmode=disable" in other.text
+    with pytest.raises(ConfigurationError, match="schema must be a plain lower-case identifier"):
+        url.with_schema("Bad-Name")

@@ -109,14 +109,3 @@ def test_settings_travel_to_a_child_process_whole() -> None:
     assert again == settings
     assert again.database == settings.database
     assert again.master_key() == b"k" * 32
-
-
-def test_the_remnants_the_benchmark_modules_use_still_answer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Delete with Settings.kafka_bootstrap and Settings.api_max_batch once consumers/bench.py
-    # and api/bench/ read the components' settings themselves.
-    monkeypatch.setenv("LEDGER_KAFKA_BOOTSTRAP", "kafka:9092")
-    assert Settings.from_env().kafka_bootstrap == "kafka:9092"
-    assert Settings.from_env({}, kafka_bootstrap="other:9092").batch_size == 500
-    assert Settings().api_max_batch == 500
