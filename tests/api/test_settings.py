@@ -47,8 +47,7 @@ def test_the_server_reads_every_component_from_one_environment() -> None:
     assert server.api.token_keys_file == Path("keys.json")
     assert server.kafka.configured
     assert server.signing.key_file == Path("signing.pem")
-    # What the route handlers still read, until they read the components themselves.
-    assert (server.api_max_batch, server.max_json_depth) == (7, 16)
-    assert (server.kafka_configured, server.kafka_bootstrap) == (True, "kafka:9092")
+    assert (server.api.max_batch, server.core.max_json_depth) == (7, 16)
+    assert server.kafka.bootstrap == "kafka:9092"
     with pytest.raises(ConfigurationError, match="LEDGER_SIGNING_KEY_FILE: cannot read"):
-        server.signing_key()
+        server.signing.key()
