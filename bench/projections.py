@@ -12,7 +12,6 @@ comparison). Figures are events/s and the ratio of the rebuild to the reference.
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from credentials import dataintegrity
 from credentials.jwt import credential_of, decode_jwt
 from demo import IssuerSpec
 from ledger.application import Ledger
+from ledger.collector import tune_gc
 from ledger.dburl import DatabaseUrl
 from ledger.records import LEDGER_SOURCE
 from projections.clr import build_clr
@@ -221,10 +221,10 @@ def run_projection_bench(args: argparse.Namespace) -> int:
     console.print(f"generating {args.events} events")
     population, events = demo_population(args.events, seed=77)
     lines = [orjson.dumps(e) for e in events[: args.events]]
-    # The generated population stays alive for the whole run: frozen, it is left out of
-    # the garbage collector's passes, which would otherwise time the bench's own data.
-    gc.collect()
-    gc.freeze()
+    # The collector set as `ledger serve` and `ledger projections` set it for their whole
+    # process; the generated population, alive for the whole run, is frozen with the rest
+    # (left out of the collector's passes, which would otherwise time the bench's own data).
+    tune_gc()
     # Exports first: the rebuilds leave the database busy for a while (checkpoints, vacuum).
     console.print(f"export of one learner with {args.export_events} events × {args.export_runs}")
     with_subject = [e for e in events if "subject" in e and e["source"] != LEDGER_SOURCE]

@@ -16,13 +16,19 @@ import gc
 GC_YOUNG_THRESHOLD = 50_000
 
 
-def tune_gc() -> None:
+def tune_gc(*, forked: bool = False) -> None:
     """For a whole long-running process (about 20% faster ingest preparation).
 
     Objects alive now (modules, schemas, compiled validators) are frozen out of the
     collector's passes, and the young generation is collected every 50,000 allocations
     instead of 700.
+
+    Args:
+        forked: the process is a child forked a moment ago: what it inherited is frozen
+            as it is, without a collection first (which would run the finalisers of the
+            parent's garbage, its connections among them, in the child).
     """
-    gc.collect()
+    if not forked:
+        gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)

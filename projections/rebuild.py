@@ -16,7 +16,6 @@ their own positions. Reading the log, decrypting and applying then run on every 
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import queue
@@ -27,6 +26,7 @@ from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.collector import tune_gc
 from ledger.errors import StoreError
 from ledger.parallel import exit_with_parent
 from ledger.persistence import STREAM_SLICES
@@ -178,9 +178,10 @@ def _worker(
     messages: Any,
     parent: int,
 ) -> None:
-    # Everything inherited from the parent is left out of this process's collections:
-    # walking it would be wasted work, and would copy its pages (copy-on-write).
-    gc.freeze()
+    # This process's start: the collector set as the command sets it for its own process;
+    # everything inherited from the parent is frozen out of its collections (walking it
+    # would be wasted work, and would copy its pages, copy-on-write).
+    tune_gc(forked=True)
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     code = 0
     try:
