@@ -6,12 +6,10 @@ import argparse
 import logging
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from cli.output import emit_json, out
 from ledger.collector import tune_gc
-from ledger.errors import ConfigurationError, LedgerError
+from ledger.errors import LedgerError
+from services.signing import read_ed25519_key
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -37,27 +35,11 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _private_key(path: str) -> Ed25519PrivateKey:
-    try:
-        pem = Path(path).read_bytes()
-    except OSError as exc:
-        raise LedgerError(f"--key-file: cannot read: {exc.strerror}") from None
-    try:
-        key = load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError):
-        raise ConfigurationError(
-            "--key-file: not an unencrypted PEM (PKCS#8) private key"
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigurationError("--key-file: the key is not Ed25519")
-    return key
-
-
 def token(args: argparse.Namespace) -> int:
     """`ledger token`: print a bearer token, or (``--jwks``) the public keys the API needs."""
     from api.auth import jwks_of, mint_token
 
-    key = _private_key(args.key_file)
+    key = read_ed25519_key(Path(args.key_file), "--key-file")
     if args.jwks:
         emit_json(jwks_of(key.public_key()))
         return 0

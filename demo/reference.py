@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
@@ -20,13 +20,7 @@ class IssuerSpec:
     types: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "source": self.source,
-            "kind": self.kind,
-            "types": list(self.types),
-        }
+        return {**asdict(self), "types": list(self.types)}
 
 
 INSTITUTIONS = (

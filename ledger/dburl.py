@@ -22,6 +22,8 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DEFAULT_SCHEMA = "public"
 HIDDEN = "***"
+# What psycopg.connect takes of a PostgresUrl, by the same names.
+CONNECTION_PARAMETERS = ("dbname", "host", "port", "user", "password")
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,4 @@ class PostgresUrl(DatabaseUrl):
 
     def connection_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``psycopg.connect`` for this database."""
-        return {
-            "dbname": self.dbname,
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self.password,
-        }
+        return {name: getattr(self, name) for name in CONNECTION_PARAMETERS}

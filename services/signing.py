@@ -49,16 +49,25 @@ class SigningSettings:
                 f"{KEY_FILE} is not set: exports cannot be signed. Create a key with "
                 "`ledger keys signing-key --out FILE` and point the variable at it."
             )
-        try:
-            pem = self.key_file.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"{KEY_FILE}: cannot read: {exc.strerror}") from None
-        try:
-            key = load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError):
-            raise ConfigurationError(
-                f"{KEY_FILE}: not an unencrypted PEM (PKCS#8) private key"
-            ) from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError(f"{KEY_FILE}: the key is not Ed25519")
-        return key
+        return read_ed25519_key(self.key_file, KEY_FILE)
+
+
+def read_ed25519_key(path: Path, named: str) -> Ed25519PrivateKey:
+    """The Ed25519 private key in the PEM file at ``path``, which ``named`` (a variable
+    or an option) gave.
+
+    Raises:
+        ConfigurationError: the file is unreadable, or not an unencrypted PEM PKCS#8
+            Ed25519 private key; the message starts with ``named`` and never shows the key.
+    """
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{named}: cannot read: {exc.strerror}") from None
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigurationError(f"{named}: not an unencrypted PEM (PKCS#8) private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(f"{named}: the key is not Ed25519")
+    return key
