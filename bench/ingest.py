@@ -35,9 +35,9 @@ from bench.databases import drop_schemas, postgres_base, settings_for
 from bench.reference import measure_reference
 from bench.report import conclude, machine, percentile, table
 from bench.seeding import demo_population, register_issuers
-from consumers.settings import KafkaSettings
+from consumers.settings import KafkaSettings, WorkerConfig
 from consumers.topics import delete_topics, ensure_topics, issuer_topic
-from consumers.worker import IngestWorker, WorkerConfig
+from consumers.worker import IngestWorker
 from demo import IssuerSpec
 from ledger.application import Ledger
 from ledger.collector import tune_gc

@@ -16,9 +16,9 @@ import orjson
 from cli.output import emit_json, out
 from consumers.metrics import serve_metrics
 from consumers.publisher import publish_lines
-from consumers.settings import KafkaSettings
+from consumers.settings import KafkaSettings, WorkerConfig
 from consumers.topics import ensure_topics, issuer_topic, registered_topics
-from consumers.worker import IngestWorker, WorkerConfig
+from consumers.worker import IngestWorker
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.errors import LedgerError

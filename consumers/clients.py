@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from consumers.settings import WorkerConfig
 from consumers.topics import ensure_topics
-
-if TYPE_CHECKING:
-    from consumers.worker import WorkerConfig
 
 # Largest message the worker fetches from or sends to a partition (dead letters included).
 MAX_MESSAGE_BYTES = 4 << 20
@@ -33,7 +31,7 @@ class KafkaClients(Protocol):
 
 
 class AIOKafkaClients:
-    """The aiokafka clients, configured from a :class:`~consumers.worker.WorkerConfig`."""
+    """The aiokafka clients, configured from a :class:`~consumers.settings.WorkerConfig`."""
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config

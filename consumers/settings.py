@@ -1,4 +1,5 @@
-"""The Kafka side's settings: the broker, the ingest workers' group, dead letters, outages."""
+"""The Kafka side's settings: the broker, the ingest workers' group, dead letters, outages;
+and a worker's whole configuration (WorkerConfig), from them and its own options."""
 
 from __future__ import annotations
 
@@ -75,3 +76,51 @@ class KafkaSettings:
         """Messages per poll of a worker whose appends are ``append_batch`` events
         (``LEDGER_BATCH_SIZE``): the larger of the two."""
         return max(self.batch_size, append_batch)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker connects and batches.
+
+    Attributes:
+        bootstrap: Kafka bootstrap servers.
+        group: consumer group shared by all ingest workers.
+        dead_letter_topic: where rejected messages go.
+        topics: issuer topics to read (default: every registered issuer's topic).
+        batch_size: most messages per poll (one append transaction).
+        poll_ms: how long a poll waits for messages.
+        client_id: shows in the broker's consumer-group tools.
+        instance_id: static group membership (``group.instance.id``): a restarted worker
+            with the same id takes its partitions back without a rebalance.
+        session_timeout_ms: how long the group waits for a silent member.
+        prepare_in_process: prepare batches (parse, validate, encrypt) in a child
+            process, so that work and the appends use both cores instead of sharing
+            one interpreter lock; off, a thread of this process prepares them.
+        max_outage_s: exit (OutageTooLongError) once PostgreSQL or Kafka has failed
+            every attempt for longer than this; 0 retries forever.
+    """
+
+    bootstrap: str
+    group: str
+    dead_letter_topic: str
+    topics: tuple[str, ...] = ()
+    batch_size: int = KafkaSettings.batch_size
+    poll_ms: int = 200
+    client_id: str = "lll-ingest"
+    instance_id: str | None = None
+    session_timeout_ms: int = 10_000
+    prepare_in_process: bool = True
+    max_outage_s: int = KafkaSettings.worker_max_outage_s
+
+    @classmethod
+    def of(cls, kafka: KafkaSettings, **options: Any) -> WorkerConfig:
+        """The configuration ``kafka`` settings give, with ``options`` (any other field,
+        or one of those to override)."""
+        given: dict[str, Any] = {
+            "bootstrap": kafka.bootstrap,
+            "group": kafka.group,
+            "dead_letter_topic": kafka.dead_letter_topic,
+            "batch_size": kafka.batch_size,
+            "max_outage_s": kafka.worker_max_outage_s,
+        }
+        return cls(**(given | options))

@@ -25,8 +25,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -38,7 +36,7 @@ from consumers.deadletter import DeadLetters
 from consumers.metrics import WorkerStats
 from consumers.outage import Outage, OutageTooLongError, describe
 from consumers.positions import Parts, Positions, tracking_name
-from consumers.settings import KafkaSettings
+from consumers.settings import WorkerConfig
 from consumers.topics import issuer_of_topic, registered_topics
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError
@@ -56,54 +54,6 @@ LOOKAHEAD = 1
 KAFKA_COMMIT_TIMEOUT_S = 10.0
 # Longest the Kafka clients may take to close when the worker exits.
 CLOSE_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """How a worker connects and batches.
-
-    Attributes:
-        bootstrap: Kafka bootstrap servers.
-        group: consumer group shared by all ingest workers.
-        dead_letter_topic: where rejected messages go.
-        topics: issuer topics to read (default: every registered issuer's topic).
-        batch_size: most messages per poll (one append transaction).
-        poll_ms: how long a poll waits for messages.
-        client_id: shows in the broker's consumer-group tools.
-        instance_id: static group membership (``group.instance.id``): a restarted worker
-            with the same id takes its partitions back without a rebalance.
-        session_timeout_ms: how long the group waits for a silent member.
-        prepare_in_process: prepare batches (parse, validate, encrypt) in a child
-            process, so that work and the appends use both cores instead of sharing
-            one interpreter lock; off, a thread of this process prepares them.
-        max_outage_s: exit (OutageTooLongError) once PostgreSQL or Kafka has failed
-            every attempt for longer than this; 0 retries forever.
-    """
-
-    bootstrap: str
-    group: str
-    dead_letter_topic: str
-    topics: tuple[str, ...] = ()
-    batch_size: int = KafkaSettings.batch_size
-    poll_ms: int = 200
-    client_id: str = "lll-ingest"
-    instance_id: str | None = None
-    session_timeout_ms: int = 10_000
-    prepare_in_process: bool = True
-    max_outage_s: int = KafkaSettings.worker_max_outage_s
-
-    @classmethod
-    def of(cls, kafka: KafkaSettings, **options: Any) -> WorkerConfig:
-        """The configuration ``kafka`` settings give, with ``options`` (any other field,
-        or one of those to override)."""
-        given: dict[str, Any] = {
-            "bootstrap": kafka.bootstrap,
-            "group": kafka.group,
-            "dead_letter_topic": kafka.dead_letter_topic,
-            "batch_size": kafka.batch_size,
-            "max_outage_s": kafka.worker_max_outage_s,
-        }
-        return cls(**(given | options))
 
 
 class _PositionFromLedger(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumers.settings import KafkaSettings
-from consumers.worker import WorkerConfig
+from consumers.settings import KafkaSettings, WorkerConfig
 from ledger.errors import ConfigurationError
 
 

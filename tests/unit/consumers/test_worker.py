@@ -12,8 +12,9 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from consumers.metrics import WorkerStats
 from consumers.positions import tracking_name
+from consumers.settings import WorkerConfig
 from consumers.topics import issuer_topic
-from consumers.worker import IngestWorker, WorkerConfig
+from consumers.worker import IngestWorker
 from ledger.application import Ledger
 from ledger.errors import StoreConflictError, StoreError, StoreUnavailableError
 from tests.conftest import LedgerBuilder
