@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from api.auth import KEYS_VARIABLE, MAX_TOKEN_TTL_S
 from consumers.settings import KafkaSettings
-from ledger import env as environment
-from ledger.env import variable
+from ledger.env import FromEnv, variable
 from ledger.settings import Settings
 from services.signing import SigningSettings
 
 
 @dataclass(frozen=True)
-class ApiSettings:
+class ApiSettings(FromEnv):
     """The API's own settings.
 
     Attributes:
@@ -34,15 +32,6 @@ class ApiSettings:
     max_token_ttl_s: int = variable(
         "LEDGER_API_MAX_TOKEN_TTL_S", MAX_TOKEN_TTL_S, low=60, high=30 * 86_400
     )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ApiSettings:
-        """Read from ``env`` (default ``os.environ``); ``overrides`` win.
-
-        Raises:
-            ConfigurationError: a value is malformed (the message names the variable).
-        """
-        return environment.read(cls, env, **overrides)
 
 
 @dataclass(frozen=True)

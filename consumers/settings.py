@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import env as environment
-from ledger.env import variable
+from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 
 BOOTSTRAP = "LEDGER_KAFKA_BOOTSTRAP"
@@ -32,7 +32,7 @@ def bootstrap_servers(servers: str) -> str:
 
 
 @dataclass(frozen=True)
-class KafkaSettings:
+class KafkaSettings(FromEnv):
     """What the Kafka commands (``ledger consume``, ``publish``, ``topics``) and the API's
     readiness check read.
 
@@ -70,7 +70,7 @@ class KafkaSettings:
             overrides["configured"] = (
                 "bootstrap" in overrides or environment.text(env, BOOTSTRAP) is not None
             )
-        return environment.read(cls, env, **overrides)
+        return super().from_env(env, **overrides)
 
     def worker_batch(self, append_batch: int) -> int:
         """Messages per poll of a worker whose appends are ``append_batch`` events

@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, Self, TypeVar, get_type_hints
 
 from ledger.errors import ConfigurationError
 
@@ -132,6 +132,19 @@ def read(cls: type[T], env: Mapping[str, str] | None = None, /, **overrides: Any
             values[name] = var.parse(raw, _optional_of(kinds[name]))
     values.update(overrides)
     return cls(**values)
+
+
+class FromEnv:
+    """What every settings dataclass has: ``from_env``, reading its fields with :func:`read`."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Read from ``env`` (default ``os.environ``); ``overrides`` (field names) win.
+
+        Raises:
+            ConfigurationError: a value is malformed (the message names the variable).
+        """
+        return read(cls, env, **overrides)
 
 
 def _optional_of(kind: Any) -> Any:

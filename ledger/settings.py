@@ -17,7 +17,7 @@ from ledger import env as environment
 from ledger.crypto import decode_key
 from ledger.dburl import VARIABLE as DATABASE_URL
 from ledger.dburl import DatabaseUrl, PostgresUrl, SQLiteUrl
-from ledger.env import variable
+from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError, MasterKeyMissingError
 from schemas.limits import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING, MIN_DEPTH
 
@@ -26,7 +26,7 @@ MASTER_KEY_FILE = "LEDGER_MASTER_KEY_FILE"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(FromEnv):
     """What the core reads, with the embedded defaults.
 
     Attributes:
@@ -65,7 +65,7 @@ class Settings:
         """
         if "_master_key" not in overrides:
             overrides["_master_key"] = _master_key(env)
-        return environment.read(cls, env, **overrides)
+        return super().from_env(env, **overrides)
 
     @property
     def has_master_key(self) -> bool:

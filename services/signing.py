@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from ledger import env as environment
-from ledger.env import variable
+from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 
 KEY_FILE = "LEDGER_SIGNING_KEY_FILE"
 
 
 @dataclass(frozen=True)
-class SigningSettings:
+class SigningSettings(FromEnv):
     """Where the signing key is.
 
     Attributes:
@@ -27,11 +24,6 @@ class SigningSettings:
     """
 
     key_file: Path | None = variable(KEY_FILE, None)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SigningSettings:
-        """Read from ``env`` (default ``os.environ``); ``overrides`` win."""
-        return environment.read(cls, env, **overrides)
 
     @property
     def configured(self) -> bool:
