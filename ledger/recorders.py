@@ -46,11 +46,7 @@ class PostgresEventsourcing:
         from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 
         self.datastore = PostgresDatastore(
-            dbname=url.dbname,
-            host=url.host,
-            port=url.port,
-            user=url.user,
-            password=url.password,
+            **url.connection_kwargs(),
             pool_size=pool_size,
             max_overflow=pool_size,
             connect_timeout=10,

@@ -10,8 +10,6 @@ from ledger.records import utc_now
 from schemas.names import ERASURE_REQUESTED
 from services.ports import LearnerLog, Records
 
-__all__ = ["ERASURE_REQUESTED", "Erasure", "erase_learner"]
-
 
 @dataclass(frozen=True)
 class Erasure:

@@ -9,7 +9,8 @@ from ledger.errors import LearnerErasedError
 from projections.learner_record import NAME
 from projections.reading import LedgerRecords, NoRecordError
 from projections.sqlite import SQLiteProjectionStore
-from services.erasure import ERASURE_REQUESTED, erase_learner
+from schemas.names import ERASURE_REQUESTED
+from services.erasure import erase_learner
 from tests.integration.services.conftest import Demo
 
 COMPLETED = "org.lll.learner.erasure-completed.v1"
