@@ -83,19 +83,6 @@ class LedgerRecords:
         return sum(1 for _ in self.store.scan(NAME))
 
 
-def read_learner_record(
-    ledger: Ledger, store: ProjectionStore, learner: str, *, catch_up: bool = True
-) -> tuple[Document, list[Document]]:
-    """A learner's record and every pathway definition, caught up with the log first.
-
-    Raises:
-        NoRecordError: the learner has no record.
-        StoreError: the database failed.
-    """
-    records = LedgerRecords(ledger, store)
-    return records.record(learner, catch_up=catch_up), records.pathways()
-
-
 def present_record(doc: Document, pathways: list[Document], today: date) -> Document:
     """The record as shown to its learner: progress on each pathway begun, and each
     credential's status judged on ``today`` (expiry is not an event). Changes ``doc``."""

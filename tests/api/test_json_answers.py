@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from api.models import IngestResponse, LogPage
 from api.responses import JsonResponse
-from projections.reading import present_record, read_learner_record
+from projections.reading import LedgerRecords, present_record
 from tests.api.conftest import VERIFIER, World, consent_terms
 
 DOCUMENT: dict[str, Any] = {
@@ -79,7 +79,8 @@ def test_the_record_answer_encodes_the_record_as_its_response_model_did(world: W
     assert answer.headers["content-type"] == "application/json"
     context = world.client.app.state.context  # type: ignore[attr-defined]
     with context.session() as ledger:
-        doc, pathways = read_learner_record(ledger, context.store, learner)
+        records = LedgerRecords(ledger, context.store)
+        doc, pathways = records.record(learner), records.pathways()
     shown = present_record(doc, pathways, datetime.now(UTC).date())
     assert answer.content == fastapi_encoding(shown, dict[str, Any])
 

@@ -20,7 +20,7 @@ from ledger.crypto import encode_key, generate_key
 from ledger.outcomes import Channel
 from ledger.settings import Settings
 from projections.learner_record import NAME, LearnerRecordProjection
-from projections.reading import catch_up_records, read_learner_record
+from projections.reading import LedgerRecords, catch_up_records
 from projections.runner import Projector
 from projections.sqlite import SQLiteProjectionStore
 from projections.store import open_projection_store
@@ -149,11 +149,11 @@ def test_a_read_of_caught_up_models_does_not_query_the_log(
                 return select_log(*args, **kwargs)
 
             monkeypatch.setattr(ledger.recorder, "select_log", counted)
-            doc, _ = read_learner_record(ledger, store, live[0])
+            doc = LedgerRecords(ledger, store).record(live[0])
             assert doc["learner"] == live[0]
             assert queries == []  # at the head already: positions read, the log not
             ledger.erase(live[1])
-            doc, _ = read_learner_record(ledger, store, live[1])
+            doc = LedgerRecords(ledger, store).record(live[1])
             assert queries  # behind: caught up first
             assert doc["erased"] is True
         finally:

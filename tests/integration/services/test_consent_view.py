@@ -9,7 +9,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError
-from projections.reading import LedgerRecords, NoRecordError, read_learner_record
+from projections.reading import LedgerRecords, NoRecordError
 from projections.sqlite import SQLiteProjectionStore
 from services import consent
 from services.consent import (
@@ -33,7 +33,7 @@ def world(demo: Demo) -> tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]:
     granted = [
         {"learner": learner, **c}
         for learner in population.learners
-        for c in read_learner_record(ledger, store, learner)[0].get("consents", ())
+        for c in LedgerRecords(ledger, store).record(learner).get("consents", ())
         if c.get("status") == "granted"
     ]
     consent = granted[0]
