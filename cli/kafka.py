@@ -10,20 +10,22 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from cli.output import emit_json, out
-from consumers.metrics import serve_metrics
 from consumers.publisher import publish_lines
 from consumers.settings import KafkaSettings, WorkerConfig
-from consumers.topics import ensure_topics, issuer_topic, registered_topics
-from consumers.worker import IngestWorker
-from ledger.application import Ledger
-from ledger.collector import tune_gc
+from consumers.topics import ensure_topics, issuer_topic
 from ledger.errors import LedgerError
-from ledger.settings import Settings
 from schemas.times import utc_seconds
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+
+# `ledger publish` runs once per issuer: it imports only the producer's side. The worker, the
+# ledger and its settings are imported by the commands that use them.
 
 # While the broker is away, aiokafka logs the same few errors every 100 ms.
 REPEAT_QUIET_S = 30.0
@@ -48,6 +50,10 @@ class _QuietRepeats(logging.Filter):
 
 
 def consume(args: argparse.Namespace) -> int:
+    from ledger.application import Ledger
+    from ledger.collector import tune_gc
+    from ledger.settings import Settings
+
     settings = Settings.from_env()
     kafka = KafkaSettings.from_env()
     logging.basicConfig(
@@ -84,6 +90,9 @@ def consume(args: argparse.Namespace) -> int:
 async def _consume(
     ledger: Ledger, config: WorkerConfig, args: argparse.Namespace
 ) -> dict[str, object]:
+    from consumers.metrics import serve_metrics
+    from consumers.worker import IngestWorker
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -139,6 +148,10 @@ def publish(args: argparse.Namespace) -> int:
 
 
 def topics(args: argparse.Namespace) -> int:
+    from consumers.topics import registered_topics
+    from ledger.application import Ledger
+    from ledger.settings import Settings
+
     kafka = KafkaSettings.from_env()
     bootstrap = args.bootstrap or kafka.bootstrap
     with Ledger.open(Settings.from_env()) as ledger:

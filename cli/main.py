@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from consumers.settings import KafkaSettings
 from credentials.errors import CredentialError
 from ledger.errors import ConfigurationError, LedgerError
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class _Handlers:
+    """A module's command handlers, imported when a command runs rather than when the parser
+    is built: `ledger publish` (one process per issuer) then loads the producer's side only,
+    not the ledger, the credential checks and the read models every other command needs."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Handler:
+        module = self._module
+
+        def handler(args: argparse.Namespace) -> int:
+            run: Handler = getattr(importlib.import_module(module), name)
+            return run(args)
+
+        handler.__qualname__ = f"{module}.{name}"
+        return handler
+
+
+class _ProjectionNames:
+    """The read models `--name` accepts, looked up in cli.projections only when a command
+    names one (or asks for help)."""
+
+    def _names(self) -> list[str]:
+        return sorted(importlib.import_module("cli.projections").PROJECTIONS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
 
 
 def _at_least_one(text: str) -> int:
@@ -32,11 +66,11 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import commands as c
-    from cli import consent as cn
-    from cli import export as ex
-    from cli import projections as pr
-    from cli import serve as sv
+    c = _Handlers("cli.commands")
+    cn = _Handlers("cli.consent")
+    ex = _Handlers("cli.export")
+    pr = _Handlers("cli.projections")
+    sv = _Handlers("cli.serve")
 
     parser = argparse.ArgumentParser(
         prog="ledger",
@@ -173,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes sharing a rebuild, this one included (default: one per core, at most 2)",
     )
     for q in (st, run, reb):
-        q.add_argument("--name", choices=sorted(pr.PROJECTIONS), help="one projection only")
+        q.add_argument(
+            "--name",
+            choices=_ProjectionNames(),
+            metavar="NAME",
+            help="one projection only: %(choices)s",
+        )
     for q in (run, reb):
         q.add_argument("--no-progress", action="store_true")
         q.add_argument(
