@@ -15,6 +15,8 @@ from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection
+from projections.grants import NAME as GRANTS
+from projections.grants import ConsentGrantsProjection
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
 from projections.learner_record import NAME, LearnerRecordProjection
@@ -40,6 +42,7 @@ PROJECTIONS: dict[str, Callable[[SigningSettings], ReadModel]] = {
     PATHWAYS: lambda _: PathwaysProjection(),
     ISSUED: _issued_credentials,
     ACTIVITY: lambda _: LearnerActivityProjection(),
+    GRANTS: lambda _: ConsentGrantsProjection(),
 }
 
 

@@ -12,6 +12,8 @@ from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection, empty_activity
+from projections.grants import NAME as GRANTS
+from projections.grants import ConsentGrantsProjection
 from projections.learner_record import NAME, LearnerRecordProjection, credential_status
 from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection, progress
@@ -81,6 +83,17 @@ class LedgerRecords:
     def count(self) -> int:
         """How many learners the record read model holds now (tombstones included)."""
         return sum(1 for _ in self.store.scan(NAME))
+
+    def grants(self, grantee: str) -> list[Document]:
+        """The (learner, consentId) of every consent given to ``grantee``, oldest first,
+        caught up with the log first.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        catch_up_all(self.ledger, self.store, [ConsentGrantsProjection()])
+        doc = self.store.get(GRANTS, grantee)
+        return list(doc["consents"]) if doc else []
 
 
 def present_record(doc: Document, pathways: list[Document], today: date) -> Document:

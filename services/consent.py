@@ -210,6 +210,52 @@ def revoke(records: Records, log: LearnerLog, learner: str, consent: str, *, now
     return log.publish_own(CONSENT_REVOKED, str(record["learner"]), data)
 
 
+def granted_to(records: Records, verifier: str, *, now: datetime) -> list[Document]:
+    """Every consent learners gave ``verifier``, newest first, as the verifier may know it:
+    learner id, consent and receipt ids, purposes, scope, given and expiry times, and its
+    state now (``given``, ``revoked`` or ``expired``). Consents of erased learners are
+    left out (their records hold nothing any more).
+
+    Raises:
+        StoreError: the database failed.
+    """
+    found: list[Document] = []
+    caught_up = False
+    for entry in reversed(records.grants(verifier)):
+        try:
+            record = records.record(entry["learner"], catch_up=not caught_up)
+        except NoRecordError:
+            continue
+        caught_up = True
+        if record.get("erased"):
+            continue
+        for consent in record.get("consents", ()):
+            if consent.get("consentId") == entry["consentId"]:
+                if (consent.get("grantee") or {}).get("id") == verifier:
+                    found.append(_as_granted(record["learner"], consent, now))
+                break
+    return found
+
+
+def consent_state(consent: Document, now: datetime) -> str:
+    """``given``, ``revoked`` or ``expired`` (as of ``now``): a consent's state, ISO/IEC TS
+    27560's words."""
+    if consent.get("status") != "granted":
+        return "revoked"
+    expires = consent.get("expiresAt")
+    if not isinstance(expires, str) or parse_instant(expires, "expiresAt") <= now:
+        return "expired"
+    return "given"
+
+
+def _as_granted(learner: str, consent: Document, now: datetime) -> Document:
+    shown = {
+        k: consent.get(k)
+        for k in ("consentId", "receiptId", "grantee", "purposes", "scope", "givenAt", "expiresAt")
+    }
+    return {"learner": learner, **shown, "state": consent_state(consent, now)}
+
+
 def _live_record(records: Records, learner: str) -> Document:
     doc = records.record(learner)
     if doc.get("erased"):

@@ -89,6 +89,15 @@ class Records(Protocol):
         """How many learners the record read model holds now (tombstones included)."""
         ...
 
+    def grants(self, grantee: str) -> list[Document]:
+        """The (learner, consentId) of every consent given to ``grantee``, oldest first,
+        that read model first caught up with the log.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        ...
+
 
 @runtime_checkable
 class Signer(Protocol):

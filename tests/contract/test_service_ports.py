@@ -242,6 +242,18 @@ def test_activity_is_caught_up_and_empty_lists_when_nobody_read(backend: Backend
     assert [d["disclosureId"] for d in logged] == ["disclosure-1"]
 
 
+def test_grants_name_each_consent_given_to_a_grantee_caught_up(backend: Backend) -> None:
+    backend.seed(CREDENTIAL_ISSUED, LEARNER, credential("k1", "a1"))
+    assert backend.records.grants("verifier-acme") == []
+    backend.log.publish_own(CONSENT_GRANTED, LEARNER, consent_data())
+    backend.log.publish_own(CONSENT_GRANTED, LEARNER, consent_data("consent-2"))
+    assert backend.records.grants("verifier-acme") == [
+        {"learner": LEARNER, "consentId": consent_data()["consentId"]},
+        {"learner": LEARNER, "consentId": "consent-2"},
+    ]
+    assert backend.records.grants("someone-else") == []
+
+
 def test_an_event_that_breaks_its_schema_is_refused_and_not_stored(backend: Backend) -> None:
     backend.seed(CREDENTIAL_ISSUED, LEARNER, credential("k1", "a1"))
     with pytest.raises(LedgerError, match="consentId"):

@@ -24,6 +24,8 @@ from ledger.records import LEDGER_ISSUER_ID, LEDGER_SOURCE, LedgerEvent, learner
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection, empty_activity
 from projections.export import SignedExport
+from projections.grants import NAME as GRANTS
+from projections.grants import ConsentGrantsProjection
 from projections.learner_record import NAME as RECORD
 from projections.learner_record import LearnerRecordProjection
 from projections.pathways import NAME as PATHWAYS
@@ -175,6 +177,7 @@ class FakeRecords:
             RECORD: LearnerRecordProjection(),
             PATHWAYS: PathwaysProjection(),
             ACTIVITY: LearnerActivityProjection(),
+            GRANTS: ConsentGrantsProjection(),
         }
         self.docs: dict[str, dict[str, Document | None]] = {name: {} for name in self.models}
         self.positions = dict.fromkeys(self.models, 0)
@@ -202,6 +205,12 @@ class FakeRecords:
     def count(self) -> int:
         self._check()
         return sum(1 for d in self.docs[RECORD].values() if d is not None)
+
+    def grants(self, grantee: str) -> list[Document]:
+        self._check()
+        self.catch_up(GRANTS)
+        doc = self.docs[GRANTS].get(grantee)
+        return copy.deepcopy(doc["consents"]) if doc else []
 
     def catch_up(self, *names: str) -> None:
         """Project what the log holds beyond each named read model's position."""

@@ -259,3 +259,44 @@ def test_revoke_when_the_store_fails_is_a_store_error(world: World) -> None:
 def test_a_revocation_the_ledger_refuses_is_a_ledger_error(world: World) -> None:
     world.ledger.refuse = CONSENT_REVOKED
     refused(world, lambda: revoke(world), LedgerError)
+
+
+# -- granted_to ----------------------------------------------------------------------------
+
+
+def test_granted_to_lists_each_consent_given_to_the_verifier_with_its_state(
+    world: World,
+) -> None:
+    world.ledger.publish_own(
+        CONSENT_GRANTED,
+        LEARNER,
+        consent_data("consent-2", expiresAt="2026-03-01T00:00:00Z", givenAt="2026-02-01T00:00:00Z"),
+    )
+    world.ledger.publish_own(
+        CONSENT_GRANTED, LEARNER, consent_data("consent-3", grantee={"id": "other", "name": "O"})
+    )
+    world.ledger.publish_own(CONSENT_GRANTED, LEARNER, consent_data("consent-4"))
+    consent.revoke(world.records, world.ledger, LEARNER, "consent-4", now=NOW)
+    rows = consent.granted_to(world.records, VERIFIER, now=NOW)
+    assert [(r["consentId"], r["state"]) for r in rows] == [
+        ("consent-4", "revoked"),
+        ("consent-2", "expired"),
+        (CONSENT, "given"),
+    ]
+    assert {r["learner"] for r in rows} == {LEARNER}
+    assert rows[-1]["purposes"] == [PURPOSE]
+    assert [r["consentId"] for r in consent.granted_to(world.records, "other", now=NOW)] == [
+        "consent-3"
+    ]
+    assert consent.granted_to(world.records, "nobody", now=NOW) == []
+
+
+def test_granted_to_leaves_out_an_erased_learners_consents(world: World) -> None:
+    world.ledger.erase(LEARNER, request_id="erasure-1")
+    assert consent.granted_to(world.records, VERIFIER, now=NOW) == []
+
+
+def test_granted_to_when_the_store_fails_is_a_store_error(world: World) -> None:
+    world.records.failing = True
+    with pytest.raises(StoreError):
+        consent.granted_to(world.records, VERIFIER, now=NOW)
