@@ -18,6 +18,7 @@ from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, Observe
 from api.routes import admin, auditors, health, issuers, learners, verifiers
 from api.settings import ServerSettings
+from api.web import install_web, status_page
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from projections.store import open_projection_store
@@ -72,9 +73,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, status_page)
     for module in (issuers, learners, verifiers, auditors, admin, health):
         app.include_router(module.router)
+    install_web(app, settings.web)
     # Added last, so outermost: every request is counted, even one refused for its size.
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(Observe, metrics=metrics)

@@ -8,12 +8,12 @@ submitted value, a token or personal data. One 404 answers both "no such learner
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -170,9 +170,27 @@ def _route(request: Request) -> str:
     return str(getattr(route, "path", "?"))
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(LedgerError, _ledger)
-    app.add_exception_handler(CredentialError, _ledger)
-    app.add_exception_handler(Exception, _unexpected)
+# A web page for an error status on a page's path; None on the API's paths.
+StatusPage = Callable[[Request, int], Response | None]
+Handler = Callable[[Request, Exception], Any]
+
+
+def install_error_handlers(app: FastAPI, pages: StatusPage | None = None) -> None:
+    """JSON errors for the API; with ``pages``, a page instead wherever it gives one (the
+    web pages' paths), with the same status."""
+
+    def either(handler: Handler) -> Handler:
+        if pages is None:
+            return handler
+
+        async def answer(request: Request, exc: Exception) -> Response:
+            json: Response = await handler(request, exc)
+            return pages(request, json.status_code) or json
+
+        return answer
+
+    app.add_exception_handler(RequestValidationError, either(_validation))
+    app.add_exception_handler(StarletteHTTPException, either(_http))
+    app.add_exception_handler(LedgerError, either(_ledger))
+    app.add_exception_handler(CredentialError, either(_ledger))
+    app.add_exception_handler(Exception, either(_unexpected))

@@ -9,6 +9,7 @@ from pathlib import Path
 from api.auth import KEYS_VARIABLE, MAX_TOKEN_TTL_S
 from consumers.settings import KafkaSettings
 from ledger.env import FromEnv, variable
+from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 from services.signing import SigningSettings
 
@@ -34,6 +35,56 @@ class ApiSettings(FromEnv):
     )
 
 
+def _issuer(value: str) -> str:
+    if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+        raise ConfigurationError(
+            "LEDGER_OIDC_ISSUER: must be an https URL (plain http only on loopback)"
+        )
+    return value.rstrip("/")
+
+
+def _claim(value: str) -> str:
+    if not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ConfigurationError("a claim name holds letters, digits, '_', '-' and '.' only")
+    return value
+
+
+@dataclass(frozen=True)
+class WebSettings(FromEnv):
+    """The web pages' settings: sign-in with OpenID Connect, and sessions.
+
+    Attributes:
+        oidc_issuer: the OpenID provider's issuer URL (its discovery document is read from
+            ``<issuer>/.well-known/openid-configuration``); empty: no OpenID sign-in.
+        oidc_client_id, oidc_client_secret: the ledger's client at that provider.
+        oidc_scopes: the scopes asked for (space-separated).
+        subject_claim: the claim carrying the learner's or verifier's ledger id.
+        role_claim: the claim carrying the role, ``learner`` or ``verifier``.
+        session_idle_s: a session ends after this long without a request.
+        session_max_s: and at the latest this long after sign-in.
+        dev_signin: a development sign-in page (no provider; any id, either role), served
+            only to loopback clients by a server bound to loopback. Never in production.
+        public_url: the pages' own address as browsers reach it (e.g. behind a proxy), for
+            the sign-in redirect and the export's QR link; empty: taken from each request.
+    """
+
+    oidc_issuer: str = variable("LEDGER_OIDC_ISSUER", "", check=_issuer)
+    oidc_client_id: str = variable("LEDGER_OIDC_CLIENT_ID", "")
+    oidc_client_secret: str = variable("LEDGER_OIDC_CLIENT_SECRET", "", secret=True)
+    oidc_scopes: str = variable("LEDGER_OIDC_SCOPES", "openid profile")
+    subject_claim: str = variable("LEDGER_OIDC_SUBJECT_CLAIM", "sub", check=_claim)
+    role_claim: str = variable("LEDGER_OIDC_ROLE_CLAIM", "ledger_role", check=_claim)
+    session_idle_s: int = variable("LEDGER_WEB_SESSION_IDLE_S", 1800, low=60, high=86_400)
+    session_max_s: int = variable("LEDGER_WEB_SESSION_MAX_S", 28_800, low=300, high=7 * 86_400)
+    dev_signin: bool = variable("LEDGER_WEB_DEV_SIGNIN", False)
+    public_url: str = variable("LEDGER_WEB_PUBLIC_URL", "")
+
+    @property
+    def oidc(self) -> bool:
+        """Whether OpenID sign-in is configured (issuer, client id and secret)."""
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """What the API process reads: the core's settings, its own, the broker its readiness
@@ -43,6 +94,7 @@ class ServerSettings:
     api: ApiSettings
     kafka: KafkaSettings
     signing: SigningSettings
+    web: WebSettings = WebSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -56,4 +108,5 @@ class ServerSettings:
             ApiSettings.from_env(env),
             KafkaSettings.from_env(env),
             SigningSettings.from_env(env),
+            WebSettings.from_env(env),
         )

@@ -285,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a JSON credential or a VC-JWT")
     p.set_defaults(handler=ex.verify)
 
-    p = sub.add_parser("serve", help="run the HTTP API (uvicorn; LEDGER_API_TOKEN_KEYS_FILE)")
+    p = sub.add_parser(
+        "serve", help="run the HTTP API and the web pages (uvicorn; LEDGER_API_TOKEN_KEYS_FILE)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument(

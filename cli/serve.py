@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 from pathlib import Path
 
 from cli.output import emit_json, out
 from ledger.collector import tune_gc
-from ledger.errors import LedgerError
+from ledger.errors import ConfigurationError, LedgerError
 from services.signing import read_ed25519_key
 
 
@@ -18,7 +19,12 @@ def serve(args: argparse.Namespace) -> int:
 
     from api.settings import ServerSettings
 
-    ServerSettings.from_env()  # a malformed setting is reported before the server starts
+    settings = ServerSettings.from_env()  # a malformed setting is reported before it starts
+    if settings.web.dev_signin and not _loopback(args.host):
+        raise ConfigurationError(
+            "LEDGER_WEB_DEV_SIGNIN: the development sign-in lets anyone in as anyone, so "
+            f"`ledger serve` offers it only on a loopback address, not on --host {args.host}"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tune_gc()  # the server's whole life, set here: no request handler changes it
     # uvicorn's own access log prints paths and query strings, which hold learner and
@@ -33,6 +39,13 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def token(args: argparse.Namespace) -> int:
