@@ -148,7 +148,57 @@ def run_demo(args: argparse.Namespace) -> int:
     out.print(f"  {env} .venv/bin/ledger replay --learner {sample} --at-sequence 1000")
     out.print(f"  {env} .venv/bin/ledger audit verify")
     out.print(f"  {env} .venv/bin/ledger issuers list")
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    port = getattr(args, "port", 8080)
+    if getattr(args, "serve", False):
+        _serve_pages(settings, folder, port, sample)
+    else:
+        out.print(f"  .venv/bin/ledger demo --serve   (the web pages on 127.0.0.1:{port})")
+    return 0
+
+
+def _serve_pages(settings: Settings, folder: Path, port: int, sample: str) -> None:
+    """The web pages on the demo ledger, on loopback, with the development sign-in; the
+    API beside them takes tokens of a throwaway key nobody holds."""
+    import uvicorn
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from api.app import create_app
+    from api.auth import jwks_of
+    from api.settings import ApiSettings, ServerSettings, WebSettings
+    from consumers.settings import KafkaSettings
+    from services.signing import SigningSettings
+
+    keys = folder / "demo-token-keys.json"
+    keys.write_bytes(orjson.dumps(jwks_of(Ed25519PrivateKey.generate().public_key())))
+    signing = folder / "demo-signing.pem"
+    if not signing.exists():
+        fd = os.open(signing, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(
+                Ed25519PrivateKey.generate().private_bytes(
+                    Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+                )
+            )
+    server = ServerSettings(
+        settings,
+        ApiSettings.from_env({}, token_keys_file=keys),
+        KafkaSettings.from_env(),
+        SigningSettings(signing),
+        WebSettings.from_env(dev_signin=True),
+    )
+    out.print(f"web pages: http://127.0.0.1:{port}/ (Ctrl-C stops them)")
+    out.print(f"  sign in (development, no password) as learner {sample},")
+    out.print("  or as verifier verifier-talentco, to whom demo learners gave consents")
+    uvicorn.run(
+        create_app(server), host="127.0.0.1", port=port, access_log=False, log_level="warning"
+    )
 
 
 def _project(

@@ -320,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learners", type=int, default=200, help="how many learners")
     p.add_argument("--db", help="database file (default: LEDGER_DATA_DIR/demo/ledger.db)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the web pages on 127.0.0.1 with the development sign-in (no "
+        "password: loopback only) until Ctrl-C",
+    )
+    p.add_argument("--port", type=int, default=8080, help="the pages' port with --serve")
     _add_json(p)
     p.set_defaults(handler=c.demo)
 

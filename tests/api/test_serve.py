@@ -92,3 +92,21 @@ def test_ledger_serve_accepts_a_token_from_ledger_token_and_refuses_none(
         output = "".join(started) + rest
     assert token not in output
     assert "GET /v1/issuers 200" in output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "ledger.example"])
+def test_ledger_serve_refuses_the_development_sign_in_off_loopback(
+    env: dict[str, str], host: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "serve", "--host", host, "--port", "1"],
+        env={**env, "LEDGER_WEB_DEV_SIGNIN": "true"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "LEDGER_WEB_DEV_SIGNIN" in done.stderr
+    assert "loopback" in done.stderr
