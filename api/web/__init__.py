@@ -69,7 +69,7 @@ def install_web(app: FastAPI, settings: WebSettings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     store = SessionStore(ttl_s=settings.session_idle_s, max_age_s=settings.session_max_s)
     app.state.web_sessions = store
-    app.add_middleware(ServerSessions, store=store, exempt=API_PATHS)
+    app.add_middleware(ServerSessions, store=store, exempt=(*API_PATHS, "/static/"))
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(PageError, _page_error)
 
