@@ -57,6 +57,15 @@ def item_title(item: Mapping[str, Any]) -> str:
     return str(item.get("kind", "item")).replace("-", " ").capitalize()
 
 
+def issuer_name(item: Mapping[str, Any]) -> str:
+    """Who reported an item: the organisation it names, else the issuer's id."""
+    data: Mapping[str, Any] = item.get("data") or {}
+    organisation = data.get("organisation")
+    if isinstance(organisation, Mapping) and isinstance(organisation.get("name"), str):
+        return str(organisation["name"])
+    return str(item.get("issuer") or "unknown")
+
+
 def kind_label(kind: object) -> str:
     text = str(kind or "")
     return KIND_LABELS.get(text, text.replace("-", " ").capitalize())
@@ -91,6 +100,7 @@ def environment() -> Environment:
     )
     env.filters["title"] = item_title
     env.filters["kind"] = kind_label
+    env.filters["issuer"] = issuer_name
     env.filters["when"] = when
     return env
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import uvicorn
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
@@ -257,7 +257,7 @@ def sign_in_at_provider(
     once the browser has left the provider for the relying party.
 
     Raises SignInRefusedError when the provider refuses the login (not an account)."""
-    wait = WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException])
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=[WebDriverException])
     login_box = wait.until(
         _login_form, f"the provider's sign-in form did not appear (at {driver.current_url})"
     )
@@ -307,7 +307,9 @@ def _stale(element: Any) -> Callable[[WebDriver], bool]:
     def gone(_: WebDriver) -> bool:
         try:
             element.is_enabled()
-        except StaleElementReferenceException:
+        except WebDriverException:
+            # Stale, or (mid-navigation) "Node with given id does not belong to the
+            # document", which Chromium answers instead: either way the page moved on.
             return True
         return False
 
