@@ -56,6 +56,9 @@ class WebSettings(FromEnv):
     Attributes:
         oidc_issuer: the OpenID provider's issuer URL (its discovery document is read from
             ``<issuer>/.well-known/openid-configuration``); empty: no OpenID sign-in.
+        oidc_metadata_url: where the server itself reads the discovery document when that
+            is not at the issuer's address (a provider reached by another name inside a
+            private network); empty: ``<issuer>/.well-known/openid-configuration``.
         oidc_client_id, oidc_client_secret: the ledger's client at that provider.
         oidc_scopes: the scopes asked for (space-separated).
         subject_claim: the claim carrying the learner's or verifier's ledger id.
@@ -69,6 +72,7 @@ class WebSettings(FromEnv):
     """
 
     oidc_issuer: str = variable("LEDGER_OIDC_ISSUER", "", check=_issuer)
+    oidc_metadata_url: str = variable("LEDGER_OIDC_METADATA_URL", "")
     oidc_client_id: str = variable("LEDGER_OIDC_CLIENT_ID", "")
     oidc_client_secret: str = variable("LEDGER_OIDC_CLIENT_SECRET", "", secret=True)
     oidc_scopes: str = variable("LEDGER_OIDC_SCOPES", "openid profile")
@@ -78,6 +82,11 @@ class WebSettings(FromEnv):
     session_max_s: int = variable("LEDGER_WEB_SESSION_MAX_S", 28_800, low=300, high=7 * 86_400)
     dev_signin: bool = variable("LEDGER_WEB_DEV_SIGNIN", False)
     public_url: str = variable("LEDGER_WEB_PUBLIC_URL", "")
+
+    @property
+    def metadata_url(self) -> str:
+        """The discovery document's address, as this server reaches it."""
+        return self.oidc_metadata_url or f"{self.oidc_issuer}/.well-known/openid-configuration"
 
     @property
     def oidc(self) -> bool:

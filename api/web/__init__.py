@@ -58,7 +58,7 @@ def install_web(app: FastAPI, settings: WebSettings) -> None:
         oauth = OAuth()
         oauth.register(
             name="ledger",
-            server_metadata_url=f"{settings.oidc_issuer}/.well-known/openid-configuration",
+            server_metadata_url=settings.metadata_url,
             client_id=settings.oidc_client_id,
             client_secret=settings.oidc_client_secret,
             client_kwargs={"scope": settings.oidc_scopes, "code_challenge_method": "S256"},
