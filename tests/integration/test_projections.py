@@ -112,6 +112,7 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
         )
         reports = orjson.loads(out.stdout)
         assert [r["projection"] for r in reports] == [
+            "consent-grants",
             "learner-activity",
             "learner-record",
             "pathways",

@@ -155,16 +155,27 @@ def test_the_whole_journey_of_a_learner_and_a_verifier(
     assert "Learning, work and credentials" in ada.page_source
     journey.check(ada, "02-learner-record")
 
-    # grant a consent on the one form
+    # grant a consent on the one form: a first try with mistakes the browser lets through
     ada.get(f"{base}/learners/{learner}/consents")
-    fill(ada, "grantee_id", VERIFIER)
+    fill(ada, "grantee_id", "talent co")
     fill(ada, "grantee_name", "TalentCo")
-    ada.find_element(By.ID, "purpose-recruitment").click()
     ada.find_element(By.ID, "category-credentials").click()
     # a date input's typing order depends on the browser's locale: set it as a picker does
     ada.execute_script("arguments[0].value = '2099-12-31'", ada.find_element(By.ID, "expires_on"))
     fill(ada, "notice_url", "https://talentco.example/privacy")
     fill(ada, "jurisdiction", "GB")
+    click(ada, "main form[action$='/consents'] button[type=submit]")
+    links = ada.find_elements(By.CSS_SELECTOR, ".problems a")
+    assert {str(a.get_attribute("href")).rpartition("#")[2] for a in links} == {
+        "grantee_id",
+        "purposes",
+    }
+    journey.check(ada, "03a-learner-consent-mistakes")
+    # what was entered is kept; the learner corrects the two fields
+    assert ada.find_element(By.ID, "category-credentials").is_selected()
+    fill(ada, "grantee_id", VERIFIER)
+    ada.find_element(By.ID, "purpose-recruitment").click()
+    ada.execute_script("arguments[0].value = '2099-12-31'", ada.find_element(By.ID, "expires_on"))
     click(ada, "main form[action$='/consents'] button[type=submit]")
     assert "Consent given to TalentCo" in ada.page_source
     assert "status-given" in ada.page_source
@@ -227,6 +238,11 @@ def test_the_whole_journey_of_a_learner_and_a_verifier(
         check=False,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    talent.get(f"{base}/verifier/verify")
+    talent.find_element(By.ID, "file").send_keys(str(exported))
+    click(talent, "main form button[type=submit]")
+    assert "Verified: every proof holds" in talent.page_source
+    journey.check(talent, "09a-verifier-verify-report")
     ada.get(f"{base}/learners/{learner}/export")
     assert "sha256-" in ada.page_source  # listed with its digest
     click(ada, "main form button.secondary")

@@ -127,6 +127,68 @@ def test_a_form_without_the_sessions_csrf_token_is_refused_and_nothing_happens(
         assert "This form has expired" in answer.text
     assert web.events() == before
     assert person.get(f"/learners/{learner}/record").status_code == 200  # still signed in
+    verifier = web.person()
+    verifier.sign_in("talentco", role="verifier")
+    verifier.get("/verifier/consents")
+    for path, form in {
+        f"/verifier/learners/{learner}/consents/{consent}/view": {"purpose": "recruitment"},
+        "/verifier/verify": {"credential": "{}"},
+    }.items():
+        data = {k: v for k, v in {**form, "csrf": token}.items() if v is not None}
+        answer = verifier.post_as_is(path, data)
+        assert answer.status_code == 403, path
+    assert web.events() == before  # the view recorded no disclosure
+    login = web.person()
+    login.get("/signin/dev")
+    refused = login.post_as_is(
+        "/signin/dev",
+        {
+            k: v
+            for k, v in {"id": learner, "role": "learner", "csrf": token}.items()
+            if v is not None
+        },
+    )
+    assert refused.status_code == 403  # no login forced on a browser from elsewhere
+
+
+def test_an_expired_consent_shows_nothing_and_the_verifier_reads_why(web: Site) -> None:
+    from datetime import UTC, datetime
+
+    from projections.reading import LedgerRecords
+    from services.consent import ConsentTerms, grant
+
+    learner = web.learners[0]
+    context = web.client.app.state.context  # type: ignore[attr-defined]
+    terms = ConsentTerms(
+        grantee_id="talentco",
+        grantee_name="TalentCo",
+        purposes=["recruitment"],
+        expires_at="2020-01-01T00:00:00Z",
+        notice_url="https://talentco.example/privacy",
+        jurisdiction="GB",
+        withdrawal_method="one click",
+        categories=["credentials"],
+    )
+    with context.session() as ledger:
+        given = grant(
+            LedgerRecords(ledger, context.store), ledger, learner, terms, now=datetime.now(UTC)
+        )
+    learner_side = web.person()
+    learner_side.sign_in(learner)
+    assert "status-expired" in learner_side.get(f"/learners/{learner}/consents").text
+    verifier = web.person()
+    verifier.sign_in("talentco", role="verifier")
+    listing = verifier.get("/verifier/consents").text
+    assert "status-expired" in listing
+    assert "View record" not in listing
+    before = web.events()
+    answer = verifier.post(
+        f"/verifier/learners/{learner}/consents/{given.consent_id}/view",
+        {"purpose": "recruitment"},
+    )
+    assert answer.status_code == 403
+    assert "has expired" in answer.text
+    assert web.events() == before
 
 
 def test_a_form_posted_from_another_site_is_refused_even_with_the_token(web: Site) -> None:
