@@ -35,7 +35,7 @@ from services.records import NoRecordError
 router = APIRouter(include_in_schema=False)
 LINK_TTL_S = 300
 Format = Literal["di", "jwt"]
-FORMATS: dict[str, str] = {"di": "Data Integrity (JSON)", "jwt": "VC-JWT"}
+FORMATS: dict[str, str] = {"di": "Data Integrity JSON", "jwt": "VC-JWT"}
 
 
 @dataclass
