@@ -153,3 +153,13 @@ def load_from(directory: Path) -> Catalogue:
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with this package, loaded once on first use."""
     return load_from(SCHEMA_DIR)
+
+
+def known_purposes() -> tuple[str, ...]:
+    """The purposes a consent may name by word (it may also name a purpose IRI), as the
+    consent-granted schema lists them."""
+    from schemas.names import CONSENT_GRANTED
+
+    items = load_catalogue().get(CONSENT_GRANTED).schema["properties"]["purposes"]["items"]
+    words = next(option["enum"] for option in items["anyOf"] if "enum" in option)
+    return tuple(words)

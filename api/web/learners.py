@@ -18,7 +18,6 @@ from api.models import ConsentRequest
 from api.web.auth import FormDep, OwnLearnerPage, PageError, not_found
 from api.web.pages import render
 from api.web.records import (
-    KNOWN_PURPOSES,
     RecordView,
     consent_rows,
     field_problems,
@@ -26,6 +25,7 @@ from api.web.records import (
     records_of,
 )
 from ledger.errors import LearnerErasedError
+from schemas.catalogue import known_purposes
 from schemas.times import utc_seconds
 from services import consent as consent_service
 from services.consent import (
@@ -69,7 +69,7 @@ def _consents_page(
         section="consents",
         view=view,
         rows=consent_rows(view.doc.get("consents", ()), datetime.now(UTC)),
-        purposes=KNOWN_PURPOSES,
+        purposes=known_purposes(),
         problems=problems or {},
         given=given or {},
         notice=notice,

@@ -18,16 +18,6 @@ from projections.store import Document
 from services.consent import consent_state
 from services.records import NoRecordError, learner_activity, learner_record
 
-KNOWN_PURPOSES = (
-    "recruitment",
-    "admissions",
-    "credential-verification",
-    "background-check",
-    "professional-registration",
-    "credit-transfer",
-    "research",
-    "regulatory-compliance",
-)
 SHARED_CATEGORIES = ("learning", "work", "credentials", "skills")
 
 # The consent form's field for each field of the API's consent request.

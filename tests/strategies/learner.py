@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from schemas.catalogue import known_purposes
 from tests.strategies.base import (
     COUNTRIES,
     LANGUAGES,
@@ -25,14 +26,7 @@ from tests.strategies.issuers import DataFactory, Issuer
 
 CATEGORIES = ("learning", "work", "credentials", "skills", "pathways")
 PURPOSES = (
-    "recruitment",
-    "admissions",
-    "credential-verification",
-    "background-check",
-    "professional-registration",
-    "credit-transfer",
-    "research",
-    "regulatory-compliance",
+    *known_purposes(),
     "https://w3id.org/dpv#IdentityVerification",
     "https://w3id.org/dpv#ServiceProvision",
 )

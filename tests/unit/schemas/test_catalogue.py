@@ -255,3 +255,12 @@ def test_catalogue_personal_annotation_that_is_not_a_list_of_paths_is_refused(
     rewrite(root / "events/learner/registered.v1.json", **{"x-lll-personal": "name"})
     with pytest.raises(CatalogueError, match="x-lll-personal"):
         load_from(root)
+
+
+def test_known_purposes_are_the_words_the_consent_schema_allows() -> None:
+    from schemas.catalogue import known_purposes
+
+    words = known_purposes()
+    assert "recruitment" in words
+    assert len(words) == len(set(words)) >= 5
+    assert all(":" not in w for w in words)  # words, not IRIs
