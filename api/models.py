@@ -114,6 +114,11 @@ class CredentialCheck(BaseModel):
     held: bool
     verified: bool
     reason: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what was seen but not judged, e.g. a proof of a kind the ledger does "
+        "not know beside one that verified",
+    )
 
 
 class VerificationReport(BaseModel):

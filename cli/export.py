@@ -86,8 +86,9 @@ def _line(check: CredentialCheck) -> str:
     label = f"{'  ' if check.held else ''}{check.kind} {check.id or '(no id)'}"
     if check.held and check.name is not None:
         label += f" ({check.name})"
+    notes = "".join(f"; warning: {w}" for w in check.warnings)
     if check.verified:
-        return f"{label}: verified" + (f", {check.reason}" if check.reason else "")
+        return f"{label}: verified" + (f", {check.reason}" if check.reason else "") + notes
     return f"{label}: FAILED — {check.reason}"
 
 

@@ -1,4 +1,14 @@
-"""Data Integrity proofs with the `eddsa-rdfc-2022` cryptosuite (W3C vc-di-eddsa): sign and verify."""
+"""Data Integrity proofs: sign with `eddsa-rdfc-2022` (W3C vc-di-eddsa); verify that and
+`Ed25519Signature2020` (the W3C CCG suite the Digital Credentials Consortium's issuers and
+the Learner Credential Wallet use).
+
+Both suites sign the same bytes: SHA-256 of the canonical (RDFC-1.0 / URDNA2015) proof
+options, carrying the document's `@context`, followed by SHA-256 of the canonical document
+without its proof; both encode the Ed25519 signature as a multibase (base58btc) proofValue.
+A credential may carry several proofs. As 1EdTech's validator judges them, each proof of a
+known kind must verify, at least one must be of a known kind, and a proof of a kind the
+ledger does not know, beside one that verified, is a warning rather than a failure.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +36,8 @@ PROOF_TYPE: Final = "DataIntegrityProof"
 CRYPTOSUITE: Final = "eddsa-rdfc-2022"
 # "eddsa-2022" is the draft name of the same algorithm; 1EdTech still accepts proofs made with it.
 ACCEPTED_CRYPTOSUITES: Final = frozenset({CRYPTOSUITE, "eddsa-2022"})
+# The W3C CCG suite (https://w3id.org/security/suites/ed25519-2020/v1): no cryptosuite.
+ED25519_2020: Final = "Ed25519Signature2020"
 
 
 def _timestamp(moment: datetime) -> str:
@@ -105,6 +117,21 @@ def _proofs(document: Mapping[str, Any]) -> list[Any]:
     return list(proof) if isinstance(proof, list) else [proof]
 
 
+def known(proof: Any) -> bool:
+    """Whether ``proof`` is of a kind this module verifies (a malformed one counts as known:
+    it fails rather than being passed over)."""
+    if not isinstance(proof, Mapping):
+        return True
+    if proof.get("type") == ED25519_2020:
+        return True
+    return proof.get("type") == PROOF_TYPE and proof.get("cryptosuite") in ACCEPTED_CRYPTOSUITES
+
+
+def checked_proofs(document: Mapping[str, Any]) -> list[Any]:
+    """The document's proofs of a kind this module verifies, in order."""
+    return [proof for proof in _proofs(document) if known(proof)]
+
+
 def verify(
     document: Mapping[str, Any],
     *,
@@ -114,7 +141,9 @@ def verify(
 ) -> Verification:
     """Verify every Data Integrity proof of a credential, then its validity period.
 
-    Failures are reported in the result, never raised.
+    Each proof of a known kind (`eddsa-rdfc-2022`, `Ed25519Signature2020`) must verify
+    and one at least must be there; a proof of another kind beside them is named in the
+    result's warnings. Failures are reported in the result, never raised.
 
     Args:
         document: the credential with its `proof` (one object or a list).
@@ -126,11 +155,33 @@ def verify(
     if not proofs:
         return Verification.failed(Failure.NO_PROOF, "the document has no proof")
     unsecured = {key: value for key, value in document.items() if key != "proof"}
-    for proof in proofs:
+    checked = [proof for proof in proofs if known(proof)]
+    if not checked:
+        return _unknown(proofs[0])
+    for proof in checked:
         outcome = _verify_proof(unsecured, proof, resolver, proof_purpose, now)
         if not outcome:
             return outcome
-    return check_validity_period(unsecured, now or datetime.now(UTC))
+    period = check_validity_period(unsecured, now or datetime.now(UTC))
+    warnings = tuple(_passed_over(proof) for proof in proofs if not known(proof))
+    return Verification.passed(warnings) if period and warnings else period
+
+
+def _unknown(proof: Mapping[str, Any]) -> Verification:
+    if proof.get("type") == PROOF_TYPE:
+        return Verification.failed(
+            Failure.UNKNOWN_CRYPTOSUITE,
+            f"cryptosuite {proof.get('cryptosuite')!r} is not supported",
+        )
+    return Verification.failed(
+        Failure.UNKNOWN_CRYPTOSUITE,
+        f"proof type {proof.get('type')!r} is neither {PROOF_TYPE} nor {ED25519_2020}",
+    )
+
+
+def _passed_over(proof: Mapping[str, Any]) -> str:
+    kind = proof.get("cryptosuite") if proof.get("type") == PROOF_TYPE else proof.get("type")
+    return f"a proof of kind {kind!r} was not checked (the ledger does not know it)"
 
 
 def _verify_proof(
@@ -142,15 +193,6 @@ def _verify_proof(
 ) -> Verification:
     if not isinstance(proof, Mapping):
         return Verification.failed(Failure.MALFORMED_PROOF, "proof is not a JSON object")
-    if proof.get("type") != PROOF_TYPE:
-        return Verification.failed(
-            Failure.UNKNOWN_CRYPTOSUITE, f"proof type {proof.get('type')!r} is not {PROOF_TYPE}"
-        )
-    if proof.get("cryptosuite") not in ACCEPTED_CRYPTOSUITES:
-        return Verification.failed(
-            Failure.UNKNOWN_CRYPTOSUITE,
-            f"cryptosuite {proof.get('cryptosuite')!r} is not supported",
-        )
     if proof.get("proofPurpose") != proof_purpose:
         return Verification.failed(
             Failure.WRONG_PROOF_PURPOSE,

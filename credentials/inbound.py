@@ -28,7 +28,10 @@ EMBEDDED_JWK: Final = "embedded-jwk"
 _EXPLAINED: Final = {
     Failure.NO_PROOF: "it has no proof",
     Failure.MALFORMED_PROOF: "its proof or JWS is malformed",
-    Failure.UNKNOWN_CRYPTOSUITE: "its proof is not a DataIntegrityProof with eddsa-rdfc-2022",
+    Failure.UNKNOWN_CRYPTOSUITE: (
+        "it has no proof of a known kind (DataIntegrityProof with eddsa-rdfc-2022, or "
+        "Ed25519Signature2020)"
+    ),
     Failure.UNSUPPORTED_ALGORITHM: "its JWS algorithm is not EdDSA (Ed25519) or RS256 (RSA)",
     Failure.WRONG_PROOF_PURPOSE: "its proofPurpose is not assertionMethod",
     Failure.BAD_PROOF_VALUE: "its proofValue is not a multibase Ed25519 signature",
@@ -54,8 +57,9 @@ def verify_embedded(
 ) -> Verification:
     """Verify the proof of an embedded Open Badges 3.0 / CLR 2.0 credential.
 
-    JSON formats are checked as `eddsa-rdfc-2022` Data Integrity proofs, keys from did:key or
-    a `…#z6Mk…` fragment; JWT formats as VC-JWT, keys from a did:key `kid`, a fragment, or
+    JSON formats are checked as `eddsa-rdfc-2022` or `Ed25519Signature2020` Data Integrity
+    proofs (a proof of another kind beside them is a warning), keys from did:key or a
+    `…#z6Mk…` fragment; JWT formats as VC-JWT, keys from a did:key `kid`, a fragment, or
     the header's JWK. For CLR the outer proof and every credential in
     `credentialSubject.verifiableCredential` are checked. A credential whose proof holds but
     whose validity period has passed is *verified*: the result is ok, with
@@ -116,12 +120,13 @@ class _IngestPolicy:
 
 
 def method_of(embedded: Mapping[str, Any]) -> str:
-    """The verification method an embedded credential names: the (first) proof's
-    `verificationMethod`, the JWS `kid`, or `embedded-jwk`; empty if there is none."""
+    """The verification method an embedded credential names: the first checked proof's
+    `verificationMethod` (a proof of a kind the ledger does not know is passed over), the
+    JWS `kid`, or `embedded-jwk`; empty if there is none."""
     credential = embedded.get("credential")
     if isinstance(credential, Mapping):
-        proofs = credential.get("proof")
-        proof = proofs[0] if isinstance(proofs, list) and proofs else proofs
+        proofs = dataintegrity.checked_proofs(credential)
+        proof = proofs[0] if proofs else None
         method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
         return method if isinstance(method, str) else ""
     if isinstance(credential, str):
@@ -147,6 +152,8 @@ def verification_record(
     record = {"status": "verified", "method": method_of(embedded), "checkedAt": checked_at}
     if outcome.failure is Failure.EXPIRED:
         record["note"] = outcome.reason
+    elif outcome.warnings:
+        record["note"] = "; ".join(outcome.warnings)
     return record
 
 

@@ -37,6 +37,8 @@ class CredentialCheck:
         held: True for a credential held inside the presented one.
         verified: whether it counts as verified (an expired held credential does).
         reason: why it failed, or a note on a verified one (expiry); empty otherwise.
+        warnings: what was seen but not judged (a proof of a kind the ledger does not know,
+            beside one that verified).
     """
 
     kind: str
@@ -45,6 +47,7 @@ class CredentialCheck:
     held: bool
     verified: bool
     reason: str = ""
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class CredentialCheck:
             "held": self.held,
             "verified": self.verified,
             "reason": self.reason,
+            "warnings": list(self.warnings),
         }
 
 
@@ -94,10 +98,14 @@ def verify_document(credential: Mapping[str, Any]) -> Verification:
     outcome = dataintegrity.verify(credential)
     if not outcome and outcome.failure is not Failure.EXPIRED:
         return outcome  # expiry is judged after every proof has verified
-    proof = credential.get("proof")
-    proofs = proof if isinstance(proof, list) else [proof]
-    methods = [p.get("verificationMethod") if isinstance(p, Mapping) else None for p in proofs]
-    return _bound_to_issuer(credential, methods) if outcome else outcome
+    methods = [
+        p.get("verificationMethod") if isinstance(p, Mapping) else None
+        for p in dataintegrity.checked_proofs(credential)
+    ]
+    if not outcome:
+        return outcome
+    bound = _bound_to_issuer(credential, methods)
+    return outcome if bound else bound
 
 
 def verify_token(
@@ -129,6 +137,7 @@ def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) 
         held,
         verified,
         "" if outcome else outcome.reason,
+        outcome.warnings,
     )
 
 

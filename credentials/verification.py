@@ -30,19 +30,24 @@ class Failure(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """`ok` with an empty reason, or the failure and a sentence naming what failed."""
+    """`ok` with an empty reason, or the failure and a sentence naming what failed.
+
+    ``warnings`` name what was seen but not judged on a verification that holds (e.g. a
+    proof of a kind the ledger does not know, beside one that verified).
+    """
 
     ok: bool
     reason: str = ""
     failure: Failure | None = None
+    warnings: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.ok
 
     @classmethod
-    def passed(cls) -> Verification:
-        """A successful verification."""
-        return cls(ok=True)
+    def passed(cls, warnings: tuple[str, ...] = ()) -> Verification:
+        """A successful verification (with what it could not judge, if anything)."""
+        return cls(ok=True, warnings=warnings)
 
     @classmethod
     def failed(cls, failure: Failure, detail: str) -> Verification:

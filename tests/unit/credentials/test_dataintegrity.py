@@ -181,7 +181,7 @@ def test_verify_random_credential_subject_change_breaks_the_proof(
     ("field", "value", "failure"),
     [
         ("cryptosuite", "ecdsa-rdfc-2019", Failure.UNKNOWN_CRYPTOSUITE),
-        ("type", "Ed25519Signature2020", Failure.UNKNOWN_CRYPTOSUITE),
+        ("type", "EcdsaSecp256k1Signature2019", Failure.UNKNOWN_CRYPTOSUITE),
         ("proofPurpose", "authentication", Failure.WRONG_PROOF_PURPOSE),
         ("proofValue", "uAAAA", Failure.BAD_PROOF_VALUE),
         ("proofValue", "z0OIl", Failure.BAD_PROOF_VALUE),
@@ -227,3 +227,62 @@ def test_sign_document_with_proof_or_without_context_raises(
         sign(signed, key, did_key_of(key))
     with pytest.raises(SigningError, match="@context"):
         sign({"type": "VerifiableCredential"}, key, did_key_of(key))
+
+
+# -- proof sets: several proofs on one credential ------------------------------------------
+
+
+def _other_proof(**changes: Any) -> dict[str, Any]:
+    proof = {
+        "type": "EcdsaSecp256k1Signature2019",
+        "created": "2024-01-02T03:04:05Z",
+        "verificationMethod": "did:example:elsewhere#key-1",
+        "proofPurpose": "assertionMethod",
+        "jws": "eyJhbGciOiJFUzI1NksifQ..c2lnbmF0dXJl",
+    }
+    proof.update(changes)
+    return proof
+
+
+def test_a_proof_of_an_unknown_kind_beside_a_valid_one_is_a_warning(
+    signed: dict[str, Any],
+) -> None:
+    both = {**signed, "proof": [signed["proof"], _other_proof()]}
+    outcome = verify(both)
+    assert outcome.ok
+    (warning,) = outcome.warnings
+    assert "EcdsaSecp256k1Signature2019" in warning
+
+
+def test_an_unknown_cryptosuite_beside_a_valid_proof_is_a_warning_too(
+    signed: dict[str, Any],
+) -> None:
+    other = {**signed["proof"], "cryptosuite": "ecdsa-rdfc-2019", "proofValue": "z3yx"}
+    outcome = verify({**signed, "proof": [other, signed["proof"]]})
+    assert outcome.ok
+    assert ["ecdsa-rdfc-2019" in w for w in outcome.warnings] == [True]
+
+
+def test_only_proofs_of_unknown_kinds_fail(signed: dict[str, Any]) -> None:
+    outcome = verify(
+        {**signed, "proof": [_other_proof(), _other_proof(type="BbsBlsSignature2020")]}
+    )
+    assert outcome.failure is Failure.UNKNOWN_CRYPTOSUITE
+    assert "EcdsaSecp256k1Signature2019" in outcome.reason
+
+
+def test_every_proof_of_a_known_kind_must_verify(signed: dict[str, Any]) -> None:
+    other_key = Ed25519PrivateKey.generate()
+    # a valid signature, but over another document: it does not match this one
+    foreign = sign({**badge(), "name": "Other"}, other_key, did_key_of(other_key))["proof"]
+    outcome = verify({**signed, "proof": [signed["proof"], foreign, _other_proof()]})
+    assert outcome.failure is Failure.SIGNATURE_MISMATCH
+    assert did_key_of(other_key) in outcome.reason
+
+
+def test_two_valid_proofs_by_two_keys_verify_without_warning(signed: dict[str, Any]) -> None:
+    second_key = Ed25519PrivateKey.generate()
+    second = sign(badge(), second_key, did_key_of(second_key), created=SIGNED_AT)["proof"]
+    outcome = verify({**signed, "proof": [signed["proof"], second]})
+    assert outcome.ok
+    assert outcome.warnings == ()

@@ -206,3 +206,34 @@ def test_verify_embedded_judges_validity_at_the_given_moment(key: Ed25519Private
     )
     assert early.failure is Failure.NOT_YET_VALID
     assert not early.ok
+
+
+def test_an_unknown_proof_beside_a_valid_one_is_accepted_with_a_note(
+    key: Ed25519PrivateKey,
+) -> None:
+    signed = dataintegrity.sign(badge(did_key_of(key).partition("#")[0]), key, did_key_of(key))
+    other = {
+        "type": "EcdsaSecp256k1Signature2019",
+        "verificationMethod": "did:example:other#k",
+        "proofPurpose": "assertionMethod",
+        "jws": "e30..c2ln",
+    }
+    embedded = {"format": "ob3-json", "credential": {**signed, "proof": [other, signed["proof"]]}}
+    outcome = verify_embedded(embedded)
+    assert outcome.ok
+    assert method_of(embedded) == did_key_of(key)  # the proof that was checked
+    record = verification_record(embedded, outcome, "2026-01-01T00:00:00Z")
+    assert "EcdsaSecp256k1Signature2019" in record["note"]
+    assert HOLDER not in record["note"]
+
+
+def test_only_an_unknown_proof_is_refused_naming_the_known_kinds(key: Ed25519PrivateKey) -> None:
+    signed = dataintegrity.sign(badge(did_key_of(key).partition("#")[0]), key, did_key_of(key))
+    embedded = {
+        "format": "ob3-json",
+        "credential": {**signed, "proof": {**signed["proof"], "type": "BbsBlsSignature2020"}},
+    }
+    outcome = verify_embedded(embedded)
+    assert outcome.failure is Failure.UNKNOWN_CRYPTOSUITE
+    assert "Ed25519Signature2020" in outcome.reason
+    assert HOLDER not in outcome.reason
