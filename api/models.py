@@ -172,6 +172,12 @@ class IssuerRequest(Strict):
         description="categories (learning, work, credentials, corrections) or type names; "
         "default by kind",
     )
+    dids: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the DIDs (or https URLs) the issuer signs its credentials as: a "
+        "credential embedded in its events must name one as issuer and be signed by its key",
+    )
 
 
 class IssuerModel(BaseModel):
@@ -181,6 +187,7 @@ class IssuerModel(BaseModel):
     kind: str
     types: list[str]
     active: bool
+    dids: list[str] = Field(default_factory=list)
     registered_at: str
 
 

@@ -62,7 +62,12 @@ def issuers(args: argparse.Namespace) -> int:
         registry = ledger.registry
         if args.action == "add":
             issuer = registry.register(
-                args.id, name=args.name, source=args.source, kind=args.kind, types=args.types
+                args.id,
+                name=args.name,
+                source=args.source,
+                kind=args.kind,
+                types=args.types,
+                dids=args.did or (),
             )
             if args.json:
                 emit_json(issuer.as_dict())

@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         help="categories (learning, work, credentials, corrections) or type names; default by kind",
     )
+    add.add_argument(
+        "--did",
+        action="append",
+        metavar="DID",
+        help="a DID (or https URL) the issuer signs its credentials as; repeat for several. "
+        "A credential embedded in its events must name one as issuer and be signed by its key",
+    )
     _add_json(add)
     lst = s.add_parser("list", help="list registered issuers")
     _add_json(lst)

@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from credentials import dataintegrity
-from credentials.errors import KeyResolutionError, TooDeepError
+from credentials.errors import KeyFormatError, KeyResolutionError, TooDeepError
 from credentials.held import held_by, judge_held
 from credentials.jwt import credential_of, decode_jwt, verify_jwt
-from credentials.keys import KeyResolver, PublicKey, public_key_from_jwk, resolve_fragment_multikey
-from credentials.verification import Failure, Verification, parse_datetime
+from credentials.keys import (
+    KeyResolver,
+    PublicKey,
+    did_key_of,
+    public_key_from_jwk,
+    resolve_fragment_multikey,
+)
+from credentials.verification import Failure, Verification, issuer_id, parse_datetime
 from schemas.limits import DEFAULT_MAX_DEPTH
 
 JSON_FORMATS: Final = frozenset({"ob3-json", "clr2-json"})
@@ -45,6 +53,10 @@ _EXPLAINED: Final = {
     Failure.EXPIRED: "it has expired",
     Failure.NOT_YET_VALID: "it is not yet valid",
     Failure.TOO_DEEP: "its JSON nests deeper than the limit (LEDGER_MAX_JSON_DEPTH)",
+    Failure.ISSUER_NOT_BOUND: (
+        "its issuer is not one the publishing issuer is registered to sign as, or it is "
+        "signed by a key that is not its issuer's"
+    ),
 }
 _EXPIRY_FIELDS: Final = ("validUntil", "expirationDate")
 
@@ -117,6 +129,60 @@ class _IngestPolicy:
 
     def not_a_credential(self, where: str) -> Verification:
         return _failed(Failure.MALFORMED_CREDENTIAL, where, "it is not a credential")
+
+
+def issuer_binding(embedded: Mapping[str, Any], signs_as: frozenset[str]) -> Verification:
+    """Whether an embedded credential (whose proof verified) is the publishing issuer's own:
+    its ``issuer`` is one of the identifiers the issuer is registered to sign as
+    (``signs_as``), and each key that signed it is that issuer's (a DID URL or fragment
+    under it; an embedded JWK only when the issuer is the did:key of that very key).
+    A CLR's outer credential is judged; the credentials it holds keep their own issuers.
+
+    Returns:
+        The outcome (``Failure.ISSUER_NOT_BOUND``); the reason never quotes the content.
+    """
+    where = "the credential's issuer"
+    credential = embedded.get("credential")
+    if isinstance(credential, Mapping):
+        document: Mapping[str, Any] = credential
+        methods = [
+            p.get("verificationMethod") if isinstance(p, Mapping) else None
+            for p in dataintegrity.checked_proofs(credential)
+        ]
+    elif isinstance(credential, str):
+        try:
+            header, payload, _ = decode_jwt(credential)
+        except ValueError:
+            return _failed(Failure.ISSUER_NOT_BOUND, where, "the token cannot be read")
+        document = {"issuer": payload.get("iss"), **credential_of(payload)}
+        methods = [header.get("kid") if "kid" in header else _jwk_did(header.get("jwk"))]
+    else:
+        return _failed(Failure.ISSUER_NOT_BOUND, where, "there is no credential")
+    issuer = issuer_id(document)
+    if issuer is None or issuer not in signs_as:
+        why = (
+            "the publishing issuer has no DID registered (`ledger issuers add … --did`)"
+            if not signs_as
+            else "it is not one of the DIDs the publishing issuer is registered with"
+        )
+        return _failed(Failure.ISSUER_NOT_BOUND, where, why)
+    for method in methods:
+        if not isinstance(method, str) or method.partition("#")[0] != issuer:
+            return _failed(
+                Failure.ISSUER_NOT_BOUND, where, "a key that signed it is not the issuer's"
+            )
+    return Verification.passed()
+
+
+def _jwk_did(jwk: Any) -> str | None:
+    """The did:key of a JWT header's Ed25519 JWK (the only embedded key that names a DID)."""
+    if not isinstance(jwk, Mapping):
+        return None
+    try:
+        key = public_key_from_jwk(jwk)
+    except (KeyResolutionError, KeyFormatError, ValueError):
+        return None
+    return did_key_of(key) if isinstance(key, Ed25519PublicKey) else None
 
 
 def method_of(embedded: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from credentials import dataintegrity
 from credentials.errors import CredentialError
 from credentials.held import judge_held
 from credentials.jwt import credential_of, decode_jwt, verify_jwt
-from credentials.verification import Failure, Verification
+from credentials.verification import Failure, Verification, issuer_id
 from schemas.limits import DEFAULT_MAX_DEPTH, depth_message, parser_refused_depth, too_deep
 
 
@@ -75,16 +75,9 @@ class PresentationReport:
         return {"verified": self.ok, "credentials": [c.as_dict() for c in self.checks]}
 
 
-def _issuer_id(credential: Mapping[str, Any]) -> str | None:
-    issuer = credential.get("issuer")
-    if isinstance(issuer, Mapping):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else None
-
-
 def _bound_to_issuer(credential: Mapping[str, Any], methods: list[Any]) -> Verification:
     """The keys must belong to the issuer: a did:key proves only itself otherwise."""
-    issuer = _issuer_id(credential)
+    issuer = issuer_id(credential)
     for method in methods:
         if not isinstance(method, str) or method.partition("#")[0] != issuer:
             return Verification.failed(

@@ -26,6 +26,7 @@ class Failure(StrEnum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not yet valid"
     TOO_DEEP = "nested too deep"
+    ISSUER_NOT_BOUND = "issuer not bound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,14 @@ class Verification:
     def failed(cls, failure: Failure, detail: str) -> Verification:
         """A failed verification whose reason starts with the failure's name."""
         return cls(ok=False, reason=f"{failure.value}: {detail}", failure=failure)
+
+
+def issuer_id(credential: Mapping[str, Any]) -> str | None:
+    """The credential's issuer id (``issuer`` as a string, or its ``id``); None if absent."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from credentials.inbound import verification_record, verify_embedded
+from credentials.inbound import issuer_binding, verification_record, verify_embedded
 from credentials.verification import Failure, Verification
 from ledger.crypto import DataKey, extract_personal, seal_personal
 from ledger.faults import BATCH_FAULTS, internal_problem, isolated
@@ -41,6 +41,8 @@ from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import EventValidator, Problem, format_path
 
 CORRECTIONS = "corrections"
+# The rule an embedded credential's failure breaks, where it is not its proof.
+RULES = {Failure.TOO_DEEP: "max-depth", Failure.ISSUER_NOT_BOUND: "issuer-binding"}
 
 
 def _reject(path: str, rule: str, message: str) -> Rejected:
@@ -281,6 +283,10 @@ class IngestPipeline:
                 return None
             outcome = verify_embedded(embedded, max_depth=self.max_json_depth)
             if outcome:
+                # A valid proof by someone else proves nothing about this issuer.
+                bound = issuer_binding(embedded, c.issuer.dids)
+                if not bound:
+                    return bound
                 c.verification = verification_record(embedded, outcome, checked_at)
             return outcome
 
@@ -289,7 +295,7 @@ class IngestPipeline:
             candidates, "verifying the credential of", verify, _refuser(results)
         ):
             if outcome is not None and not outcome:
-                rule = "max-depth" if outcome.failure is Failure.TOO_DEEP else "proof"
+                rule = RULES.get(outcome.failure, "proof") if outcome.failure else "proof"
                 results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
                 continue
             kept.append(c)

@@ -6,6 +6,7 @@ authorised to publish what, and since when, is itself tamper-evident and replaya
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -32,6 +33,8 @@ from schemas.catalogue import Catalogue
 TOPIC_REGISTERED = "ledger.registry.issuer-registered"
 TOPIC_SUSPENDED = "ledger.registry.issuer-suspended"
 ISSUER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+# What an issuer signs its credentials as: a DID, or an https URL naming its profile.
+SIGNING_ID = re.compile(r"^(did:[a-z0-9]+:[^\s#?]+|https://[^\s#?]+)$")
 KINDS = ("institution", "employer", "ledger")
 # What each kind may publish unless told otherwise.
 DEFAULT_CATEGORIES = {
@@ -52,6 +55,8 @@ class Issuer:
         kind: institution, employer, or ledger (the ledger itself).
         types: the event types it may publish.
         active: False once suspended.
+        dids: the identifiers (DIDs, or https URLs) it signs its credentials as; a
+            credential embedded in its events must name one of them as its issuer.
     """
 
     id: str
@@ -61,10 +66,12 @@ class Issuer:
     types: frozenset[str]
     active: bool = True
     registered_at: str = ""
+    dids: frozenset[str] = frozenset()
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["types"] = sorted(self.types)
+        d["dids"] = sorted(self.dids)
         return d
 
 
@@ -118,10 +125,11 @@ class IssuerRegistry:
                 types=frozenset(raw["types"]),
                 active=True,
                 registered_at=record["recordedAt"],
+                dids=frozenset(raw.get("dids", ())),
             )
         elif topic == TOPIC_SUSPENDED:
             current = self._by_id[raw["id"]]
-            issuer = Issuer(**{**asdict(current), "active": False})
+            issuer = dataclasses.replace(current, active=False)
         else:
             return
         old = self._by_id.get(issuer.id)
@@ -166,9 +174,21 @@ class IssuerRegistry:
         return frozenset(names)
 
     def register(
-        self, issuer_id: str, *, name: str, source: str, kind: str, types: Iterable[str] | None
+        self,
+        issuer_id: str,
+        *,
+        name: str,
+        source: str,
+        kind: str,
+        types: Iterable[str] | None,
+        dids: Iterable[str] = (),
     ) -> Issuer:
         """Register an issuer, or re-register it with new details.
+
+        Args:
+            dids: what it signs its credentials as (DIDs, or https URLs); a credential
+                embedded in its events must name one of them as issuer, and be signed by
+                one of its keys. A re-registration replaces the list.
 
         Raises:
             RegistryError: a field breaks a rule (the message names it).
@@ -188,8 +208,15 @@ class IssuerRegistry:
         if not name.strip():
             raise RegistryError("name: must not be empty")
         resolved = self.resolve_types(kind, types)
+        signs_as = frozenset(dids)
+        for did in sorted(signs_as):
+            if not SIGNING_ID.match(did) or len(did) > 512:
+                raise RegistryError(
+                    f"dids: {did!r} is neither a DID (did:method:id) nor an https URL, "
+                    "without fragment or query"
+                )
         current = self._by_id.get(issuer_id)
-        candidate = Issuer(issuer_id, name, source, kind, resolved, True)
+        candidate = Issuer(issuer_id, name, source, kind, resolved, True, dids=signs_as)
         if current is not None and current.active and _same(current, candidate):
             return current
         self._append(TOPIC_REGISTERED, candidate)
@@ -218,4 +245,10 @@ class IssuerRegistry:
 
 
 def _same(a: Issuer, b: Issuer) -> bool:
-    return (a.name, a.source, a.kind, a.types) == (b.name, b.source, b.kind, b.types)
+    return (a.name, a.source, a.kind, a.types, a.dids) == (
+        b.name,
+        b.source,
+        b.kind,
+        b.types,
+        b.dids,
+    )

@@ -149,6 +149,7 @@ def make_ledger(tmp_path: os.PathLike[str]) -> Iterator[LedgerBuilder]:
     from ledger.application import Ledger
     from ledger.settings import Settings
     from tests.strategies import ISSUERS
+    from tests.strategies.credentials import register_issuers
 
     opened: list[Ledger] = []
     counter = iter(range(10**6))
@@ -157,14 +158,7 @@ def make_ledger(tmp_path: os.PathLike[str]) -> Iterator[LedgerBuilder]:
         url = url or f"sqlite:///{tmp_path}/ledger-{next(counter)}.db"
         settings = Settings.from_env({}, database_url=url, _master_key=master_key or generate_key())
         ledger = Ledger.open(settings)
-        for issuer in ISSUERS:
-            ledger.registry.register(
-                issuer.id,
-                name=issuer.id.title(),
-                source=issuer.source,
-                kind=issuer.kind,
-                types=sorted(issuer.types),
-            )
+        register_issuers(ledger.registry, ISSUERS)
         opened.append(ledger)
         return ledger
 

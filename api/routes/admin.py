@@ -48,6 +48,7 @@ async def register(body: IssuerRequest, principal: AdminDep, context: LedgerDep)
             source=body.source,
             kind=body.kind,
             types=body.types,
+            dids=body.dids,
         )
     except RegistryError as exc:
         # The registry's messages start with the field they concern ("source: …").

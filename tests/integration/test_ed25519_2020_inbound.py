@@ -21,7 +21,7 @@ from credentials.verification import Failure
 from ledger.outcomes import Accepted, Channel, Rejected
 from tests.conftest import LedgerBuilder
 from tests.ed25519_2020 import sign_ed25519_2020
-from tests.integration.test_inbound_credentials import HOLDER, LEARNER, issued
+from tests.integration.test_inbound_credentials import HOLDER, LEARNER, bind, issued
 
 SEED = bytes(range(32))
 KEY = Ed25519PrivateKey.from_private_bytes(SEED)
@@ -139,6 +139,7 @@ def test_ingest_accepts_it_and_records_the_method(
     make_ledger: LedgerBuilder, database_url: str, signed: dict[str, Any]
 ) -> None:
     ledger = make_ledger(database_url)
+    bind(ledger, DID)
     good = issued("c-2020-1", {"format": "ob3-json", "credential": signed})
     tampered = copy.deepcopy(signed)
     tampered["credentialSubject"]["name"] = "Someone Else"

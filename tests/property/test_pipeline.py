@@ -15,6 +15,7 @@ from ledger.outcomes import Accepted, Channel, Duplicated
 from ledger.settings import Settings
 from schemas import EventValidator, load_catalogue
 from tests.strategies import EVENT_STRATEGIES, ISSUERS, event_batches, target_of
+from tests.strategies.credentials import register_issuers
 
 FILE = Channel("file")
 PROPERTY = settings(
@@ -29,10 +30,7 @@ def fresh_ledger() -> Ledger:
     ledger = Ledger.open(
         Settings.from_env({}, database_url=f"sqlite:///{folder}/l.db", _master_key=generate_key())
     )
-    for i in ISSUERS:
-        ledger.registry.register(
-            i.id, name=i.id, source=i.source, kind=i.kind, types=sorted(i.types)
-        )
+    register_issuers(ledger.registry, ISSUERS)
     return ledger
 
 

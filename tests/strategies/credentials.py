@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from credentials import dataintegrity
 from credentials.jwt import sign_jwt
 from credentials.keys import did_key_of
+from ledger.registry import IssuerRegistry
 from tests.strategies.base import (
     Data,
     Strategy,
@@ -83,7 +85,7 @@ def _credential(
         "@context": CLR2_CONTEXT if clr else OB3_CONTEXT,
         "id": f"urn:uuid:{uid}",
         "type": ["VerifiableCredential", "ClrCredential" if clr else "OpenBadgeCredential"],
-        "issuer": {"id": issuer.source, "type": ["Profile"], "name": issuer.name},
+        "issuer": {"id": issuer_did(issuer), "type": ["Profile"], "name": issuer.name},
         "validFrom": valid_from,
         "name": title,
         "credentialSubject": subject,
@@ -96,6 +98,26 @@ SIGNED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 def signing_key(issuer: Issuer) -> Ed25519PrivateKey:
     """The issuer's Ed25519 key, derived from its id so that examples replay identically."""
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(issuer.id.encode()).digest())
+
+
+def issuer_did(issuer: Issuer) -> str:
+    """The DID the issuer signs its credentials as (the did:key of ``signing_key``), which
+    the tests register for it."""
+    return did_key_of(signing_key(issuer)).partition("#")[0]
+
+
+def register_issuers(registry: IssuerRegistry, issuers: Iterable[Issuer]) -> None:
+    """Register ``issuers`` as the ledger needs them to accept what the strategies make:
+    their sources, their types, and the DID each signs its embedded credentials as."""
+    for issuer in issuers:
+        registry.register(
+            issuer.id,
+            name=issuer.id.title(),
+            source=issuer.source,
+            kind=issuer.kind,
+            types=sorted(issuer.types),
+            dids=[issuer_did(issuer)],
+        )
 
 
 def embedded(issuer: Issuer, title: str, achievement: str) -> Strategy[Data]:

@@ -10,7 +10,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials import dataintegrity
-from credentials.inbound import EMBEDDED_JWK, method_of, verification_record, verify_embedded
+from credentials.inbound import (
+    EMBEDDED_JWK,
+    issuer_binding,
+    method_of,
+    verification_record,
+    verify_embedded,
+)
 from credentials.jwt import sign_jwt
 from credentials.keys import did_key_of
 from credentials.verification import Failure
@@ -237,3 +243,51 @@ def test_only_an_unknown_proof_is_refused_naming_the_known_kinds(key: Ed25519Pri
     assert outcome.failure is Failure.UNKNOWN_CRYPTOSUITE
     assert "Ed25519Signature2020" in outcome.reason
     assert HOLDER not in outcome.reason
+
+
+# -- issuer_binding: the credential is the publishing issuer's own ---------------------------
+
+
+def _did(key: Ed25519PrivateKey) -> str:
+    return did_key_of(key).partition("#")[0]
+
+
+def test_a_credential_of_a_registered_did_signed_by_its_key_is_bound(
+    key: Ed25519PrivateKey,
+) -> None:
+    signed = dataintegrity.sign(badge(_did(key)), key, did_key_of(key))
+    assert issuer_binding({"format": "ob3-json", "credential": signed}, frozenset({_did(key)}))
+    token = sign_jwt(badge(_did(key)), key, kid=did_key_of(key))
+    assert issuer_binding({"format": "ob3-jwt", "credential": token}, frozenset({_did(key)}))
+    jwk = sign_jwt(badge(_did(key)), key, embed_jwk=True)
+    assert issuer_binding({"format": "ob3-jwt", "credential": jwk}, frozenset({_did(key)}))
+
+
+def test_an_unregistered_issuer_or_a_key_not_the_issuers_is_not_bound(
+    key: Ed25519PrivateKey,
+) -> None:
+    stranger = Ed25519PrivateKey.generate()
+    cases = {
+        "no DID registered": (badge(_did(key)), key, frozenset()),
+        "another DID": (badge(_did(stranger)), stranger, frozenset({_did(key)})),
+        "someone else's key": (badge(_did(key)), stranger, frozenset({_did(key)})),
+    }
+    for case, (credential, signer, dids) in cases.items():
+        signed = dataintegrity.sign(credential, signer, did_key_of(signer))
+        outcome = issuer_binding({"format": "ob3-json", "credential": signed}, dids)
+        assert outcome.failure is Failure.ISSUER_NOT_BOUND, case
+        assert HOLDER not in outcome.reason
+    posing = sign_jwt(badge(_did(key)), stranger, embed_jwk=True)
+    outcome = issuer_binding({"format": "ob3-jwt", "credential": posing}, frozenset({_did(key)}))
+    assert outcome.failure is Failure.ISSUER_NOT_BOUND
+
+
+def test_an_https_issuer_binds_the_keys_under_its_url() -> None:
+    outcome = issuer_binding(
+        embedded_sample("ob30-simple.json"), frozenset({"https://example.com/issuers/876543"})
+    )
+    assert outcome.ok
+    rsa = issuer_binding(
+        embedded_sample("clr20-simple.jwt"), frozenset({"https://example.edu/issuers/565049"})
+    )
+    assert rsa.failure is Failure.ISSUER_NOT_BOUND  # a key in the header names no issuer
