@@ -138,3 +138,16 @@ def test_a_token_naming_no_issuer_is_still_refused(world: World, issuer: dict[st
     response = _publish(world, stranger)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "issuer-unknown"
+
+
+def test_an_admin_registers_the_dids_an_issuer_signs_as_and_a_bad_one_names_the_field(
+    world: World,
+) -> None:
+    issuer = {**_new_issuer(), "dids": ["did:web:college.example", "https://college.example/i"]}
+    answer = world.client.post("/v1/issuers", json=issuer, headers=world.auth("admin"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["dids"] == sorted(issuer["dids"])
+    bad = {**_new_issuer(), "dids": ["not a did"]}
+    refused = world.client.post("/v1/issuers", json=bad, headers=world.auth("admin"))
+    assert refused.status_code == 422
+    assert refused.json()["error"]["path"] == "dids"

@@ -58,6 +58,28 @@ def register_uni(env: dict[str, str]) -> None:
     )
 
 
+def test_issuers_add_records_the_dids_it_signs_as_and_refuses_a_bad_one(
+    env: dict[str, str],
+) -> None:
+    common = ["issuers", "add", "uni-north", "--kind", "institution", "--name", "Uni North"]
+    common += ["--source", "https://registrar.uni-north.example"]
+    added = as_json(
+        ledger(
+            *common,
+            "--did",
+            "did:web:uni-north.example",
+            "--did",
+            "did:key:z6Mk1",
+            "--json",
+            env=env,
+        )
+    )
+    assert added["dids"] == ["did:key:z6Mk1", "did:web:uni-north.example"]
+    bad = ledger(*common, "--did", "uni-north", env=env, check=False)
+    assert bad.returncode == 1
+    assert "dids:" in bad.stderr
+
+
 def test_schemas_lists_every_type_and_shows_one(env: dict[str, str]) -> None:
     listed = as_json(ledger("schemas", "--json", env=env))
     assert len(listed) == 26
