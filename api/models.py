@@ -107,6 +107,12 @@ class PresentedCredential(Strict):
     )
 
 
+class StatusVerdict(BaseModel):
+    purpose: str = Field(description="revocation or suspension")
+    state: str = Field(description="revoked, suspended, valid or unknown")
+    reason: str = Field(description="why the state is unknown; empty otherwise")
+
+
 class CredentialCheck(BaseModel):
     type: str
     id: str | None
@@ -118,6 +124,11 @@ class CredentialCheck(BaseModel):
         default_factory=list,
         description="what was seen but not judged, e.g. a proof of a kind the ledger does "
         "not know beside one that verified",
+    )
+    status: list[StatusVerdict] = Field(
+        default_factory=list,
+        description="each Bitstring Status List entry, read from its list (fetched with a "
+        "timeout); a revoked or suspended credential does not verify",
     )
 
 

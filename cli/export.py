@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
 from cli.output import err, out
 from credentials.keys import did_key_of
 from credentials.presented import CredentialCheck, NotACredentialError, verify_presented
+from credentials.statusfetch import http_fetch
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError, LedgerError
 from ledger.settings import Settings
@@ -87,6 +88,7 @@ def _line(check: CredentialCheck) -> str:
     if check.held and check.name is not None:
         label += f" ({check.name})"
     notes = "".join(f"; warning: {w}" for w in check.warnings)
+    notes += "".join(f"; {s.purpose}: {s.state}" for s in check.status if s.state != "unknown")
     if check.verified:
         return f"{label}: verified" + (f", {check.reason}" if check.reason else "") + notes
     return f"{label}: FAILED — {check.reason}"
@@ -103,7 +105,9 @@ def verify(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"FILE: cannot read {args.file}: {exc}") from None
     try:
-        report = verify_presented(text, max_depth=Settings.from_env().max_json_depth)
+        report = verify_presented(
+            text, max_depth=Settings.from_env().max_json_depth, fetch=http_fetch()
+        )
     except NotACredentialError as exc:
         raise LedgerError(f"FILE: {args.file}: {exc}") from None
     for check in report.checks:

@@ -18,6 +18,7 @@ from credentials import dataintegrity
 from credentials.errors import CredentialError
 from credentials.held import judge_held
 from credentials.jwt import credential_of, decode_jwt, verify_jwt
+from credentials.statuslist import Fetch, Status, check_status
 from credentials.verification import Failure, Verification, issuer_id
 from schemas.limits import DEFAULT_MAX_DEPTH, depth_message, parser_refused_depth, too_deep
 
@@ -38,7 +39,8 @@ class CredentialCheck:
         verified: whether it counts as verified (an expired held credential does).
         reason: why it failed, or a note on a verified one (expiry); empty otherwise.
         warnings: what was seen but not judged (a proof of a kind the ledger does not know,
-            beside one that verified).
+            beside one that verified; a status that could not be learnt).
+        status: each Bitstring Status List entry's verdict (when statuses were checked).
     """
 
     kind: str
@@ -48,6 +50,7 @@ class CredentialCheck:
     verified: bool
     reason: str = ""
     warnings: tuple[str, ...] = ()
+    status: tuple[Status, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,9 @@ class CredentialCheck:
             "verified": self.verified,
             "reason": self.reason,
             "warnings": list(self.warnings),
+            "status": [
+                {"purpose": s.purpose, "state": s.state, "reason": s.reason} for s in self.status
+            ],
         }
 
 
@@ -117,7 +123,24 @@ def verify_token(
     return outcome, credential
 
 
-def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) -> CredentialCheck:
+def _check(
+    credential: Mapping[str, Any],
+    outcome: Verification,
+    *,
+    held: bool,
+    fetch: Fetch | None = None,
+) -> CredentialCheck:
+    """The verdict on one credential; with ``fetch``, its status lists are read too: a
+    credential revoked or suspended fails, a status that cannot be learnt is a warning."""
+    statuses = tuple(check_status(credential, fetch, verify_document)) if fetch and outcome else ()
+    stopped = [s for s in statuses if s.state in ("revoked", "suspended")]
+    if stopped:
+        outcome = Verification.failed(
+            Failure.REVOKED, f"its issuer's {stopped[0].purpose} list says it is {stopped[0].state}"
+        )
+    unknown = tuple(
+        f"status unknown ({s.purpose}): {s.reason}" for s in statuses if s.state == "unknown"
+    )
     types = credential.get("type")
     kind = types[-1] if isinstance(types, list) and types and isinstance(types[-1], str) else ""
     ident, name = credential.get("id"), credential.get("name")
@@ -130,7 +153,8 @@ def _check(credential: Mapping[str, Any], outcome: Verification, *, held: bool) 
         held,
         verified,
         "" if outcome else outcome.reason,
-        outcome.warnings,
+        outcome.warnings + unknown,
+        statuses,
     )
 
 
@@ -150,12 +174,16 @@ class _IssuerKeysPolicy:
         return Verification.failed(Failure.MALFORMED_CREDENTIAL, "not a credential")
 
 
-def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> PresentationReport:
+def verify_presented(
+    text: str, *, max_depth: int = DEFAULT_MAX_DEPTH, fetch: Fetch | None = None
+) -> PresentationReport:
     """Verify a presented credential and every credential it holds.
 
     Args:
         text: a JSON credential (with Data Integrity proofs) or a compact VC-JWT.
         max_depth: most levels of nesting its JSON (or a JWT's payload) may have.
+        fetch: reads status list credentials (see ``credentials.statusfetch``); without it
+            no status is checked.
 
     Raises:
         NotACredentialError: neither (nothing was verified).
@@ -177,10 +205,10 @@ def verify_presented(text: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Presen
         outcome, outer = verify_token(text, max_depth=max_depth)
         if not outer:
             raise NotACredentialError("neither a JSON credential nor a VC-JWT")
-    checks = [_check(outer, outcome, held=False)]
+    checks = [_check(outer, outcome, held=False, fetch=fetch)]
     subject = outer.get("credentialSubject")
     held = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
     policy = _IssuerKeysPolicy(max_depth)
     for judged in judge_held(held if isinstance(held, list) else [held], policy):
-        checks.append(_check(judged.credential, judged.outcome, held=True))
+        checks.append(_check(judged.credential, judged.outcome, held=True, fetch=fetch))
     return PresentationReport(checks)

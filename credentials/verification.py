@@ -27,6 +27,7 @@ class Failure(StrEnum):
     NOT_YET_VALID = "not yet valid"
     TOO_DEEP = "nested too deep"
     ISSUER_NOT_BOUND = "issuer not bound"
+    REVOKED = "revoked or suspended"
 
 
 @dataclass(frozen=True, slots=True)

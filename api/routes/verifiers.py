@@ -13,6 +13,7 @@ from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
 from credentials.presented import NotACredentialError, verify_presented
+from credentials.statusfetch import http_fetch
 from projections.reading import LedgerRecords
 from services.consent import ConsentNotActiveError, NotYoursToReadError, view_under_consent
 
@@ -74,7 +75,9 @@ def verify(body: PresentedCredential, context: LedgerDep, principal: VerifierDep
     except orjson.JSONEncodeError:
         raise refused from None  # e.g. an integer beyond 64 bits: no credential has one
     try:
-        return verify_presented(text, max_depth=context.settings.core.max_json_depth).as_dict()
+        return verify_presented(
+            text, max_depth=context.settings.core.max_json_depth, fetch=http_fetch()
+        ).as_dict()
     except NotACredentialError as exc:
         # The reason names the rule broken, never the content.
         raise ApiError(422, "not-a-credential", str(exc), path="credential") from None

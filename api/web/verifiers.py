@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import LedgerContext, LedgerDep
@@ -15,6 +16,7 @@ from api.web.auth import FormDep, PageError, VerifierDep, not_found
 from api.web.pages import render
 from api.web.records import RecordView, records_of
 from credentials.presented import NotACredentialError, verify_presented
+from credentials.statusfetch import http_fetch
 from services.consent import (
     ConsentNotActiveError,
     NotYoursToReadError,
@@ -115,9 +117,11 @@ async def verify(
         problem = "Paste a credential or choose a file."
     else:
         try:
-            report = verify_presented(
-                text, max_depth=context.settings.core.max_json_depth
-            ).as_dict()
+            report = await run_in_threadpool(
+                lambda: verify_presented(
+                    text, max_depth=context.settings.core.max_json_depth, fetch=http_fetch()
+                ).as_dict()
+            )
         except NotACredentialError as exc:
             problem = f"This is not a credential the ledger can read: {exc}."
     return render(
