@@ -106,7 +106,7 @@ def verify(args: argparse.Namespace) -> int:
         raise LedgerError(f"FILE: cannot read {args.file}: {exc}") from None
     try:
         report = verify_presented(
-            text, max_depth=Settings.from_env().max_json_depth, fetch=http_fetch()
+            text, max_depth=Settings.from_env().max_json_depth, fetch=http_fetch(loopback_http=True)
         )
     except NotACredentialError as exc:
         raise LedgerError(f"FILE: {args.file}: {exc}") from None

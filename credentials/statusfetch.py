@@ -1,6 +1,8 @@
 """Fetching a status list credential over HTTP for `ledger verify` and `POST /v1/verify`:
-https only (plain http on loopback, for development and the tests), with a timeout and a
-size limit, so a slow or hostile list server can delay a verification but never stall it."""
+https only (plain http on loopback too where the caller allows it: `ledger verify` on one's
+own machine, and the tests; never the server, which must not be steered at its own
+neighbours), with a timeout and a size limit, so a slow or hostile list server can delay a
+verification but never stall it."""
 
 from __future__ import annotations
 
@@ -19,8 +21,11 @@ TIMEOUT_S = 5.0
 MAX_BYTES = 2 << 20
 
 
-def http_fetch(*, timeout_s: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> Fetch:
-    """A ``Fetch`` reading list credentials over HTTP.
+def http_fetch(
+    *, timeout_s: float = TIMEOUT_S, max_bytes: int = MAX_BYTES, loopback_http: bool = False
+) -> Fetch:
+    """A ``Fetch`` reading list credentials over HTTP (``loopback_http``: plain http to a
+    loopback address too).
 
     Raises (from the returned function):
         OSError: the URL is not https (nor http on loopback), the server cannot be reached
@@ -30,8 +35,10 @@ def http_fetch(*, timeout_s: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> F
 
     def fetch(url: str) -> Mapping[str, Any] | None:
         deadline = time.monotonic() + 2 * timeout_s  # a server that trickles bytes stops here
-        if not _allowed(url):
-            raise OSError("only https (or http on loopback) lists are fetched")
+        if not _allowed(url, loopback_http):
+            raise OSError(
+                "only https lists are fetched" + (" (or http on loopback)" if loopback_http else "")
+            )
         try:
             with (
                 httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
@@ -63,11 +70,11 @@ def http_fetch(*, timeout_s: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> F
     return fetch
 
 
-def _allowed(url: str) -> bool:
+def _allowed(url: str, loopback_http: bool) -> bool:
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
-    if parts.scheme != "http":
+    if parts.scheme != "http" or not loopback_http:
         return False
     try:
         return ipaddress.ip_address(parts.hostname or "").is_loopback

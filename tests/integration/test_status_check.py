@@ -120,12 +120,14 @@ def credential(list_url: str, index: int) -> str:
 
 def test_a_revoked_credential_fails_and_a_clear_bit_passes(lists: Lists) -> None:
     url = publish(lists, "/lists/1")
-    revoked = verify_presented(credential(url, REVOKED_INDEX), fetch=http_fetch())
+    revoked = verify_presented(credential(url, REVOKED_INDEX), fetch=http_fetch(loopback_http=True))
     assert not revoked.ok
     (check,) = revoked.checks
     assert [(s.purpose, s.state) for s in check.status] == [("revocation", "revoked")]
     assert "revocation list says it is revoked" in check.reason
-    standing = verify_presented(credential(url, REVOKED_INDEX + 1), fetch=http_fetch())
+    standing = verify_presented(
+        credential(url, REVOKED_INDEX + 1), fetch=http_fetch(loopback_http=True)
+    )
     assert standing.ok
     assert [s.state for s in standing.checks[0].status] == ["valid"]
     assert verify_presented(credential(url, REVOKED_INDEX)).ok  # no fetch: not checked
@@ -143,7 +145,9 @@ def test_a_list_that_cannot_be_had_or_trusted_leaves_the_status_unknown(lists: L
         }
         for case, url in cases.items():
             started = time.monotonic()
-            report = verify_presented(credential(url, REVOKED_INDEX), fetch=http_fetch(timeout_s=1))
+            report = verify_presented(
+                credential(url, REVOKED_INDEX), fetch=http_fetch(timeout_s=1, loopback_http=True)
+            )
             assert report.ok, case  # unknown is not a failure
             (check,) = report.checks
             assert [s.state for s in check.status] == ["unknown"], case
@@ -183,8 +187,10 @@ def test_ledger_verify_prints_the_status_and_fails_a_revoked_credential(
     assert "revoked" in done.stdout
 
 
-def test_only_https_or_loopback_http_lists_are_fetched() -> None:
-    fetch = http_fetch(timeout_s=1)
-    for url in ("http://status.example/lists/1", "ftp://127.0.0.1/x", "file:///etc/passwd"):
-        with pytest.raises(OSError, match="only https"):
-            fetch(url)
+def test_only_https_lists_are_fetched_and_loopback_http_only_when_allowed() -> None:
+    for fetch in (http_fetch(timeout_s=1), http_fetch(timeout_s=1, loopback_http=True)):
+        for url in ("http://status.example/lists/1", "ftp://127.0.0.1/x", "file:///etc/passwd"):
+            with pytest.raises(OSError, match="only https"):
+                fetch(url)
+    with pytest.raises(OSError, match=r"only https lists are fetched$"):
+        http_fetch(timeout_s=1)("http://127.0.0.1:9/lists/1")  # the server's own neighbours
