@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import hmac
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -91,6 +93,43 @@ class Bitstring:
     def _check(self, index: int) -> None:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} is outside a list of {len(self)} entries")
+
+
+def slot(position: int, key: bytes, *, entries: int = MIN_ENTRIES) -> tuple[int, int]:
+    """Where the credential issued at log ``position`` sits: (list number, index).
+
+    Each list covers ``entries`` consecutive log positions, and within it the index is
+    those positions shuffled by a keyed permutation: unique for every position, the same
+    however often and in whatever order it is computed (a rebuild gives the same lists),
+    and, without ``key``, no clue to when the credential was issued.
+
+    Args:
+        position: the global log position of the event that issued the credential (0 or more).
+        key: a secret that never changes for the life of the lists.
+        entries: entries per list, a power of two of at least 2**4.
+    """
+    if position < 0:
+        raise ValueError("position: 0 or more")
+    bits = entries.bit_length() - 1
+    if entries != 1 << bits or bits < 4:
+        raise ValueError("entries: a power of two of at least 16")
+    return position >> bits, _permute(position & (entries - 1), key, bits)
+
+
+def _permute(value: int, key: bytes, bits: int) -> int:
+    """A keyed permutation of [0, 2**bits): a 4-round balanced Feistel network on the next
+    even width, walking the cycle until the result falls in range."""
+    width = bits + (bits & 1)
+    half = width // 2
+    mask = (1 << half) - 1
+    while True:
+        left, right = value >> half, value & mask
+        for round_ in range(4):
+            digest = hmac.new(key, bytes([round_]) + right.to_bytes(4, "big"), hashlib.sha256)
+            left, right = right, left ^ (int.from_bytes(digest.digest()[:4], "big") & mask)
+        value = (left << half) | right
+        if value < 1 << bits:
+            return value
 
 
 def status_entry(list_url: str, index: int, purpose: str) -> dict[str, str]:

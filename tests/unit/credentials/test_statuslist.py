@@ -20,6 +20,7 @@ from credentials.statuslist import (
     StatusListError,
     check_status,
     list_credential,
+    slot,
     status_entry,
 )
 from credentials.verification import Verification
@@ -147,3 +148,37 @@ def test_entries_of_other_kinds_are_not_judged_here() -> None:
     credential = issuer.credential({"type": "1EdTechRevocationList", "id": "https://x"})
     assert check_status(credential, issuer.fetch, verify) == []
     assert check_status({"issuer": "did:x:y"}, issuer.fetch, verify) == []
+
+
+# -- slot: where the credential issued at a log position sits ------------------------------
+
+
+def test_every_position_of_a_list_gets_its_own_index() -> None:
+    key = b"k" * 32
+    indexes = [slot(p, key)[1] for p in range(MIN_ENTRIES)]
+    assert sorted(indexes) == list(range(MIN_ENTRIES))
+    assert indexes[:50] != list(range(50))  # shuffled, not in issuance order
+
+
+def test_lists_follow_the_log_and_a_slot_is_the_same_whenever_computed() -> None:
+    key = b"k" * 32
+    assert slot(5, key)[0] == 0
+    assert slot(MIN_ENTRIES + 5, key)[0] == 1
+    assert slot(MIN_ENTRIES + 5, key)[1] == slot(5, key)[1]  # same shuffle in every list
+    assert [slot(p, key) for p in (9, 3, 9)] == [slot(9, key), slot(3, key), slot(9, key)]
+    assert slot(5, key) != slot(5, b"another key" * 3)
+
+
+@pytest.mark.parametrize(("position", "entries"), [(-1, MIN_ENTRIES), (1, 1000), (1, 8)])
+def test_a_slot_of_a_negative_position_or_an_odd_list_size_is_refused(
+    position: int, entries: int
+) -> None:
+    with pytest.raises(ValueError, match=r"^(position|entries): "):
+        slot(position, b"k", entries=entries)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(4, 12), st.binary(min_size=1, max_size=32))
+def test_the_shuffle_is_a_permutation_for_any_list_size_and_key(bits: int, key: bytes) -> None:
+    entries = 1 << bits
+    assert sorted(slot(p, key, entries=entries)[1] for p in range(entries)) == list(range(entries))
