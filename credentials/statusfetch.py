@@ -7,6 +7,7 @@ verification but never stall it."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +40,8 @@ def http_fetch(
             raise OSError(
                 "only https lists are fetched" + (" (or http on loopback)" if loopback_http else "")
             )
+        if not loopback_http:
+            _public_host(url)
         try:
             with (
                 httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
@@ -68,6 +71,21 @@ def http_fetch(
         return document
 
     return fetch
+
+
+def _public_host(url: str) -> None:
+    """Refuse a host that resolves to a loopback, private, link-local or otherwise
+    non-public address: a presented credential must not steer the server at its own
+    network. (A name that resolves differently a moment later is not caught here.)"""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise OSError(f"the list's host does not resolve ({type(exc).__name__})") from None
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).partition("%")[0])
+        if not ip.is_global:
+            raise OSError("the list's host is not a public address")
 
 
 def _allowed(url: str, loopback_http: bool) -> bool:

@@ -194,3 +194,19 @@ def test_only_https_lists_are_fetched_and_loopback_http_only_when_allowed() -> N
                 fetch(url)
     with pytest.raises(OSError, match=r"only https lists are fetched$"):
         http_fetch(timeout_s=1)("http://127.0.0.1:9/lists/1")  # the server's own neighbours
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/lists/1",
+        "https://localhost/lists/1",
+        "https://10.1.2.3/lists/1",
+        "https://192.168.0.9/lists/1",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/lists/1",
+    ],
+)
+def test_the_server_never_fetches_a_list_from_its_own_network(url: str) -> None:
+    with pytest.raises(OSError, match="not a public address"):
+        http_fetch(timeout_s=1)(url)
