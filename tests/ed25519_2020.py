@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-INTEROP = ROOT / "interop"
+from tests.interop import ROOT, node
+
 SCRIPT = "interop/sign-ed25519-2020.mjs"
-INSTALL = "scripts/interop install"
 TIMEOUT_SECONDS = 120
 
 
@@ -22,22 +17,8 @@ class Ed25519SignerError(Exception):
     """sign-ed25519-2020.mjs refused the job or could not sign it; the message is its own."""
 
 
-def _node() -> str:
-    """The node binary, with the interop packages installed from the current lockfile; else a loud failure."""
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail(f"node (20+) is not on PATH: install Node.js, then run `{INSTALL}`")
-    stamp = INTEROP / "node_modules" / ".installed"
-    if not stamp.is_file():
-        pytest.fail(f"interop/node_modules is missing: run `{INSTALL}` (scripts/test does)")
-    lock_hash = hashlib.sha1((INTEROP / "package-lock.json").read_bytes()).hexdigest()
-    if stamp.read_text().strip() != lock_hash:
-        pytest.fail(f"interop/node_modules predates interop/package-lock.json: run `{INSTALL}`")
-    return binary
-
-
 def _run(option: str | None, job: dict[str, Any] | None) -> Any:
-    command = [_node(), SCRIPT, *([option] if option else [])]
+    command = [node(), SCRIPT, *([option] if option else [])]
     proc = subprocess.run(
         command,
         cwd=ROOT,

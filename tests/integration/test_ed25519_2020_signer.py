@@ -14,14 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credentials.contexts import CONTEXT_FILES
 from credentials.keys import did_key_of
 from tests.ed25519_2020 import (
-    INTEROP,
-    ROOT,
     Ed25519SignerError,
     ed25519_2020_contexts,
     ed25519_2020_verdict,
     sign_ed25519_2020,
     verify_ed25519_2020,
 )
+from tests.interop import INTEROP, ROOT
 from tests.samples import sample
 
 ED25519_2020 = "https://w3id.org/security/suites/ed25519-2020/v1"

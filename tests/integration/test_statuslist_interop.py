@@ -2,46 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from credentials.statuslist import MIN_ENTRIES, Bitstring
+from tests.interop import ROOT, node
 
-ROOT = Path(__file__).resolve().parents[2]
-INTEROP = ROOT / "interop"
 SCRIPT = "interop/statuslist.mjs"
-INSTALL = "scripts/interop install"
 TIMEOUT_SECONDS = 60
 # Where bit order and byte boundaries show: the first byte's top and bottom bits, the
 # second byte's top bit, and the last entry of the specification's minimum list.
 EDGES = (0, 7, 8, MIN_ENTRIES - 1)
 
 
-def _node() -> str:
-    """The node binary, with the interop packages installed from the current lockfile; else a loud failure."""
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail(f"node (20+) is not on PATH: install Node.js, then run `{INSTALL}`")
-    stamp = INTEROP / "node_modules" / ".installed"
-    if not stamp.is_file():
-        pytest.fail(f"interop/node_modules is missing: run `{INSTALL}` (scripts/test does)")
-    lock_hash = hashlib.sha1((INTEROP / "package-lock.json").read_bytes()).hexdigest()
-    if stamp.read_text().strip() != lock_hash:
-        pytest.fail(f"interop/node_modules predates interop/package-lock.json: run `{INSTALL}`")
-    return binary
-
-
 def _library(job: dict[str, Any]) -> dict[str, Any]:
     """The answer of interop/statuslist.mjs to one job; a refusal fails the test with its message."""
     proc = subprocess.run(
-        [_node(), SCRIPT],
+        [node(), SCRIPT],
         cwd=ROOT,
         input=orjson.dumps(job),
         capture_output=True,

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,10 +16,9 @@ from credentials import dataintegrity
 from credentials.contexts import CONTEXT_FILES
 from credentials.jwt import PrivateKey, sign_jwt, verify_jwt
 from credentials.keys import did_key_of, jwk_of, static_resolver
+from tests import interop
+from tests.interop import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-INTEROP = ROOT / "interop"
-INSTALL = "scripts/interop install"
 V2 = "https://www.w3.org/ns/credentials/v2"
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 CLR = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
@@ -32,17 +28,8 @@ RSA_KID = "https://uni-north.example/issuers/registrar#rsa-2024"
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    """The node binary, with the verifiers installed from the current lockfile; else a loud failure."""
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail(f"node (20+) is not on PATH: install Node.js, then run `{INSTALL}`")
-    stamp = INTEROP / "node_modules" / ".installed"
-    if not stamp.is_file():
-        pytest.fail(f"interop/node_modules is missing: run `{INSTALL}` (scripts/test does)")
-    lock_hash = hashlib.sha1((INTEROP / "package-lock.json").read_bytes()).hexdigest()
-    if stamp.read_text().strip() != lock_hash:
-        pytest.fail(f"interop/node_modules predates interop/package-lock.json: run `{INSTALL}`")
-    return binary
+    """The node binary, with the verifiers installed from the current lockfile."""
+    return interop.node()
 
 
 def node_verify(node: str, job: dict[str, Any]) -> dict[str, Any]:

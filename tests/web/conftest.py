@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import os
 import queue
@@ -33,12 +32,12 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = Path(__file__).resolve().parents[2]
-INTEROP = ROOT / "interop"
+from tests import interop
+from tests.interop import INSTALL, INTEROP, ROOT
+
 PROVIDER_SCRIPT = INTEROP / "oidc-provider.mjs"
 AXE_SCRIPT = INTEROP / "node_modules" / "axe-core" / "axe.min.js"
 RESULTS = ROOT / "test-results"
-INTEROP_INSTALL = "scripts/interop install"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 BROWSER_INSTALL = "scripts/test (or as root: apt-get install chromium chromium-driver)"
@@ -138,30 +137,6 @@ class StartProvider(Protocol):
     ) -> OidcProvider: ...
 
 
-def _node() -> str:
-    """The node binary, with interop/node_modules installed from the current lockfile;
-    else the test fails naming the command that installs them."""
-    binary = shutil.which("node")
-    if binary is None:
-        pytest.fail(
-            f"node (20+) is not on PATH: install Node.js, then run `{INTEROP_INSTALL}`",
-            pytrace=False,
-        )
-    stamp = INTEROP / "node_modules" / ".installed"
-    if not (INTEROP / "node_modules" / "oidc-provider").is_dir() or not stamp.is_file():
-        pytest.fail(
-            f"interop/node_modules/oidc-provider is missing: run `{INTEROP_INSTALL}`",
-            pytrace=False,
-        )
-    lock_hash = hashlib.sha1((INTEROP / "package-lock.json").read_bytes()).hexdigest()
-    if stamp.read_text().strip() != lock_hash:
-        pytest.fail(
-            f"interop/node_modules predates interop/package-lock.json: run `{INTEROP_INSTALL}`",
-            pytrace=False,
-        )
-    return binary
-
-
 def _log_tail(log: Path) -> str:
     text = log.read_text(errors="replace") if log.is_file() else ""
     return text[-2000:] or "(nothing on stderr)"
@@ -230,7 +205,7 @@ def _launch_provider(
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartProvider]:
     """A factory of OpenID providers (``start(redirect_uris, accounts)``), each on its own
     free port with a fresh client secret; all are stopped at the end of the session."""
-    node = _node()
+    node = interop.node("oidc-provider")
     workdir = tmp_path_factory.mktemp("oidc-provider")
     started: list[OidcProvider] = []
 
@@ -438,9 +413,7 @@ def serve(app: Any, port: int | None = None) -> Iterator[str]:
 @functools.cache
 def _axe_source() -> str:
     if not AXE_SCRIPT.is_file():
-        pytest.fail(
-            f"interop/node_modules/axe-core is missing: run `{INTEROP_INSTALL}`", pytrace=False
-        )
+        pytest.fail(f"interop/node_modules/axe-core is missing: run `{INSTALL}`", pytrace=False)
     return AXE_SCRIPT.read_text()
 
 
