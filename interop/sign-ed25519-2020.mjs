@@ -18,27 +18,13 @@
 // Exits 0 with the JSON on stdout; exits 1 with a message on stderr when the job is
 // unusable or signing fails.
 
-import {readFileSync} from 'node:fs';
-
 import * as vc from '@digitalbazaar/vc';
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import {Ed25519VerificationKey2020} from '@digitalbazaar/ed25519-verification-key-2020';
 
-const CONTEXTS_DIR = new URL('../credentials/contexts/', import.meta.url);
-const ED25519_2020_CONTEXT = Ed25519Signature2020.CONTEXT_URL;
+import {CONTEXT_FILES, UsageError, describe, messages, offlineLoader} from './offline.mjs';
 
-// credentials/contexts.py's CONTEXT_FILES (the test suite checks that every one of those is
-// served here from the same file) with the Ed25519Signature2020 suite's context.
-const CONTEXT_FILES = {
-  'https://www.w3.org/ns/credentials/v2': 'credentials-v2.jsonld',
-  'https://www.w3.org/2018/credentials/v1': '2018-credentials-v1.jsonld',
-  'https://w3id.org/security/data-integrity/v1': 'data-integrity-v1.jsonld',
-  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json': 'ob-v3p0-3.0.1.json',
-  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-3.0.3.json',
-  'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json': 'ob-v3p0-extensions.json',
-  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-2.0.1.json',
-  [ED25519_2020_CONTEXT]: 'ed25519-signature-2020-v1.jsonld',
-};
+const ED25519_2020_CONTEXT = Ed25519Signature2020.CONTEXT_URL;
 
 // Named in the DID documents below but never fetched: jsonld-signatures reads a DID
 // document whose first context is this one without expanding it.
@@ -46,12 +32,6 @@ const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
 
 // RFC 3339 date-time (section 5.6), which xsd:dateTime also accepts.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-class UsageError extends Error {}
-
-function readContext(url) {
-  return JSON.parse(readFileSync(new URL(CONTEXT_FILES[url], CONTEXTS_DIR), 'utf8'));
-}
 
 // The DID document of a did:key (Ed25519 only) with its one Ed25519VerificationKey2020
 // method, built from the key in the identifier, as the did:key method specifies.
@@ -74,56 +54,7 @@ function didKeyDocuments(did) {
   return {didDocument, method};
 }
 
-async function documentLoader(url) {
-  if (Object.hasOwn(CONTEXT_FILES, url)) {
-    return {contextUrl: null, documentUrl: url, document: readContext(url)};
-  }
-  if (url.startsWith('did:key:z6Mk')) {
-    const [did, fragment] = url.split('#');
-    const {didDocument, method} = didKeyDocuments(did);
-    if (fragment === undefined) {
-      return {contextUrl: null, documentUrl: url, document: didDocument};
-    }
-    if (method.id === url) {
-      return {contextUrl: null, documentUrl: url, document: method};
-    }
-    throw new Error(`${url} names no verification method of ${did}`);
-  }
-  // No network: anything not vendored or derivable from a key is refused.
-  throw new Error(`document loader refuses ${url}: not an allow-listed context or did:key`);
-}
-
-// @digitalbazaar/vc nests the reasons (one per proof, one per credential); name them all.
-function messages(error) {
-  if (!error) {
-    return [];
-  }
-  const found = [];
-  if (error.message) {
-    found.push(error.message);
-  }
-  // jsonld's safe mode names what it would have dropped in `details.event`.
-  const event = error.details?.event;
-  if (event?.message) {
-    found.push(`${event.message} ${JSON.stringify(event.details ?? {})}`);
-  }
-  for (const inner of error.errors ?? []) {
-    found.push(...messages(inner));
-  }
-  // jsonld wraps what the document loader threw in `details.cause`.
-  for (const cause of [error.cause, error.details?.cause]) {
-    found.push(...messages(cause));
-  }
-  return found;
-}
-
-function describe(result) {
-  const reasons = [...messages(result.error)];
-  for (const entry of result.results ?? []) {
-    reasons.push(...messages(entry.error));
-  }
-  return [...new Set(reasons)].join('; ') || 'not verified (no reason given)';
-}
+const documentLoader = offlineLoader(didKeyDocuments);
 
 function checkKeys(job, allowed) {
   const unknown = Object.keys(job).filter((name) => !allowed.includes(name));

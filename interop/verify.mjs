@@ -21,30 +21,10 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {importJWK, jwtVerify} from 'jose';
 
-const CONTEXTS_DIR = new URL('../credentials/contexts/', import.meta.url);
-
-// The same URL → file map as credentials/contexts.py (CONTEXT_FILES); the test suite checks
-// that the two agree.
-const CONTEXT_FILES = {
-  'https://www.w3.org/ns/credentials/v2': 'credentials-v2.jsonld',
-  'https://www.w3.org/2018/credentials/v1': '2018-credentials-v1.jsonld',
-  'https://w3id.org/security/data-integrity/v1': 'data-integrity-v1.jsonld',
-  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json': 'ob-v3p0-3.0.1.json',
-  'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-3.0.3.json',
-  'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json': 'ob-v3p0-extensions.json',
-  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-2.0.1.json',
-  'https://w3id.org/security/suites/ed25519-2020/v1': 'ed25519-signature-2020-v1.jsonld',
-};
+import {CONTEXT_FILES, UsageError, describe, offlineLoader} from './offline.mjs';
 
 const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
-
-class UsageError extends Error {}
-
-function readContext(url) {
-  const text = readFileSync(new URL(CONTEXT_FILES[url], CONTEXTS_DIR), 'utf8');
-  return JSON.parse(text);
-}
 
 // The DID document of a did:key (Ed25519 only) and its one verification method, built
 // from the key in the identifier itself, as the did:key method specifies.
@@ -71,51 +51,7 @@ async function didKeyDocuments(did) {
   return {didDocument, method};
 }
 
-async function documentLoader(url) {
-  if (Object.hasOwn(CONTEXT_FILES, url)) {
-    return {contextUrl: null, documentUrl: url, document: readContext(url)};
-  }
-  if (url.startsWith('did:key:z6Mk')) {
-    const [did, fragment] = url.split('#');
-    const {didDocument, method} = await didKeyDocuments(did);
-    if (fragment === undefined) {
-      return {contextUrl: null, documentUrl: url, document: didDocument};
-    }
-    if (method.id === url) {
-      return {contextUrl: null, documentUrl: url, document: method};
-    }
-    throw new Error(`${url} names no verification method of ${did}`);
-  }
-  // No network: anything not vendored or derivable from a key is refused.
-  throw new Error(`document loader refuses ${url}: not an allow-listed context or did:key`);
-}
-
-// @digitalbazaar/vc nests the reasons (one per proof, one per credential); name them all.
-function messages(error) {
-  if (!error) {
-    return [];
-  }
-  const found = [];
-  if (error.message) {
-    found.push(error.message);
-  }
-  for (const inner of error.errors ?? []) {
-    found.push(...messages(inner));
-  }
-  // jsonld wraps what the document loader threw in `details.cause`.
-  for (const cause of [error.cause, error.details?.cause]) {
-    found.push(...messages(cause));
-  }
-  return found;
-}
-
-function describe(result) {
-  const reasons = [...messages(result.error)];
-  for (const entry of result.results ?? []) {
-    reasons.push(...messages(entry.error));
-  }
-  return [...new Set(reasons)].join('; ') || 'not verified (no reason given)';
-}
+const documentLoader = offlineLoader(didKeyDocuments);
 
 async function verifyDataIntegrity(job) {
   if (typeof job.credential !== 'object' || job.credential === null) {
