@@ -277,10 +277,10 @@ def active_consent(record: Document, consent_id: str, now: datetime) -> Document
     for consent in record.get("consents", ()):
         if consent.get("consentId") != consent_id:
             continue
-        if consent.get("status") != "granted":
+        state = consent_state(consent, now)
+        if state == "revoked":
             raise ConsentNotActiveError(f"consent {consent_id!r} was revoked")
-        expires = consent.get("expiresAt")
-        if not isinstance(expires, str) or parse_instant(expires, "expiresAt") <= now:
+        if state == "expired":
             raise ConsentNotActiveError(f"consent {consent_id!r} has expired")
         found: Document = consent
         return found
