@@ -116,10 +116,6 @@ class RecordView:
         items = [{**i, "category": c} for c in CATEGORIES for i in self.doc.get(c, ())]
         return sorted(items, key=lambda i: (str(i.get("time", "")), i["ref"].get("position", 0)))
 
-    def items(self) -> list[Document]:
-        """Every item a consent may name, grouped by category in time order."""
-        return self.timeline()
-
     def skills(self) -> list[Document]:
         """Each skill with the items that evidence it (by name)."""
         return [
