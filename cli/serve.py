@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 from pathlib import Path
 
@@ -18,9 +17,10 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.settings import ServerSettings
+    from api.web.sessions import is_loopback_host
 
     settings = ServerSettings.from_env()  # a malformed setting is reported before it starts
-    if settings.web.dev_signin and not _loopback(args.host):
+    if settings.web.dev_signin and not is_loopback_host(args.host):
         raise ConfigurationError(
             "LEDGER_WEB_DEV_SIGNIN: the development sign-in lets anyone in as anyone, so "
             f"`ledger serve` offers it only on a loopback address, not on --host {args.host}"
@@ -39,13 +39,6 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def token(args: argparse.Namespace) -> int:

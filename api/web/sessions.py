@@ -13,6 +13,7 @@ browser to the same one (sticky sessions).
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import threading
 import time
@@ -25,7 +26,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "lll_session"
-LOOPBACK = frozenset(("127.0.0.1", "::1", "localhost"))
 
 
 @dataclass
@@ -182,6 +182,14 @@ def _cookie(scope: Scope) -> str | None:
     return None
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (an address, bracketed or not, or a name) is this machine's loopback."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _plain_loopback(scope: Scope) -> bool:
     """Plain HTTP to a loopback host: the only place a cookie may go without Secure."""
     host = ""
@@ -189,4 +197,4 @@ def _plain_loopback(scope: Scope) -> bool:
         if name == b"host":
             host = value.decode("latin-1").rsplit(":", 1)[0].strip("[]")
             break
-    return scope.get("scheme") == "http" and host in LOOPBACK
+    return scope.get("scheme") == "http" and is_loopback_host(host)
