@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
+from cli.arguments import add_bench_commands, add_json, at_least_one
 from consumers.settings import KafkaSettings
 from credentials.errors import CredentialError
 from ledger.errors import ConfigurationError, LedgerError
@@ -47,24 +48,6 @@ class _ProjectionNames:
         return iter(self._names())
 
 
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text}")
-    return value
-
-
-def _add_json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print a JSON report instead of text")
-
-
 def build_parser() -> argparse.ArgumentParser:
     c = _Handlers("cli.commands")
     cn = _Handlers("cli.consent")
@@ -85,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_parser("list", help="list the event types (the default)")
     show = s.add_parser("show", help="print one event type's JSON Schema")
     show.add_argument("type", help="event type, e.g. org.lll.learning.course-completed.v1")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.schemas)
 
     p = sub.add_parser("issuers", help="manage the issuer registry")
@@ -107,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a DID (or https URL) the issuer signs its credentials as; repeat for several. "
         "A credential embedded in its events must name one as issuer and be signed by its key",
     )
-    _add_json(add)
+    add_json(add)
     lst = s.add_parser("list", help="list registered issuers")
-    _add_json(lst)
+    add_json(lst)
     sus = s.add_parser("suspend", help="stop accepting events from an issuer")
     sus.add_argument("id")
-    _add_json(sus)
+    add_json(sus)
     p.set_defaults(handler=c.issuers)
 
     p = sub.add_parser("ingest", help="ingest a JSONL file of CloudEvents")
@@ -128,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="parse, validate and encrypt in a worker process beside the appends (long files)",
     )
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.ingest)
 
     p = sub.add_parser("consume", help="run a Kafka ingest worker (one member of the group)")
@@ -169,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--issuer", required=True, help="the issuer whose topic to write")
     p.add_argument("--bootstrap")
     p.add_argument("--rate", type=float, help="pace the sends: messages per second")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.publish)
 
     p = sub.add_parser("topics", help="create the issuer and dead-letter topics")
@@ -183,23 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     ver = s.add_parser("verify", help="re-check the whole hash chain; exit 1 naming the failure")
     ver.add_argument("--no-progress", action="store_true")
-    _add_json(ver)
+    add_json(ver)
     p.set_defaults(handler=c.audit)
 
     p = sub.add_parser("erase", help="crypto-shred a learner's personal data")
     p.add_argument("--learner", required=True, help="the learner's ledger id")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.erase)
 
     p = sub.add_parser("show", help="print a learner's events (decrypted where possible)")
     p.add_argument("--learner", required=True)
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.show)
 
     p = sub.add_parser("projections", help="read models that follow the log")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     st = s.add_parser("status", help="position and lag of each projection")
-    _add_json(st)
+    add_json(st)
     run = s.add_parser("run", help="catch up with the log (and keep following with --follow)")
     run.add_argument("--follow", action="store_true", help="keep following until SIGTERM")
     run.add_argument("--poll", type=float, default=0.5, help="seconds between checks")
@@ -209,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reb.add_argument(
         "--workers",
-        type=_at_least_one,
+        type=at_least_one,
         default=None,
         help="processes sharing a rebuild, this one included (default: one per core, at most 2)",
     )
@@ -310,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", help="who: the issuer, learner or verifier id (any for others)")
     p.add_argument(
         "--ttl",
-        type=_at_least_one,
+        type=at_least_one,
         default=3600,
         help="seconds it stays valid (the API refuses more than LEDGER_API_MAX_TOKEN_TTL_S, "
         "default 86400)",
@@ -334,89 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
         "password: loopback only) until Ctrl-C",
     )
     p.add_argument("--port", type=int, default=8080, help="the pages' port with --serve")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(handler=c.demo)
 
-    p = sub.add_parser(
-        "bench", help="benchmarks that print and save figures (installed apart: bench/)"
-    )
-    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ap = s.add_parser("append", help="append throughput: SQLite and PostgreSQL, batch sizes")
-    ap.add_argument("--events", type=int, default=20_000, help="events per measurement")
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 100, 500, 2000])
-    ap.add_argument("--reference-events", type=int, default=2_000)
-    ap.add_argument(
-        "--postgres-url", help="PostgreSQL to measure (default LEDGER_BENCH_POSTGRES_URL)"
-    )
-    ap.add_argument("--out", help="JSON results file (default bench-results/append-<time>.json)")
-    _add_json(ap)
-    ing = s.add_parser("ingest", help="Kafka → PostgreSQL end to end, latency, references")
-    ing.add_argument("--events", type=int, default=100_000)
-    ing.add_argument("--batch-size", type=int, default=KafkaSettings.batch_size)
-    ing.add_argument(
-        "--paced-rate", type=int, default=5000, help="events/s of the latency run below capacity"
-    )
-    ing.add_argument("--reference-events", type=int, default=2_000)
-    ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
-    ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
-    ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
-    pj = s.add_parser("projections", help="learner record rebuild: events/s against read+decode")
-    pj.add_argument("--events", type=int, default=100_000)
-    pj.add_argument(
-        "--export-events", type=int, default=1000, help="events of the exported learner"
-    )
-    pj.add_argument(
-        "--export-runs",
-        type=int,
-        default=200,
-        help="warm exports per format (p99 of 200 is the third slowest)",
-    )
-    pj.add_argument(
-        "--repeats",
-        type=_at_least_one,
-        default=3,
-        help="runs of the reference and of the rebuild, in turns (the median is reported)",
-    )
-    pj.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
-    pj.add_argument(
-        "--out", help="JSON results file (default bench-results/projections-<time>.json)"
-    )
-    api = s.add_parser(
-        "api",
-        help="HTTP API under concurrent load from another process: record reads, HTTP ingest",
-    )
-    api.add_argument(
-        "--concurrency", type=_at_least_one, default=16, help="concurrent keep-alive clients"
-    )
-    api.add_argument(
-        "--duration", type=_seconds, default=10.0, help="measured seconds per scenario"
-    )
-    api.add_argument(
-        "--warmup", type=_seconds, default=1.0, help="unmeasured seconds before each scenario"
-    )
-    api.add_argument(
-        "--requests",
-        type=_at_least_one,
-        help="end each scenario after this many measured requests (or its duration)",
-    )
-    api.add_argument(
-        "--events", type=_at_least_one, default=20_000, help="events of the seeded population"
-    )
-    api.add_argument(
-        "--batch", type=_at_least_one, default=100, help="events per batch ingest request"
-    )
-    api.add_argument(
-        "--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)"
-    )
-    api.add_argument("--out", help="JSON results file (default bench-results/api-<time>.json)")
-    fz = s.add_parser("fuzz", help="hostile inputs through the pipeline: every one accounted for")
-    fz.add_argument("--inputs", type=_at_least_one, default=100_000, help="hostile inputs to send")
-    fz.add_argument("--seed", type=int, default=1, help="the same seed sends the same inputs")
-    fz.add_argument("--learners", type=_at_least_one, default=60, help="demo learners mutated")
-    fz.add_argument("--batch-size", type=_at_least_one, default=200)
-    fz.add_argument("--postgres-url", help="on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
-    fz.add_argument("--out", help="JSON results file (default bench-results/fuzz-<time>.json)")
-    p.set_defaults(handler=c.bench)
+    add_bench_commands(sub, handler=c.bench)
     return parser
 
 
