@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.settings import WebSettings
 from api.web import sessions
-from api.web.pages import CSRF_FIELD, render
+from api.web.pages import CSRF_FIELD, render, site_url
 
 log = logging.getLogger("api.web")
 ROLES = ("learner", "verifier")
@@ -187,7 +187,9 @@ async def signin(request: Request, next: str = "/") -> Response:
     client = request.app.state.oidc.create_client("ledger")
     request.session["next"] = back_to
     try:
-        answer: Response = await client.authorize_redirect(request, _callback_url(request))
+        answer: Response = await client.authorize_redirect(
+            request, site_url(request) + "/signin/callback"
+        )
     except Exception as exc:
         log.warning("sign-in could not start: %s", type(exc).__name__)
         raise _provider_down() from None
@@ -277,13 +279,6 @@ def _allowed(user: WebUser, path: str) -> bool:
     if user.role == "learner":
         return path.startswith(f"/learners/{user.id}/")
     return path.startswith("/verifier/")
-
-
-def _callback_url(request: Request) -> str:
-    web: WebSettings = request.app.state.web_settings
-    if web.public_url:
-        return web.public_url.rstrip("/") + "/signin/callback"
-    return str(request.url_for("signin_callback"))
 
 
 def _dev_only(request: Request) -> None:

@@ -21,7 +21,7 @@ from fastapi.responses import Response
 
 from api.deps import LedgerContext, LedgerDep
 from api.web.auth import FormDep, OwnLearnerPage, PageError, not_found
-from api.web.pages import SECURITY_HEADERS, render
+from api.web.pages import SECURITY_HEADERS, render, site_url
 from api.web.records import read_record, records_of
 from ledger.errors import ConfigurationError, LearnerErasedError
 from projections.export import ClrSigner
@@ -100,7 +100,7 @@ async def link(
     if view.erased:
         raise _nothing("Your record was erased, so there is nothing to export.")
     links: OneTimeLinks = request.app.state.export_links
-    url = _base(request) + "/exports/" + links.make(learner_id, fmt)
+    url = site_url(request) + "/exports/" + links.make(learner_id, fmt)
     qr = segno.make(url, error="m")
     return render(
         request,
@@ -175,8 +175,3 @@ def _file(done: RecordedExport, fmt: Format) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def _base(request: Request) -> str:
-    public: str = request.app.state.web_settings.public_url
-    return public.rstrip("/") if public else str(request.base_url).rstrip("/")

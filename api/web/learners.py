@@ -32,6 +32,7 @@ from services.consent import (
     ConsentAlreadyRevokedError,
     ConsentTerms,
     ConsentUnknownError,
+    GrantedConsent,
     InvalidConsentError,
 )
 from services.erasure import erase_learner
@@ -126,7 +127,7 @@ async def grant(
     return RedirectResponse(f"/learners/{learner_id}/consents", status_code=303)
 
 
-def _grant(context: LedgerContext, learner: str, terms: ConsentTerms) -> Any:
+def _grant(context: LedgerContext, learner: str, terms: ConsentTerms) -> GrantedConsent:
     try:
         return consent_service.grant(
             records_of(context), context.ledger, learner, terms, now=datetime.now(UTC)

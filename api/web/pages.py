@@ -105,6 +105,14 @@ def environment() -> Environment:
     return env
 
 
+def site_url(request: Request) -> str:
+    """The pages' own address as browsers reach it (``LEDGER_WEB_PUBLIC_URL``, else the
+    request's), without a trailing slash: for links that leave the page (the sign-in
+    redirect, the export's QR code)."""
+    public: str = request.app.state.web_settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
 def csrf_token(request: Request) -> str:
     """The session's CSRF token (made on first use); every form carries it."""
     session: dict[str, Any] = request.session
