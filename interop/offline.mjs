@@ -21,6 +21,42 @@ export const CONTEXT_FILES = {
 
 export class UsageError extends Error {}
 
+const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
+
+// The JSON object a script's job is, read from stdin; ``usage`` ends a refusal's message.
+export async function readJob(usage = '') {
+  const chunks = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+  }
+  const tail = usage ? `; ${usage}` : '';
+  let job;
+  try {
+    job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new UsageError(`the job on stdin is not JSON: ${error.message}${tail}`);
+  }
+  if (typeof job !== 'object' || job === null || Array.isArray(job)) {
+    throw new UsageError(`the job on stdin must be a JSON object${tail}`);
+  }
+  return job;
+}
+
+// The DID document of a did:key whose one verification method is ``method`` (exported with
+// its ``@context``, the key suite's, which the document names after the DID context).
+export function didKeyDocument(did, method) {
+  const {'@context': keyContext, ...methodInDid} = method;
+  return {
+    '@context': [DID_CONTEXT_V1, keyContext],
+    id: did,
+    verificationMethod: [methodInDid],
+    assertionMethod: [method.id],
+    authentication: [method.id],
+    capabilityInvocation: [method.id],
+    capabilityDelegation: [method.id],
+  };
+}
+
 function readContext(url) {
   return JSON.parse(readFileSync(new URL(CONTEXT_FILES[url], CONTEXTS_DIR), 'utf8'));
 }

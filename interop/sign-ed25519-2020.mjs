@@ -22,13 +22,15 @@ import * as vc from '@digitalbazaar/vc';
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import {Ed25519VerificationKey2020} from '@digitalbazaar/ed25519-verification-key-2020';
 
-import {CONTEXT_FILES, UsageError, describe, messages, offlineLoader} from './offline.mjs';
-
-const ED25519_2020_CONTEXT = Ed25519Signature2020.CONTEXT_URL;
-
-// Named in the DID documents below but never fetched: jsonld-signatures reads a DID
-// document whose first context is this one without expanding it.
-const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
+import {
+  CONTEXT_FILES,
+  UsageError,
+  describe,
+  didKeyDocument,
+  messages,
+  offlineLoader,
+  readJob,
+} from './offline.mjs';
 
 // RFC 3339 date-time (section 5.6), which xsd:dateTime also accepts.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -41,16 +43,7 @@ function didKeyDocuments(did) {
   key.controller = did;
   key.id = `${did}#${fingerprint}`;
   const method = key.export({publicKey: true, includeContext: true});
-  const {'@context': _ignored, ...methodInDid} = method;
-  const didDocument = {
-    '@context': [DID_CONTEXT_V1, ED25519_2020_CONTEXT],
-    id: did,
-    verificationMethod: [methodInDid],
-    assertionMethod: [method.id],
-    authentication: [method.id],
-    capabilityInvocation: [method.id],
-    capabilityDelegation: [method.id],
-  };
+  const didDocument = didKeyDocument(did, method);
   return {didDocument, method};
 }
 
@@ -106,24 +99,6 @@ async function verify(job) {
   const suite = new Ed25519Signature2020();
   const result = await vc.verifyCredential({credential: job.credential, suite, documentLoader});
   return result.verified ? {verified: true} : {verified: false, error: describe(result)};
-}
-
-async function readJob() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let job;
-  try {
-    job = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`the job on stdin is not JSON: ${error.message}`);
-  }
-  if (typeof job !== 'object' || job === null || Array.isArray(job)) {
-    throw new UsageError('the job on stdin must be a JSON object');
-  }
-  return job;
 }
 
 async function main(argv) {

@@ -14,7 +14,8 @@
 
 import {BitstringStatusList} from '@digitalbazaar/vc-bitstring-status-list';
 
-class UsageError extends Error {}
+import {UsageError, readJob} from './offline.mjs';
+
 
 const USAGE =
   'usage: node interop/statuslist.mjs < JOB.json, the job ' +
@@ -83,29 +84,11 @@ async function encode(job) {
   return {encodedList: await list.encode()};
 }
 
-async function readJob() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let job;
-  try {
-    job = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`the job on stdin is not JSON: ${error.message}; ${USAGE}`);
-  }
-  if (!isObject(job)) {
-    throw new UsageError(`the job on stdin must be a JSON object; ${USAGE}`);
-  }
-  return job;
-}
-
 async function main(argv) {
   if (argv.length > 0) {
     throw new UsageError(`no options are taken; ${USAGE}`);
   }
-  const job = await readJob();
+  const job = await readJob(USAGE);
   if (('decode' in job) === ('encode' in job)) {
     throw new UsageError(`the job needs exactly one of "decode" and "encode"; ${USAGE}`);
   }

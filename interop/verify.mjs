@@ -21,9 +21,8 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {importJWK, jwtVerify} from 'jose';
 
-import {CONTEXT_FILES, UsageError, describe, offlineLoader} from './offline.mjs';
+import {CONTEXT_FILES, UsageError, describe, didKeyDocument, offlineLoader} from './offline.mjs';
 
-const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
 
 // The DID document of a did:key (Ed25519 only) and its one verification method, built
@@ -38,16 +37,7 @@ async function didKeyDocuments(did) {
     publicKeyMultibase: multibase,
   });
   const method = await keyPair.export({publicKey: true, includeContext: true});
-  const {'@context': _ignored, ...methodInDid} = method;
-  const didDocument = {
-    '@context': [DID_CONTEXT_V1, MULTIKEY_CONTEXT_V1],
-    id: did,
-    verificationMethod: [methodInDid],
-    assertionMethod: [method.id],
-    authentication: [method.id],
-    capabilityInvocation: [method.id],
-    capabilityDelegation: [method.id],
-  };
+  const didDocument = didKeyDocument(did, method);
   return {didDocument, method};
 }
 
