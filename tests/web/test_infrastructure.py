@@ -24,18 +24,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.web.conftest import (
+from tests.web.browser import (
     PHONE,
     WAIT_S,
     NewBrowser,
-    OidcProvider,
-    SignInRefusedError,
-    StartProvider,
     axe_violations,
     free_port,
     page_weight,
     screenshot,
     serve,
+)
+from tests.web.provider import (
+    OidcProvider,
+    SignInRefusedError,
+    StartProvider,
     sign_in_at_provider,
 )
 

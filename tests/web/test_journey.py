@@ -25,14 +25,16 @@ from selenium.webdriver.support.ui import WebDriverWait
 from api.app import create_app
 from api.settings import ServerSettings, WebSettings
 from tests.api.conftest import build_settings, populate
-from tests.web.conftest import (
+from tests.web.browser import (
     NewBrowser,
-    StartProvider,
     axe_violations,
     free_port,
     page_weight,
     screenshot,
     serve,
+)
+from tests.web.provider import (
+    StartProvider,
     sign_in_at_provider,
 )
 
