@@ -25,6 +25,7 @@ from tests.web.browser import (
     NewBrowser,
     chromium_options,
 )
+from tests.web.pages import Site, site
 from tests.web.provider import OidcProvider, StartProvider, launch_provider
 
 
@@ -89,3 +90,9 @@ def new_browser() -> Iterator[NewBrowser]:
 def browser(new_browser: NewBrowser) -> WebDriver:
     """A headless Chromium showing pages as a phone does (360×800) with a fresh profile."""
     return new_browser()
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Site]:
+    with site(tmp_path) as s:
+        yield s

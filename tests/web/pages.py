@@ -104,3 +104,18 @@ def consent_form(**changes: Any) -> dict[str, Any]:
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
+
+
+LEARNER_PAGES = ("record", "consents", "disclosures", "export", "erasure")
+
+
+def granted(web: Site, learner: str, **changes: object) -> str:
+    """Grant ``talentco`` a consent as ``learner``; returns its id (from the learner's page)."""
+    person = web.person()
+    person.sign_in(learner)
+    person.get(f"/learners/{learner}/consents")
+    answer = person.post(f"/learners/{learner}/consents", consent_form(**changes))
+    assert answer.status_code == 200, answer.text
+    found = re.search(r"/consents/(consent-[0-9a-f]+)/revoke", answer.text)
+    assert found, "the granted consent is listed with its revoke button"
+    return found[1]
