@@ -1,6 +1,8 @@
 // What the interop scripts share: the offline document loader (the contexts vendored in
-// credentials/contexts/, and did:key documents built from the key itself; nothing from the
-// network), the error a job that cannot be used raises, and every reason a nested error holds.
+// credentials/contexts/, did:key documents built from the key itself, and the documents a job
+// hands in: did:web DID documents and any other URL's; nothing from the network), the same
+// documents as a stand-in for fetch() for libraries that bring their own loader, the error a
+// job that cannot be used raises, and every reason a nested error holds.
 
 import {readFileSync} from 'node:fs';
 
@@ -22,6 +24,46 @@ export const CONTEXT_FILES = {
 export class UsageError extends Error {}
 
 const DID_CONTEXT_V1 = 'https://www.w3.org/ns/did/v1';
+const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
+// The context a verification method of a DID document is served with, by its type (as
+// @digitalbazaar's did-method-web does); other types get the DID document's own.
+const KEY_CONTEXTS = {
+  Multikey: MULTIKEY_CONTEXT_V1,
+  Ed25519VerificationKey2020: 'https://w3id.org/security/suites/ed25519-2020/v1',
+};
+
+function isObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// The "documents" of a job, {URL: JSON document}: the DID documents of did:web DIDs (keyed by
+// the DID) and any other document by its URL (e.g. a status list credential). Absent: none.
+export function jobDocuments(job) {
+  const documents = job.documents ?? {};
+  if (!isObject(documents)) {
+    throw new UsageError('"documents" must be an object {URL: JSON document}');
+  }
+  for (const [url, document] of Object.entries(documents)) {
+    if (!isObject(document)) {
+      throw new UsageError(`"documents": the document of ${url} must be a JSON object`);
+    }
+    if (url.startsWith('did:') && (!url.startsWith('did:web:') || url.includes('#'))) {
+      throw new UsageError(
+        `"documents": ${url} is not a did:web DID (a did:key document comes from the key; ` +
+          'a method is served from its DID document)',
+      );
+    }
+  }
+  return documents;
+}
+
+// Where a did:web DID's document lives (did:web method, "Read"): the host (a port as %3A),
+// then /.well-known/did.json, or the path's segments then /did.json.
+export function didWebUrl(did) {
+  const [host, ...path] = did.slice('did:web:'.length).split(':').map(decodeURIComponent);
+  const tail = path.length === 0 ? '.well-known/did.json' : `${path.join('/')}/did.json`;
+  return `https://${host}/${tail}`;
+}
 
 // The JSON object a script's job is, read from stdin; ``usage`` ends a refusal's message.
 export async function readJob(usage = '') {
@@ -61,9 +103,12 @@ function readContext(url) {
   return JSON.parse(readFileSync(new URL(CONTEXT_FILES[url], CONTEXTS_DIR), 'utf8'));
 }
 
-// A document loader serving the vendored contexts, and the DID document of an Ed25519
-// did:key and its one method as `didKeyDocuments(did)` builds them ({didDocument, method}).
-export function offlineLoader(didKeyDocuments) {
+// A document loader serving the vendored contexts, the DID document of an Ed25519 did:key
+// and its one method as `didKeyDocuments(did)` builds them ({didDocument, method}), and the
+// job's `documents` (see jobDocuments): a did:web DID's document, one of its verification
+// methods by `DID#fragment` (with its key type's @context, as the suites load a method), and
+// any other URL's document as given.
+export function offlineLoader(didKeyDocuments, documents = {}) {
   return async function documentLoader(url) {
     if (Object.hasOwn(CONTEXT_FILES, url)) {
       return {contextUrl: null, documentUrl: url, document: readContext(url)};
@@ -79,8 +124,57 @@ export function offlineLoader(didKeyDocuments) {
       }
       throw new Error(`${url} names no verification method of ${did}`);
     }
-    // No network: anything not vendored or derivable from a key is refused.
-    throw new Error(`document loader refuses ${url}: not an allow-listed context or did:key`);
+    if (url.startsWith('did:web:')) {
+      const [did, fragment] = url.split('#');
+      if (!Object.hasOwn(documents, did)) {
+        throw new Error(`document loader refuses ${url}: the job serves no DID document of ${did}`);
+      }
+      const didDocument = documents[did];
+      if (fragment === undefined) {
+        return {contextUrl: null, documentUrl: url, document: didDocument};
+      }
+      const methods = Array.isArray(didDocument.verificationMethod)
+        ? didDocument.verificationMethod
+        : [];
+      const method = methods.find((candidate) => candidate?.id === url);
+      if (method === undefined) {
+        throw new Error(`${url} names no verification method of ${did}`);
+      }
+      const context = KEY_CONTEXTS[method.type] ?? didDocument['@context'];
+      return {contextUrl: null, documentUrl: url, document: {'@context': context, ...method}};
+    }
+    if (Object.hasOwn(documents, url)) {
+      return {contextUrl: null, documentUrl: url, document: documents[url]};
+    }
+    // No network: anything not vendored, derivable from a key or in the job is refused.
+    throw new Error(
+      `document loader refuses ${url}: not an allow-listed context, a did:key or a job document`,
+    );
+  };
+}
+
+// A stand-in for fetch() answering GETs from the vendored contexts and the job's `documents`
+// (a did:web DID's document at its https URL, see didWebUrl), for libraries whose document
+// loader and DID resolvers cannot be handed one of ours. Any other URL is answered 404 and
+// noted in `refused`; nothing reaches the network.
+export function offlineFetch(documents, refused) {
+  const served = new Map();
+  for (const [url, document] of Object.entries(documents)) {
+    served.set(url.startsWith('did:web:') ? didWebUrl(url) : url, document);
+  }
+  return async function fetch(resource) {
+    const url = typeof resource === 'string' ? resource : (resource.url ?? String(resource));
+    let document;
+    if (Object.hasOwn(CONTEXT_FILES, url)) {
+      document = readContext(url);
+    } else if (served.has(url)) {
+      document = served.get(url);
+    } else {
+      refused.push(url);
+      const body = {message: `offline: ${url} is not an allow-listed context or a job document`};
+      return Response.json(body, {status: 404});
+    }
+    return Response.json(document);
   };
 }
 

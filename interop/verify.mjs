@@ -1,13 +1,15 @@
 // Verifies one of the ledger's signed credentials with independent implementations:
 // jose (panva) for VC-JWT, Digital Bazaar's @digitalbazaar/vc with the eddsa-rdfc-2022
 // cryptosuite for Data Integrity proofs. Offline: the document loader serves only the
-// contexts vendored in credentials/contexts/ and did:key documents built from the key itself.
+// contexts vendored in credentials/contexts/, did:key documents built from the key itself
+// and the documents the job hands in (did:web DID documents, status lists: see offline.mjs).
 //
 //   node interop/verify.mjs [JOB.json]        (the job on stdin when no file is given)
 //
 // Jobs:
 //   {"kind": "jwt", "token": "…", "jwk": {…public JWK…}, "alg": "EdDSA" | "RS256"}
-//   {"kind": "data-integrity", "credential": {…}}
+//   {"kind": "data-integrity", "credential": {…}, "documents": {URL or did:web DID: {…}}}
+//     ("documents" optional)
 //   {"kind": "contexts"}   lists the served context URLs (tests compare them with contexts.py)
 //
 // Prints {"verified": bool, "error": "…"} (plus "contexts" for that job) and exits 0;
@@ -21,7 +23,14 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {importJWK, jwtVerify} from 'jose';
 
-import {CONTEXT_FILES, UsageError, describe, didKeyDocument, offlineLoader} from './offline.mjs';
+import {
+  CONTEXT_FILES,
+  UsageError,
+  describe,
+  didKeyDocument,
+  jobDocuments,
+  offlineLoader,
+} from './offline.mjs';
 
 const MULTIKEY_CONTEXT_V1 = 'https://w3id.org/security/multikey/v1';
 
@@ -41,12 +50,11 @@ async function didKeyDocuments(did) {
   return {didDocument, method};
 }
 
-const documentLoader = offlineLoader(didKeyDocuments);
-
 async function verifyDataIntegrity(job) {
   if (typeof job.credential !== 'object' || job.credential === null) {
     throw new UsageError('a data-integrity job needs a "credential" object');
   }
+  const documentLoader = offlineLoader(didKeyDocuments, jobDocuments(job));
   const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022});
   const result = await vc.verifyCredential({
     credential: job.credential,
