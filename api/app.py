@@ -16,9 +16,10 @@ from api.deps import LedgerContext
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, Observe
-from api.routes import admin, auditors, health, issuers, learners, verifiers
+from api.routes import admin, auditors, health, issuer, issuers, learners, verifiers
 from api.settings import ServerSettings
 from api.web import install_web, status_page
+from credentials.identity import did_web_location
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from projections.store import open_projection_store
@@ -74,9 +75,19 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app, status_page)
-    for module in (issuers, learners, verifiers, auditors, admin, health):
+    for module in (issuers, learners, verifiers, auditors, admin, health, issuer):
         app.include_router(module.router)
-    install_web(app, settings.web)
+    did = settings.signing.did
+    if did is not None and (path := did_web_location(did)[1]) != issuer.WELL_KNOWN:
+        # The path form (LEDGER_DID_WEB=example.org/ledger): served there as well.
+        app.add_api_route(
+            path,
+            issuer.did_json,
+            methods=["GET"],
+            summary=issuer.DID_SUMMARY,
+            responses=issuer.DID_RESPONSES,
+        )
+    install_web(app, settings.web, public_url=settings.signing.public_url)
     # Added last, so outermost: every request is counted, even one refused for its size.
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(Observe, metrics=metrics)

@@ -19,6 +19,7 @@ from api.errors import forbidden, not_found, unauthenticated
 from api.metrics import ApiMetrics
 from api.settings import ServerSettings
 from ledger.application import Ledger
+from projections.status import LedgerStatusLists
 from projections.store import ProjectionStore
 
 LEARNER_ID_PATTERN = r"^[\x21-\x7e]{1,200}$"
@@ -47,9 +48,14 @@ class LedgerContext:
     tokens: TokenVerifier
     metrics: ApiMetrics
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The signed status lists, kept while they stand (see services.status).
+    status_lists: LedgerStatusLists = field(init=False)
     worker: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     )
+
+    def __post_init__(self) -> None:
+        self.status_lists = LedgerStatusLists(self.ledger, self.store)
 
     @contextmanager
     def session(self) -> Iterator[Ledger]:

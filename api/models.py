@@ -91,6 +91,17 @@ class ConsentRevoked(Camel):
     position: int
 
 
+class WithdrawalRequest(Camel):
+    reason: str | None = Field(
+        None, min_length=1, max_length=300, description="why (kept as personal data)"
+    )
+
+
+class ExportWithdrawn(Camel):
+    export_id: str
+    position: int
+
+
 class ErasureDone(Camel):
     learner: str
     request_id: str

@@ -67,8 +67,6 @@ class WebSettings(FromEnv):
         session_max_s: and at the latest this long after sign-in.
         dev_signin: a development sign-in page (no provider; any id, either role), served
             only to loopback clients by a server bound to loopback. Never in production.
-        public_url: the pages' own address as browsers reach it (e.g. behind a proxy), for
-            the sign-in redirect and the export's QR link; empty: taken from each request.
     """
 
     oidc_issuer: str = variable("LEDGER_OIDC_ISSUER", "", check=_issuer)
@@ -81,7 +79,6 @@ class WebSettings(FromEnv):
     session_idle_s: int = variable("LEDGER_WEB_SESSION_IDLE_S", 1800, low=60, high=86_400)
     session_max_s: int = variable("LEDGER_WEB_SESSION_MAX_S", 28_800, low=300, high=7 * 86_400)
     dev_signin: bool = variable("LEDGER_WEB_DEV_SIGNIN", False)
-    public_url: str = variable("LEDGER_WEB_PUBLIC_URL", "")
 
     @property
     def metadata_url(self) -> str:

@@ -26,6 +26,7 @@ from bench.databases import backends, postgres_base, settings_for, temporary_sql
 from bench.report import conclude, machine, percentile, table
 from bench.seeding import demo_population, seed
 from credentials import dataintegrity
+from credentials.identity import SigningIdentity
 from credentials.jwt import credential_of, decode_jwt
 from demo import IssuerSpec
 from ledger.application import Ledger
@@ -41,6 +42,7 @@ from projections.rebuild import default_workers
 from projections.runner import Projector
 from projections.store import open_projection_store
 from services.export import record_export, sign_learner_export
+from services.signing import LOCAL_URL, issuing_as
 
 TARGET = 50_000
 EXPORT_TARGET_MS = 100
@@ -146,7 +148,12 @@ def _measure_export(
             store = open_projection_store(settings)
             try:
                 catch_up_records(ledger, store)
-                records, signer = LedgerRecords(ledger, store), ClrSigner(ledger, store, key)
+                records, signer = (
+                    LedgerRecords(ledger, store),
+                    ClrSigner(
+                        ledger, store, issuing_as(ledger, SigningIdentity.of(key), LOCAL_URL)
+                    ),
+                )
 
                 def unsigned() -> tuple[float, bytes, int]:
                     started = time.perf_counter()

@@ -14,19 +14,32 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 
-from cli.output import err, out
+from cli.output import emit_json, err, out
 from credentials.keys import did_key_of
-from credentials.presented import CredentialCheck, NotACredentialError, verify_presented
+from credentials.presented import (
+    CredentialCheck,
+    NotACredentialError,
+    PresentationReport,
+    verify_presented,
+)
 from credentials.statusfetch import http_fetch
 from ledger.application import Ledger
 from ledger.errors import LearnerErasedError, LedgerError
 from ledger.settings import Settings
 from projections.export import ClrSigner
 from projections.reading import LedgerRecords
+from projections.status import LedgerStatusLists
 from projections.store import open_projection_store
-from services.export import ExportScopeError, NothingToExportError, export_record
+from services.export import (
+    ExportScopeError,
+    NoSuchExportError,
+    NothingToExportError,
+    export_record,
+    withdraw_export,
+)
 from services.records import NoRecordError
-from services.signing import SigningSettings
+from services.signing import SigningSettings, issuance, rotate_signing_key
+from services.status import verify_here
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -53,19 +66,61 @@ def signing_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def withdraw(args: argparse.Namespace) -> int:
+    """`ledger withdraw-export`: one of the learner's exports reads as revoked from now on."""
+    settings = Settings.from_env()
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            position = withdraw_export(
+                LedgerRecords(ledger, store), ledger, args.learner, args.export,
+                now=datetime.now(UTC), reason=args.reason,
+            )  # fmt: skip
+        except (NoRecordError, LearnerErasedError) as exc:
+            raise LedgerError(f"--learner: {exc}") from None
+        except NoSuchExportError as exc:
+            raise LedgerError(f"--export: {exc}") from None
+        finally:
+            store.close()
+    if args.json:
+        emit_json({"exportId": args.export, "position": position})
+    else:
+        out.print(f"export {args.export} withdrawn (log position {position})", markup=False)
+    return 0
+
+
+def rotate(args: argparse.Namespace) -> int:
+    """`ledger keys rotate`: a new signing key in LEDGER_SIGNING_KEY_FILE, the old one's
+    public key kept in the log."""
+    signing = SigningSettings.from_env()
+    signing.key()  # before opening the ledger: a missing key is a configuration error
+    with Ledger.open(Settings.from_env()) as ledger:
+        rotation = rotate_signing_key(ledger, signing)
+    if args.json:
+        emit_json({"retired": rotation.retired, "current": rotation.current})
+    else:
+        out.print(rotation.current, markup=False, emoji=False)
+        err.print(
+            f"{signing.key_file} now holds a new key; {rotation.retired} stays in the log and "
+            "the DID document. `ledger serve` reads the file at each export; restart a running "
+            "`ledger projections run --follow` to sign with the new key."
+        )
+    return 0
+
+
 def export(args: argparse.Namespace) -> int:
     """`ledger export`: the learner's record as a signed ClrCredential (Data Integrity or VC-JWT)."""
     settings = Settings.from_env()
-    key = (
-        SigningSettings.from_env().key()
-    )  # before any work: a missing key is a configuration error
+    signing = SigningSettings.from_env()
+    signing.key()  # before any work: a missing key is a configuration error
     now = datetime.now(UTC).replace(microsecond=0)
     with Ledger.open(settings) as ledger:
         store = open_projection_store(settings)
         try:
+            signer = ClrSigner(ledger, store, issuance(ledger, signing))
             # Written first, then recorded in the learner's stream (they list what left).
             done = export_record(
-                LedgerRecords(ledger, store), ClrSigner(ledger, store, key), ledger,
+                LedgerRecords(ledger, store), signer, ledger,
                 args.learner, fmt=args.format, now=now, scope=args.scope,
                 deliver=lambda s: _write_private(Path(args.out), s.data),
             )  # fmt: skip
@@ -78,7 +133,8 @@ def export(args: argparse.Namespace) -> int:
         signed = done.signed
     err.print(
         f"exported {signed.count} credential(s) of learner {args.learner} to {args.out} "
-        f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600)"
+        f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600) as export "
+        f"{done.export_id}"
     )
     return 0
 
@@ -94,6 +150,24 @@ def _line(check: CredentialCheck) -> str:
     return f"{label}: FAILED — {check.reason}"
 
 
+def _verify(text: str) -> PresentationReport:
+    """The report on ``text``: where this ledger signs (its signing key is configured), its
+    own keys and status lists are read from it; other lists are fetched."""
+    settings, signing = Settings.from_env(), SigningSettings.from_env()
+    fetch = http_fetch(loopback_http=True)
+    if not signing.configured:
+        return verify_presented(text, max_depth=settings.max_json_depth, fetch=fetch)
+    with Ledger.open(settings) as ledger:
+        store = open_projection_store(settings)
+        try:
+            lists = LedgerStatusLists(ledger, store)
+            return verify_here(
+                ledger, lists, signing, text, fallback=fetch, max_depth=settings.max_json_depth
+            )
+        finally:
+            store.close()
+
+
 def verify(args: argparse.Namespace) -> int:
     """`ledger verify FILE`: the outer credential and every credential it holds; exit 1 on any failure.
 
@@ -105,9 +179,7 @@ def verify(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise LedgerError(f"FILE: cannot read {args.file}: {exc}") from None
     try:
-        report = verify_presented(
-            text, max_depth=Settings.from_env().max_json_depth, fetch=http_fetch(loopback_http=True)
-        )
+        report = _verify(text)
     except NotACredentialError as exc:
         raise LedgerError(f"FILE: {args.file}: {exc}") from None
     for check in report.checks:

@@ -256,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sk.add_argument("--out", required=True, help="the key file (not overwritten)")
     sk.set_defaults(handler=ex.signing_key)
+    rot = s.add_parser(
+        "rotate",
+        help="replace the signing key (LEDGER_SIGNING_KEY_FILE) by a new one; the old public "
+        "key stays in the log and the DID document, so what it signed still verifies",
+    )
+    add_json(rot)
+    rot.set_defaults(handler=ex.rotate)
 
     p = sub.add_parser("export", help="a learner's record as a signed CLR 2.0 (personal data)")
     p.add_argument("--learner", required=True)
@@ -270,6 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--scope", nargs="+", metavar="CREDENTIAL_ID", help="export only these credentials"
     )
     p.set_defaults(handler=ex.export)
+
+    p = sub.add_parser(
+        "withdraw-export",
+        help="withdraw one of a learner's exports: its ClrCredential reads as revoked from then on",
+    )
+    p.add_argument("--learner", required=True)
+    p.add_argument("--export", required=True, metavar="EXPORT_ID", help="as `export` printed it")
+    p.add_argument("--reason", help="why (kept as the learner's personal data)")
+    add_json(p)
+    p.set_defaults(handler=ex.withdraw)
 
     p = sub.add_parser("verify", help="verify an exported credential and all it holds")
     p.add_argument("file", help="a JSON credential or a VC-JWT")

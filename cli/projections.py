@@ -24,25 +24,28 @@ from projections.pathways import NAME as PATHWAYS
 from projections.pathways import PathwaysProjection
 from projections.reading import LedgerRecords
 from projections.runner import Projector, ReadModel
+from projections.status import NAME as STATUS
+from projections.status import StatusListsProjection
 from projections.store import open_projection_store
 from services import records
 from services.audit import replay_record
 from services.records import NoRecordError
-from services.signing import SigningSettings
+from services.signing import SigningSettings, issuance
 
 
-def _issued_credentials(signing: SigningSettings) -> ReadModel:
-    return IssuedCredentialsProjection(signing.key())
+def _issued_credentials(ledger: Ledger, signing: SigningSettings) -> ReadModel:
+    return IssuedCredentialsProjection(issuance(ledger, signing))
 
 
-# Each projection built with the signing key setting (ConfigurationError when it is needed
-# and missing).
-PROJECTIONS: dict[str, Callable[[SigningSettings], ReadModel]] = {
-    NAME: lambda _: LearnerRecordProjection(),
-    PATHWAYS: lambda _: PathwaysProjection(),
+# Each projection built for the ledger with the signing settings (ConfigurationError when
+# the signing key is needed and missing).
+PROJECTIONS: dict[str, Callable[[Ledger, SigningSettings], ReadModel]] = {
+    NAME: lambda *_: LearnerRecordProjection(),
+    PATHWAYS: lambda *_: PathwaysProjection(),
     ISSUED: _issued_credentials,
-    ACTIVITY: lambda _: LearnerActivityProjection(),
-    GRANTS: lambda _: ConsentGrantsProjection(),
+    ACTIVITY: lambda *_: LearnerActivityProjection(),
+    GRANTS: lambda *_: ConsentGrantsProjection(),
+    STATUS: lambda *_: StatusListsProjection(),
 }
 
 
@@ -70,7 +73,9 @@ def projections(args: argparse.Namespace) -> int:
         store = open_projection_store(settings)
         try:
             page = getattr(args, "page", None)
-            runners = [Projector(ledger, store, PROJECTIONS[n](signing), page=page) for n in names]
+            runners = [
+                Projector(ledger, store, PROJECTIONS[n](ledger, signing), page=page) for n in names
+            ]
             if args.action == "status":
                 report = [r.status().as_dict() for r in runners]
                 if args.json:

@@ -18,6 +18,7 @@ from credentials import dataintegrity
 from credentials.errors import CredentialError
 from credentials.held import judge_held
 from credentials.jwt import credential_of, decode_jwt, verify_jwt
+from credentials.keys import KeyResolver, resolve_did_key
 from credentials.statuslist import Fetch, Status, check_status
 from credentials.verification import Failure, Verification, issuer_id
 from schemas.limits import DEFAULT_MAX_DEPTH, depth_message, parser_refused_depth, too_deep
@@ -92,9 +93,11 @@ def _bound_to_issuer(credential: Mapping[str, Any], methods: list[Any]) -> Verif
     return Verification.passed()
 
 
-def verify_document(credential: Mapping[str, Any]) -> Verification:
+def verify_document(
+    credential: Mapping[str, Any], resolver: KeyResolver = resolve_did_key
+) -> Verification:
     """A JSON credential's Data Integrity proofs, their keys bound to its issuer."""
-    outcome = dataintegrity.verify(credential)
+    outcome = dataintegrity.verify(credential, resolver=resolver)
     if not outcome and outcome.failure is not Failure.EXPIRED:
         return outcome  # expiry is judged after every proof has verified
     methods = [
@@ -108,10 +111,10 @@ def verify_document(credential: Mapping[str, Any]) -> Verification:
 
 
 def verify_token(
-    token: str, *, max_depth: int = DEFAULT_MAX_DEPTH
+    token: str, *, max_depth: int = DEFAULT_MAX_DEPTH, resolver: KeyResolver = resolve_did_key
 ) -> tuple[Verification, dict[str, Any]]:
     """A VC-JWT's signature, its key bound to the issuer; and the credential it carries."""
-    outcome = verify_jwt(token, max_depth=max_depth)
+    outcome = verify_jwt(token, max_depth=max_depth, resolver=resolver)
     try:
         header, payload, _ = decode_jwt(token, max_depth=max_depth)
     except ValueError:
@@ -129,10 +132,15 @@ def _check(
     *,
     held: bool,
     fetch: Fetch | None = None,
+    resolver: KeyResolver = resolve_did_key,
 ) -> CredentialCheck:
     """The verdict on one credential; with ``fetch``, its status lists are read too: a
     credential revoked or suspended fails, a status that cannot be learnt is a warning."""
-    statuses = tuple(check_status(credential, fetch, verify_document)) if fetch and outcome else ()
+    statuses = (
+        tuple(check_status(credential, fetch, lambda found: verify_document(found, resolver)))
+        if fetch and outcome
+        else ()
+    )
     stopped = [s for s in statuses if s.state in ("revoked", "suspended")]
     if stopped:
         outcome = Verification.failed(
@@ -163,19 +171,24 @@ class _IssuerKeysPolicy:
     """Every key must be the credential's issuer's own (a did:key proves only itself)."""
 
     max_depth: int
+    resolver: KeyResolver
 
     def document(self, credential: Mapping[str, Any], where: str) -> Verification:
-        return verify_document(credential)
+        return verify_document(credential, self.resolver)
 
     def token(self, token: str, where: str) -> tuple[Verification, Mapping[str, Any] | None]:
-        return verify_token(token, max_depth=self.max_depth)
+        return verify_token(token, max_depth=self.max_depth, resolver=self.resolver)
 
     def not_a_credential(self, where: str) -> Verification:
         return Verification.failed(Failure.MALFORMED_CREDENTIAL, "not a credential")
 
 
 def verify_presented(
-    text: str, *, max_depth: int = DEFAULT_MAX_DEPTH, fetch: Fetch | None = None
+    text: str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    fetch: Fetch | None = None,
+    resolver: KeyResolver = resolve_did_key,
 ) -> PresentationReport:
     """Verify a presented credential and every credential it holds.
 
@@ -184,6 +197,8 @@ def verify_presented(
         max_depth: most levels of nesting its JSON (or a JWT's payload) may have.
         fetch: reads status list credentials (see ``credentials.statusfetch``); without it
             no status is checked.
+        resolver: verification method → public key (default: did:key only; the ledger
+            adds its own did:web keys, see ``credentials.identity.own_resolver``).
 
     Raises:
         NotACredentialError: neither (nothing was verified).
@@ -200,15 +215,17 @@ def verify_presented(
             raise NotACredentialError("not a JSON object")
         if too_deep(text, outer, max_depth) is not None:
             raise NotACredentialError(depth_message(max_depth))
-        outcome = verify_document(outer)
+        outcome = verify_document(outer, resolver)
     else:
-        outcome, outer = verify_token(text, max_depth=max_depth)
+        outcome, outer = verify_token(text, max_depth=max_depth, resolver=resolver)
         if not outer:
             raise NotACredentialError("neither a JSON credential nor a VC-JWT")
-    checks = [_check(outer, outcome, held=False, fetch=fetch)]
+    checks = [_check(outer, outcome, held=False, fetch=fetch, resolver=resolver)]
     subject = outer.get("credentialSubject")
     held = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
-    policy = _IssuerKeysPolicy(max_depth)
+    policy = _IssuerKeysPolicy(max_depth, resolver)
     for judged in judge_held(held if isinstance(held, list) else [held], policy):
-        checks.append(_check(judged.credential, judged.outcome, held=True, fetch=fetch))
+        checks.append(
+            _check(judged.credential, judged.outcome, held=True, fetch=fetch, resolver=resolver)
+        )
     return PresentationReport(checks)

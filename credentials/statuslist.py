@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from credentials.errors import CredentialError
@@ -239,3 +239,37 @@ def _judge(
     if bits.get(index):
         return Status(purpose, "revoked" if purpose == "revocation" else "suspended")
     return Status(purpose, "valid")
+
+
+@dataclass(frozen=True)
+class StatusLists:
+    """Where a ledger publishes its status lists and how it places credentials in them.
+
+    List ``n`` for ``purpose`` is at ``{base_url}/{purpose}/{n}``; a credential takes the
+    slot of the log position that issued it (see :func:`slot`).
+
+    Attributes:
+        base_url: e.g. ``https://ledger.example.org/v1/status`` (no trailing slash).
+        key: the secret :func:`slot` shuffles with.
+    """
+
+    base_url: str
+    key: bytes = field(repr=False)
+
+    def url(self, number: int, purpose: str = "revocation") -> str:
+        return f"{self.base_url}/{purpose}/{number}"
+
+    def entry(self, position: int, purpose: str = "revocation") -> dict[str, str]:
+        """The ``credentialStatus`` of the credential issued at log ``position``."""
+        number, index = slot(position, self.key)
+        return status_entry(self.url(number, purpose), index, purpose)
+
+    def locate(self, url: str) -> tuple[str, int] | None:
+        """(purpose, list number) of one of these lists' URLs; ``None`` for any other URL."""
+        prefix = self.base_url + "/"
+        if not url.startswith(prefix):
+            return None
+        purpose, _, number = url.removeprefix(prefix).partition("/")
+        if purpose not in PURPOSES or not number.isdigit() or len(number) > 12:
+            return None
+        return purpose, int(number)

@@ -12,7 +12,9 @@
 //     ("documents" optional)
 //   {"kind": "contexts"}   lists the served context URLs (tests compare them with contexts.py)
 //
-// Prints {"verified": bool, "error": "…"} (plus "contexts" for that job) and exits 0;
+// Prints {"verified": bool, "error": "…"} (plus "contexts" for that job, and for a credential
+// with a credentialStatus "status": [{"purpose": …, "set": bool}] read from its lists, which
+// the job's documents must hold) and exits 0;
 // exits 1 with a message on stderr when the job itself is unusable.
 
 import {readFileSync} from 'node:fs';
@@ -21,6 +23,7 @@ import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import {importJWK, jwtVerify} from 'jose';
 
 import {
@@ -60,8 +63,20 @@ async function verifyDataIntegrity(job) {
     credential: job.credential,
     suite,
     documentLoader,
+    // Digital Bazaar's own Bitstring Status List check: it verifies the list credential
+    // (served from the job's documents) and its issuer, and reads the entry's bit.
+    checkStatus,
   });
-  return result.verified ? {verified: true} : {verified: false, error: describe(result)};
+  const verdict = result.verified ? {verified: true} : {verified: false, error: describe(result)};
+  const statuses = result.statusResult?.results;
+  if (Array.isArray(statuses)) {
+    // One per entry: its purpose and whether its bit is set (revoked, or suspended).
+    verdict.status = statuses.map((entry) => ({
+      purpose: entry.credentialStatus?.statusPurpose ?? null,
+      set: entry.status ?? null,
+    }));
+  }
+  return verdict;
 }
 
 async function verifyJwt(job) {

@@ -8,9 +8,11 @@ from typing import Any
 
 import orjson
 
+from ledger import identity
 from ledger.crypto import DecryptionError, open_personal, restore_personal
 from ledger.dburl import PostgresUrl
 from ledger.errors import LedgerError
+from ledger.identity import RecordedKey
 from ledger.integrity import (
     HASH_LEN,
     HEADER_LEN,
@@ -39,6 +41,10 @@ from ledger.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.names import ERASURE_COMPLETED
 from schemas.validation import EventValidator
+
+# Names the status-list secret among those derived from the master key (never change it:
+# every list issued so far is shuffled with it).
+STATUS_LIST_LABEL = b"lll/status-list/v1"
 
 INTERNAL_KEYS = ("pd", "issuer", "recordedAt", "verification")
 
@@ -70,6 +76,7 @@ class Ledger:
         self.validator = EventValidator(self.catalogue)
         self.registry = IssuerRegistry(self.recorder, self.catalogue)
         self.keyring = KeyRing(self.recorder, settings.master_key)
+        self._recorded_keys: set[str] = set()
         self.pipeline = IngestPipeline(
             self.recorder,
             self.catalogue,
@@ -179,6 +186,36 @@ class Ledger:
         outcome = self.recorder.destroy_key(learner_id, [new])
         self.keyring.forget(learner_id)
         return outcome[0].position
+
+    # -- the ledger as an issuer ----------------------------------------------------------
+
+    def signing_keys(self) -> list[RecordedKey]:
+        """Every public key recorded as the ledger's signing key, oldest first."""
+        return identity.signing_keys(self.recorder)
+
+    def record_signing_key(self, multikey: str) -> None:
+        """Record a public signing key (``z6Mk…``) as the ledger's, once (remembered for
+        the life of this object: a recorded key is never removed)."""
+        if multikey not in self._recorded_keys:
+            identity.record_signing_key(self.recorder, multikey)
+            self._recorded_keys.add(multikey)
+
+    def reserve_status_slot(self, reference: str) -> int:
+        """Reserve a status-list slot for a credential about to be issued; its position.
+
+        Raises:
+            LedgerError: ``reference`` was reserved before.
+        """
+        return identity.reserve_status_slot(self.recorder, reference)
+
+    def status_key(self) -> bytes:
+        """The secret that shuffles credentials within the ledger's status lists (derived
+        from the master key, so it lasts as the lists must).
+
+        Raises:
+            MasterKeyMissingError: no master key is configured.
+        """
+        return self.keyring.derive(STATUS_LIST_LABEL)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -72,9 +73,16 @@ class MasterKey:
         self._aead = AESGCM(key)
         # Identifies which master key wrapped a learner key, without revealing it.
         self.key_id = hashlib.sha256(b"lll/kek-id\x00" + key).hexdigest()[:16]
+        self._derivation = hmac.new(key, b"lll/derive\x00", hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"MasterKey(key_id={self.key_id!r})"
+
+    def derive(self, label: bytes) -> bytes:
+        """A 32-byte secret of its own for ``label`` (HMAC-SHA-256 under a key derived from
+        the master key): the same for as long as the master key is, and telling nothing
+        about it or about other labels' secrets."""
+        return hmac.new(self._derivation, label, hashlib.sha256).digest()
 
     def wrap(self, learner_id: str, data_key: bytes) -> bytes:
         nonce = os.urandom(NONCE_LEN)

@@ -39,6 +39,14 @@ class KeyRing:
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
+    def derive(self, label: bytes) -> bytes:
+        """A secret derived from the master key for ``label`` (see ``MasterKey.derive``).
+
+        Raises:
+            MasterKeyMissingError: no master key is configured.
+        """
+        return self._master_key().derive(label)
+
     def preload(self, learner_ids: Iterable[str]) -> None:
         """Fetch the keys of these learners not cached yet, in one query."""
         unknown = [lid for lid in set(learner_ids) if lid not in self._cache]

@@ -1,4 +1,5 @@
-"""What left each learner's record: the disclosure log (every verifier read) and the exports.
+"""What left each learner's record: the disclosure log (every verifier read) and the exports
+(each marked once the learner withdraws it).
 
 One document per learner, apart from the learner record: these logs only grow (a record a
 verifier reads daily gains a disclosure a day, each export lists what it held), and the
@@ -15,9 +16,11 @@ from ledger.records import LedgerEvent
 from projections.learner_record import ACTIVITY_LOGS as LOGS
 from projections.learner_record import subject_of, tombstone
 from projections.store import Document
-from schemas.names import ERASURE_COMPLETED
+from schemas.names import ERASURE_COMPLETED, EXPORT_WITHDRAWN
 
 NAME = "learner-activity"
+# Events that change a learner's logs without adding to them.
+_MARKS = (ERASURE_COMPLETED, EXPORT_WITHDRAWN)
 
 
 def empty_activity(learner: str) -> Document:
@@ -38,7 +41,7 @@ class LearnerActivityProjection:
     partition_by_stream = True
 
     def keys(self, event: LedgerEvent) -> Iterable[str]:
-        return subject_of(event) if event.topic in LOGS or event.topic == ERASURE_COMPLETED else ()
+        return subject_of(event) if event.topic in LOGS or event.topic in _MARKS else ()
 
     def apply(self, docs: dict[str, Document | None], event: LedgerEvent) -> None:
         envelope = event.envelope
@@ -50,6 +53,18 @@ class LearnerActivityProjection:
             docs[learner] = tombstone(learner, event.position)
             return
         ref = {"source": envelope["source"], "id": envelope["id"], "position": event.position}
+        if event.topic == EXPORT_WITHDRAWN:
+            data = envelope.get("data") or {}
+            for export in doc["exports"]:
+                if export.get("exportId") == data.get("exportId") and "withdrawn" not in export:
+                    export["withdrawn"] = {
+                        "at": data.get("withdrawnAt"),
+                        "reason": data.get("reason"),
+                        "ref": ref,
+                    }
+            doc["lastPosition"] = event.position
+            docs[learner] = doc
+            return
         doc[LOGS[event.topic]].append({**(envelope.get("data") or {}), "ref": ref})
         doc["lastPosition"] = event.position
         docs[learner] = doc

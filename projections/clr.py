@@ -19,9 +19,10 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials import dataintegrity
+from credentials.identity import Issuance
 from credentials.jwt import sign_jwt
-from credentials.keys import did_key_of
 from credentials.quads import Quad, canonicalize_parts, quads_of
+from credentials.statuslist import StatusLists
 from projections.learner_record import skills_of
 from schemas.times import utc_seconds
 
@@ -133,12 +134,18 @@ def _result(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def achievement_credential(
-    item: Mapping[str, Any], *, learner: str, issuer_did: str
+    item: Mapping[str, Any],
+    *,
+    learner: str,
+    issuer_did: str,
+    status: StatusLists | None = None,
 ) -> dict[str, Any]:
     """An unsigned OB 3.0 AchievementCredential for one credential item of a learner record.
 
     The ledger is the issuer (it re-issues what it recorded and signs it); the original
-    issuer is the achievement's `creator`, named by its CloudEvents source.
+    issuer is the achievement's `creator`, named by its CloudEvents source. With
+    ``status``, its ``credentialStatus`` is the revocation entry of the log position that
+    issued it (the same in every export, and found again by a rebuild).
     """
     data: Mapping[str, Any] = item["data"]
     name = f"{issuer_did}|{item['issuer']}|{data['credentialId']}|{learner}"
@@ -161,6 +168,8 @@ def achievement_credential(
     }
     if data.get("expiresOn"):
         credential["validUntil"] = rfc3339(str(data["expiresOn"]), end=True)
+    if status is not None:
+        credential["credentialStatus"] = status.entry(int(item["ref"]["position"]))
     return credential
 
 
@@ -182,6 +191,8 @@ def build_clr(
     scope: set[str] | None = None,
     inner: list[dict[str, Any]] | None = None,
     pathways: Iterable[Mapping[str, Any]] = (),
+    credential_id: str | None = None,
+    status: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """An unsigned CLR 2.0 ClrCredential of a learner record's credentials.
 
@@ -198,6 +209,8 @@ def build_clr(
         inner: the AchievementCredentials to hold, already signed (default: built unsigned
             from the record by `achievement_credential`).
         pathways: pathway definitions (see `projections.pathways`), for `association`.
+        credential_id: its ``id`` (default: a new ``urn:uuid``).
+        status: its ``credentialStatus`` entry, if any.
     """
     learner = str(record["learner"])
     if inner is None:
@@ -205,9 +218,9 @@ def build_clr(
             achievement_credential(item, learner=learner, issuer_did=issuer_did)
             for item in exported_items(record, scope)
         ]
-    return {
+    clr: dict[str, Any] = {
         "@context": list(CLR_CONTEXT),
-        "id": f"urn:uuid:{uuid.uuid4()}",
+        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", "ClrCredential"],
         "issuer": _profile(issuer_did),
         "name": "Comprehensive Learner Record",
@@ -223,6 +236,9 @@ def build_clr(
             ),
         },
     }
+    if status is not None:
+        clr["credentialStatus"] = dict(status)
+    return clr
 
 
 def issuance_digest(unsigned: Mapping[str, Any], verification_method: str) -> str:
@@ -312,11 +328,13 @@ def sign_export(
     items: list[Mapping[str, Any]],
     *,
     learner: str,
-    key: Ed25519PrivateKey,
+    issuance: Issuance,
     fmt: str,
     now: datetime,
     pathways: Iterable[Mapping[str, Any]] = (),
     issued: Mapping[str, Mapping[str, Any]] | None = None,
+    credential_id: str | None = None,
+    slot_position: int | None = None,
 ) -> tuple[bytes, int]:
     """Sign ``items`` of ``record`` as AchievementCredentials inside a signed ClrCredential.
 
@@ -328,15 +346,22 @@ def sign_export(
         issued: credentials issued before, by `issuance_digest` (the ``issued`` map of an
             `projections.issued` document); one whose digest is there is reused, any other
             is signed now (the projection lags, or the key or the content changed).
+        credential_id: the ClrCredential's ``id`` (default: a new ``urn:uuid``).
+        slot_position: the log position that reserved the ClrCredential's own status slot
+            (with ``issuance.status``; default: no ``credentialStatus`` of its own).
 
     Returns:
         The file's bytes and how many credentials it holds.
     """
-    method = did_key_of(key)
-    did = method.partition("#")[0]
+    key, did, method, status = (
+        issuance.identity.key,
+        issuance.identity.did,
+        issuance.identity.method,
+        issuance.status,
+    )
     entries = []
     for item in items:
-        unsigned = achievement_credential(item, learner=learner, issuer_did=did)
+        unsigned = achievement_credential(item, learner=learner, issuer_did=did, status=status)
         entry = (issued or {}).get(issuance_digest(unsigned, method))
         if entry is None or (fmt == "di" and "rdf" not in entry):
             entry = issue(unsigned, key, method, now=now, with_part=fmt == "di")
@@ -348,6 +373,8 @@ def sign_export(
         issued_at=utc_seconds(now),
         inner=inner,
         pathways=pathways,
+        credential_id=credential_id,
+        status=status.entry(slot_position) if status and slot_position is not None else None,
     )
     if fmt == "jwt":
         return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)

@@ -8,13 +8,13 @@ the file over, then recording that it left — is `services.export`.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+from credentials.identity import Issuance
 from ledger.application import Ledger
 from projections.clr import sign_export
 from projections.issued import NAME as ISSUED
@@ -29,6 +29,8 @@ class SignedExport:
     """A signed ClrCredential and what it holds.
 
     Attributes:
+        export_id: names the export (its ClrCredential's id is ``urn:uuid:`` of the same
+            uuid, and its status slot was reserved under it).
         data: the file: JSON with a Data Integrity proof, or a compact VC-JWT.
         fmt: ``di`` or ``jwt``.
         count: how many AchievementCredentials it holds.
@@ -36,6 +38,7 @@ class SignedExport:
         issued_at: when it was signed.
     """
 
+    export_id: str
     data: bytes
     fmt: str
     count: int
@@ -46,11 +49,11 @@ class SignedExport:
     def digest(self) -> str:
         return "sha256-" + hashlib.sha256(self.data).hexdigest()
 
-    def receipt(self, export_id: str) -> dict[str, Any]:
-        """What the learner's stream keeps of this export as ``export_id`` (the data of its
-        record-exported event): format, items, digest and time, never the file."""
+    def receipt(self) -> dict[str, Any]:
+        """What the learner's stream keeps of this export (the data of its record-exported
+        event): id, format, items, digest and time, never the file."""
         return {
-            "exportId": export_id,
+            "exportId": self.export_id,
             "format": "clr2-jwt" if self.fmt == "jwt" else "clr2-di",
             "scope": {"items": self.refs[:1000]},
             "digest": self.digest,
@@ -69,13 +72,13 @@ def issued_credentials(store: ProjectionStore, learner: str) -> dict[str, Any]:
 
 
 class ClrSigner:
-    """Signs exports with ``key``, holding the credentials the issued-credentials read model
-    of ``store`` signed before (the services' ``Signer`` port)."""
+    """Signs exports as ``issuance`` says, holding the credentials the issued-credentials
+    read model of ``store`` signed before (the services' ``Signer`` port)."""
 
-    def __init__(self, ledger: Ledger, store: ProjectionStore, key: Ed25519PrivateKey) -> None:
+    def __init__(self, ledger: Ledger, store: ProjectionStore, issuance: Issuance) -> None:
         self.ledger = ledger
         self.store = store
-        self.key = key
+        self.issuance = issuance
 
     def sign(
         self,
@@ -94,17 +97,26 @@ class ClrSigner:
         """
         # The issued credentials first: catching up signs what is new once, for every
         # later export (a no-op where `ledger projections run --follow` keeps them current).
-        catch_up_all(self.ledger, self.store, [IssuedCredentialsProjection(self.key)])
+        catch_up_all(self.ledger, self.store, [IssuedCredentialsProjection(self.issuance)])
         learner = str(record["learner"])
+        number = uuid.uuid4()
+        export_id = f"export-{number.hex}"
+        # The ClrCredential's own status slot, reserved under the export's id before it is
+        # signed (a slot whose export never leaves stays unused).
+        slot = (
+            self.ledger.reserve_status_slot(export_id) if self.issuance.status is not None else None
+        )
         data, count = sign_export(
             record,
             list(items),
             learner=learner,
-            key=self.key,
+            issuance=self.issuance,
             fmt=fmt,
             now=now,
             pathways=pathways,
             issued=issued_credentials(self.store, learner),
+            credential_id=f"urn:uuid:{number}",
+            slot_position=slot,
         )
         refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
-        return SignedExport(data, fmt, count, refs, now)
+        return SignedExport(export_id, data, fmt, count, refs, now)

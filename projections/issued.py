@@ -22,10 +22,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from credentials.errors import CanonicalizationError, ContextNotAllowedError
-from credentials.keys import did_key_of
+from credentials.identity import Issuance
 from ledger.records import LedgerEvent
 from projections.clr import achievement_credential, exported_items, issuance_digest, issue
 from projections.learner_record import (
@@ -51,7 +49,8 @@ class IssuedCredentialsProjection:
     """Signs each learner's standing credentials once, with the ledger's key.
 
     Args:
-        key: the ledger's Ed25519 signing key (``Settings.signing_key()``).
+        issuance: the ledger's signing identity and status lists
+            (``services.signing.issuance``).
         clock: when a proof is made (default: now, to the second).
     """
 
@@ -59,10 +58,11 @@ class IssuedCredentialsProjection:
     # Its documents are the learner record's, one per learner stream: see projections.rebuild.
     partition_by_stream = True
 
-    def __init__(self, key: Ed25519PrivateKey, *, clock: Callable[[], datetime] = _now) -> None:
-        self._key = key
-        self._method = did_key_of(key)
-        self._did = self._method.partition("#")[0]
+    def __init__(self, issuance: Issuance, *, clock: Callable[[], datetime] = _now) -> None:
+        self._status = issuance.status
+        self._key = issuance.identity.key
+        self._method = issuance.identity.method
+        self._did = issuance.identity.did
         self._clock = clock
         self._record = LearnerRecordProjection()
 
@@ -102,7 +102,9 @@ class IssuedCredentialsProjection:
         issued: dict[str, Any] = {}
         now: datetime | None = None
         for item in exported_items(doc["record"], None):
-            unsigned = achievement_credential(item, learner=learner, issuer_did=self._did)
+            unsigned = achievement_credential(
+                item, learner=learner, issuer_did=self._did, status=self._status
+            )
             digest = issuance_digest(unsigned, self._method)
             if digest in issued:
                 continue

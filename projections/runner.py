@@ -43,6 +43,13 @@ class ReadModel(Protocol):
         ...
 
 
+# A read model whose events may change documents found only through others (a list named
+# by a position another document holds) also has ``related(docs, event)``: the further
+# documents ``event`` changes, read from its keys' documents, which are loaded by then; the
+# runner loads those too just before applying the event.
+Related = Callable[[dict[str, Document | None], LedgerEvent], Iterable[str]]
+
+
 @dataclass(frozen=True)
 class ProjectionStatus:
     """Where a projection stands against the log."""
@@ -162,13 +169,12 @@ class Projector:
         keys_of, apply = self.projection.keys, self.projection.apply
         touched = [_distinct(keys_of(e)) for e in events]
         docs = pending.docs
-        missing = [k for k in dict.fromkeys(k for keys in touched for k in keys) if k not in docs]
-        if missing:
-            loaded = self.store.load(self.name, missing)
-            pending.stored.update(loaded)
-            docs.update((k, loaded.get(k)) for k in missing)
+        self._load(pending, (k for keys in touched for k in keys))
+        related: Related | None = getattr(self.projection, "related", None)
         for event, keys in zip(events, touched, strict=True):
             if keys:
+                if related is not None:
+                    self._load(pending, related(docs, event))
                 apply(docs, event)
         pending.applied = rows[-1].position
         pending.rows += len(rows)
@@ -178,6 +184,15 @@ class Projector:
         if caught_up or held_enough or len(docs) >= MAX_HELD_DOCUMENTS:
             self._flush()
         return len(rows)
+
+    def _load(self, pending: _Pending, keys: Iterable[str]) -> None:
+        """Load into ``pending`` the documents of ``keys`` it does not hold yet."""
+        docs = pending.docs
+        missing = [k for k in dict.fromkeys(keys) if k not in docs]
+        if missing:
+            loaded = self.store.load(self.name, missing)
+            pending.stored.update(loaded)
+            docs.update((k, loaded.get(k)) for k in missing)
 
     def _flush(self) -> None:
         """Save the documents held and the position reached, in one transaction."""

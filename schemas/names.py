@@ -15,6 +15,7 @@ CONSENT_GRANTED: Final = "org.lll.learner.consent-granted.v1"
 CONSENT_REVOKED: Final = "org.lll.learner.consent-revoked.v1"
 RECORD_DISCLOSED: Final = "org.lll.learner.record-disclosed.v1"
 RECORD_EXPORTED: Final = "org.lll.learner.record-exported.v1"
+EXPORT_WITHDRAWN: Final = "org.lll.learner.export-withdrawn.v1"
 ERASURE_REQUESTED: Final = "org.lll.learner.erasure-requested.v1"
 ERASURE_COMPLETED: Final = "org.lll.learner.erasure-completed.v1"
 
@@ -30,6 +31,7 @@ NAMED: Final = (
     CONSENT_REVOKED,
     RECORD_DISCLOSED,
     RECORD_EXPORTED,
+    EXPORT_WITHDRAWN,
     ERASURE_REQUESTED,
     ERASURE_COMPLETED,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,17 +9,20 @@ from datetime import datetime
 from ledger.errors import LearnerErasedError, LedgerError
 from projections.clr import exported_items
 from projections.export import SignedExport
-from schemas.names import RECORD_EXPORTED
+from schemas.names import EXPORT_WITHDRAWN, RECORD_EXPORTED
+from schemas.times import utc_seconds
 from services.ports import LearnerLog, Records, Signer
 
 __all__ = [
     "ExportScopeError",
+    "NoSuchExportError",
     "NothingToExportError",
     "RecordedExport",
     "SignedExport",
     "export_record",
     "record_export",
     "sign_learner_export",
+    "withdraw_export",
 ]
 
 
@@ -30,6 +32,10 @@ class NothingToExportError(LedgerError):
 
 class ExportScopeError(LedgerError):
     """The scope names credentials the learner does not hold (or no longer stands)."""
+
+
+class NoSuchExportError(LedgerError):
+    """The learner made no export of that id."""
 
 
 @dataclass(frozen=True)
@@ -122,5 +128,40 @@ def record_export(log: LearnerLog, learner: str, export: SignedExport) -> tuple[
     Raises:
         LedgerError: the event is refused.
     """
-    export_id = f"export-{uuid.uuid4().hex}"
-    return export_id, log.publish_own(RECORD_EXPORTED, learner, export.receipt(export_id))
+    return export.export_id, log.publish_own(RECORD_EXPORTED, learner, export.receipt())
+
+
+def withdraw_export(
+    records: Records,
+    log: LearnerLog,
+    learner: str,
+    export_id: str,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> int:
+    """Withdraw one of the learner's exports (a copy went astray, or they no longer stand
+    by it): its ClrCredential reads as revoked in the ledger's status list from then on.
+    The credentials it holds keep their own status. Withdrawing it again changes nothing.
+
+    Returns:
+        The position of the export-withdrawn event (the first one, for a repeat).
+
+    Raises:
+        NoRecordError: the learner has no record.
+        LearnerErasedError: the learner was erased (their exports are no longer listed).
+        NoSuchExportError: the learner made no export ``export_id``.
+        LedgerError: the event is refused (``reason`` too long: the message says so).
+    """
+    if records.record(learner).get("erased"):
+        raise LearnerErasedError(learner)
+    exports = records.activity(learner).get("exports", [])
+    export = next((e for e in exports if e.get("exportId") == export_id), None)
+    if export is None:
+        raise NoSuchExportError(f"learner {learner!r} made no export {export_id!r}")
+    if "withdrawn" in export:
+        return int(export["withdrawn"]["ref"]["position"])
+    data = {"exportId": export_id, "withdrawnAt": utc_seconds(now)}
+    if reason:
+        data["reason"] = reason
+    return log.publish_own(EXPORT_WITHDRAWN, learner, data)

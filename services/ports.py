@@ -14,9 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from credentials.identity import Issuance
+from ledger.identity import RecordedKey
 from ledger.integrity import AuditReport
 from ledger.records import LedgerEvent
 from projections.export import SignedExport
+from projections.status import PublishedList
 from projections.store import Document
 
 
@@ -94,6 +97,41 @@ class Records(Protocol):
         that read model first caught up with the log.
 
         Raises:
+            StoreError: the database failed.
+        """
+        ...
+
+
+@runtime_checkable
+class IssuerKeys(Protocol):
+    """The ledger's record of itself as an issuer: its signing keys and its status secret."""
+
+    def signing_keys(self) -> list[RecordedKey]:
+        """Every public key recorded as the ledger's signing key, oldest first."""
+        ...
+
+    def record_signing_key(self, multikey: str) -> None:
+        """Record a public signing key (``z6Mk…``) as the ledger's, once."""
+        ...
+
+    def status_key(self) -> bytes:
+        """The secret that places credentials in the ledger's status lists.
+
+        Raises:
+            MasterKeyMissingError: no master key is configured.
+        """
+        ...
+
+
+@runtime_checkable
+class StatusListSource(Protocol):
+    """The ledger's status lists as served."""
+
+    def published(self, issuing: Issuance, purpose: str, number: int) -> PublishedList:
+        """List ``number`` for ``purpose``, signed as ``issuing``.
+
+        Raises:
+            NoSuchListError: the ledger publishes no such list.
             StoreError: the database failed.
         """
         ...

@@ -13,7 +13,14 @@ from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import LedgerContext, LedgerDep, OwnLearnerDep
 from api.errors import ApiError, error_responses, not_found
-from api.models import ConsentReceipt, ConsentRequest, ConsentRevoked, ErasureDone
+from api.models import (
+    ConsentReceipt,
+    ConsentRequest,
+    ConsentRevoked,
+    ErasureDone,
+    ExportWithdrawn,
+    WithdrawalRequest,
+)
 from api.responses import JsonResponse
 from projections.export import ClrSigner
 from projections.reading import LedgerRecords
@@ -27,8 +34,16 @@ from services.consent import (
     InvalidConsentError,
 )
 from services.erasure import Erasure, erase_learner
-from services.export import ExportScopeError, NothingToExportError, RecordedExport, export_record
+from services.export import (
+    ExportScopeError,
+    NoSuchExportError,
+    NothingToExportError,
+    RecordedExport,
+    export_record,
+    withdraw_export,
+)
 from services.records import NoRecordError, learner_activity, learner_record
+from services.signing import issuance
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
@@ -169,6 +184,41 @@ async def exports(learner_id: OwnLearnerDep, context: LedgerDep) -> JsonResponse
 
 
 @router.post(
+    "/exports/{export_id}/withdrawal",
+    summary="Withdraw an export: its ClrCredential reads as revoked from then on",
+    description="For a copy that went astray, or one the learner no longer stands by: the "
+    "ledger's status list marks the export's ClrCredential revoked, so verifiers who check "
+    "it see that. The credentials it holds keep their own status. A repeat changes nothing "
+    "and answers the first withdrawal's position.",
+    response_model=ExportWithdrawn,
+    responses=error_responses(409, *COMMON),
+)
+async def withdraw(
+    learner_id: OwnLearnerDep,
+    export_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
+    context: LedgerDep,
+    body: WithdrawalRequest | None = None,
+) -> ExportWithdrawn:
+    reason = body.reason if body else None
+    position = await context.run(_withdraw, context, learner_id, export_id, reason)
+    return ExportWithdrawn(export_id=export_id, position=position)
+
+
+def _withdraw(context: LedgerContext, learner: str, export_id: str, reason: str | None) -> int:
+    try:
+        return withdraw_export(
+            _records(context),
+            context.ledger,
+            learner,
+            export_id,
+            now=datetime.now(UTC),
+            reason=reason,
+        )
+    except (NoRecordError, NoSuchExportError):
+        raise not_found() from None
+
+
+@router.post(
     "/export",
     summary="Export the record as a signed CLR 2.0 (the file itself)",
     description="`format=di`: a ClrCredential with a Data Integrity proof (JSON); `jwt`: "
@@ -215,11 +265,12 @@ def _export(
     scope: list[str] | None,
 ) -> RecordedExport:
     """The signed export, recorded: the export, its id and its position."""
-    key = context.settings.signing.key()  # a missing key: 503 not-configured
+    # A missing key (or master key): 503 not-configured.
+    issuing = issuance(context.ledger, context.settings.signing)
     try:
         return export_record(
             _records(context),
-            ClrSigner(context.ledger, context.store, key),
+            ClrSigner(context.ledger, context.store, issuing),
             context.ledger,
             learner,
             fmt=fmt,

@@ -12,10 +12,11 @@ from api.deps import LearnerIdPath, LedgerContext, LedgerDep, VerifierDep
 from api.errors import ApiError, error_responses, not_found
 from api.models import PresentedCredential, VerificationReport
 from api.responses import JsonResponse
-from credentials.presented import NotACredentialError, verify_presented
+from credentials.presented import NotACredentialError
 from credentials.statusfetch import http_fetch
 from projections.reading import LedgerRecords
 from services.consent import ConsentNotActiveError, NotYoursToReadError, view_under_consent
+from services.status import verify_here
 
 router = APIRouter(tags=["verifiers"])
 
@@ -75,8 +76,14 @@ def verify(body: PresentedCredential, context: LedgerDep, principal: VerifierDep
     except orjson.JSONEncodeError:
         raise refused from None  # e.g. an integer beyond 64 bits: no credential has one
     try:
-        return verify_presented(
-            text, max_depth=context.settings.core.max_json_depth, fetch=http_fetch()
+        return verify_here(
+            context.ledger,
+            context.status_lists,
+            context.settings.signing,
+            text,
+            fallback=http_fetch(),
+            max_depth=context.settings.core.max_json_depth,
+            guard=context.session,
         ).as_dict()
     except NotACredentialError as exc:
         # The reason names the rule broken, never the content.

@@ -22,7 +22,7 @@ from api.web.pages import STATIC, environment, render
 from api.web.sessions import ServerSessions, SessionStore
 
 log = logging.getLogger("api.web")
-API_PATHS = ("/v1/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
+API_PATHS = ("/v1/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/.well-known/")
 
 _HEADINGS = {
     400: ("Something in the request was wrong", "Go back and try again."),
@@ -47,9 +47,15 @@ def is_page(request: Request) -> bool:
     return not (path.startswith(API_PATHS) or path == "/v1")
 
 
-def install_web(app: FastAPI, settings: WebSettings) -> None:
-    """Add the pages, their sessions and their error pages to ``app``."""
+def install_web(app: FastAPI, settings: WebSettings, *, public_url: str = "") -> None:
+    """Add the pages, their sessions and their error pages to ``app``.
+
+    Args:
+        public_url: the server's address as browsers reach it (``LEDGER_PUBLIC_URL``);
+            empty: each request's.
+    """
     app.state.web_settings = settings
+    app.state.public_url = public_url
     app.state.web_templates = environment()
     app.state.export_links = OneTimeLinks()
     if settings.oidc:

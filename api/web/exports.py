@@ -31,6 +31,7 @@ from services.export import (
     export_record,
 )
 from services.records import NoRecordError
+from services.signing import issuance
 
 router = APIRouter(include_in_schema=False)
 LINK_TTL_S = 300
@@ -132,7 +133,7 @@ async def fetch(request: Request, token: str, context: LedgerDep) -> Response:
 
 def _export(context: LedgerContext, learner: str, fmt: Format) -> RecordedExport:
     try:
-        key = context.settings.signing.key()
+        issuing = issuance(context.ledger, context.settings.signing)
     except ConfigurationError:
         raise PageError(
             503,
@@ -143,7 +144,7 @@ def _export(context: LedgerContext, learner: str, fmt: Format) -> RecordedExport
     try:
         return export_record(
             records_of(context),
-            ClrSigner(context.ledger, context.store, key),
+            ClrSigner(context.ledger, context.store, issuing),
             context.ledger,
             learner,
             fmt=fmt,

@@ -106,10 +106,10 @@ def environment() -> Environment:
 
 
 def site_url(request: Request) -> str:
-    """The pages' own address as browsers reach it (``LEDGER_WEB_PUBLIC_URL``, else the
+    """The pages' own address as browsers reach it (``LEDGER_PUBLIC_URL``, else the
     request's), without a trailing slash: for links that leave the page (the sign-in
     redirect, the export's QR code)."""
-    public: str = request.app.state.web_settings.public_url
+    public: str = request.app.state.public_url
     return (public or str(request.base_url)).rstrip("/")
 
 

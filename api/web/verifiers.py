@@ -15,7 +15,7 @@ from api.deps import LedgerContext, LedgerDep
 from api.web.auth import FormDep, PageError, VerifierDep, not_found
 from api.web.pages import render
 from api.web.records import RecordView, records_of
-from credentials.presented import NotACredentialError, verify_presented
+from credentials.presented import NotACredentialError
 from credentials.statusfetch import http_fetch
 from services.consent import (
     ConsentNotActiveError,
@@ -23,6 +23,7 @@ from services.consent import (
     granted_to,
     view_under_consent,
 )
+from services.status import verify_here
 
 router = APIRouter(prefix="/verifier", include_in_schema=False)
 MAX_PRESENTED_BYTES = 1 << 20
@@ -118,8 +119,14 @@ async def verify(
     else:
         try:
             report = await run_in_threadpool(
-                lambda: verify_presented(
-                    text, max_depth=context.settings.core.max_json_depth, fetch=http_fetch()
+                lambda: verify_here(
+                    context.ledger,
+                    context.status_lists,
+                    context.settings.signing,
+                    text,
+                    fallback=http_fetch(),
+                    max_depth=context.settings.core.max_json_depth,
+                    guard=context.session,
                 ).as_dict()
             )
         except NotACredentialError as exc:

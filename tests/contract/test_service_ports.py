@@ -15,6 +15,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials.identity import Issuance, SigningIdentity
 from ledger.application import Ledger
 from ledger.crypto import generate_key
 from ledger.errors import LedgerError
@@ -129,7 +130,10 @@ def _implementations(ledger: Ledger, tmp_path: Path) -> list[tuple[type, object]
         (LearnerHistory, ledger),
         (LearnerLog, ledger),
         (Records, LedgerRecords(ledger, store)),
-        (Signer, ClrSigner(ledger, store, Ed25519PrivateKey.generate())),
+        (
+            Signer,
+            ClrSigner(ledger, store, Issuance(SigningIdentity.of(Ed25519PrivateKey.generate()))),
+        ),
         (ChainAudit, FakeChainAudit()),
         (LearnerHistory, fake_log),
         (LearnerLog, fake_log),
@@ -287,7 +291,11 @@ def test_both_signers_sign_the_items_given_and_say_what_they_hold(
         items = exported_items(record, {"k2"})
         assert isinstance(real.records, LedgerRecords)
         signers: list[Signer] = [
-            ClrSigner(ledger, real.records.store, Ed25519PrivateKey.generate()),
+            ClrSigner(
+                ledger,
+                real.records.store,
+                Issuance(SigningIdentity.of(Ed25519PrivateKey.generate())),
+            ),
             FakeSigner(),
         ]
         for signer in signers:

@@ -82,7 +82,7 @@ def test_issuers_add_records_the_dids_it_signs_as_and_refuses_a_bad_one(
 
 def test_schemas_lists_every_type_and_shows_one(env: dict[str, str]) -> None:
     listed = as_json(ledger("schemas", "--json", env=env))
-    assert len(listed) == 26
+    assert len(listed) == 27
     shown = as_json(ledger("schemas", "show", "org.lll.learner.registered.v1", env=env))
     assert shown["x-lll-personal"] == ["name", "birthDate", "contact"]
     unknown = ledger("schemas", "show", "org.lll.x.y.v1", env=env, check=False)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from credentials.canonical import canonicalize
+from credentials.identity import Issuance, SigningIdentity
 from credentials.jwt import credential_of, decode_jwt
 from credentials.keys import did_key_of
 from demo import generate
@@ -193,7 +194,9 @@ def test_projections_run_without_signing_key_skips_issued_credentials(
 def test_erasure_replaces_issued_credentials_by_a_tombstone(database_url: str) -> None:
     population = generate(seed=7, learners=6)
     settings = Settings.from_env({}, database_url=database_url, _master_key=generate_key())
-    projection = IssuedCredentialsProjection(Ed25519PrivateKey.generate())
+    projection = IssuedCredentialsProjection(
+        Issuance(SigningIdentity.of(Ed25519PrivateKey.generate()))
+    )
     with Ledger.open(settings) as led:
         for s in population.issuers:
             led.registry.register(s.id, name=s.name, source=s.source, kind=s.kind, types=s.types)
@@ -226,7 +229,9 @@ def test_fast_canonical_form_equals_canonicalising_each_demo_learners_full_expor
     with Ledger.open(settings) as led:
         store = open_projection_store(settings)
         try:
-            Projector(led, store, IssuedCredentialsProjection(key)).catch_up()
+            Projector(
+                led, store, IssuedCredentialsProjection(Issuance(SigningIdentity.of(key)))
+            ).catch_up()
             records = [(k, d) for k, d in store.scan(NAME) if not d["erased"]]
             issued = {k: d["issued"] for k, d in store.scan(ISSUED)}
         finally:

@@ -116,6 +116,7 @@ def test_status_and_rebuild_commands_report_position_and_lag(tmp_path: Path) -> 
             "learner-activity",
             "learner-record",
             "pathways",
+            "status-lists",
         ]
         (report,) = {tuple((k, r[k]) for k in ("position", "head", "lag")) for r in reports}
         return dict(report)

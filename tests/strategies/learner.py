@@ -114,6 +114,13 @@ def record_exported(issuer: Issuer) -> Strategy[Data]:
     )
 
 
+def export_withdrawn(issuer: Issuer) -> Strategy[Data]:
+    return record(
+        {"exportId": local_ids("X"), "withdrawnAt": date_times()},
+        {"reason": st.sampled_from(("A copy went astray", "Kopie verloren", "副本丢失"))},
+    )
+
+
 def record_disclosed(issuer: Issuer) -> Strategy[Data]:
     return st.sampled_from(GRANTEES).flatmap(
         lambda grantee: record(
@@ -151,6 +158,7 @@ DATA: dict[str, DataFactory] = {
     "org.lll.learner.consent-granted.v1": consent_granted,
     "org.lll.learner.consent-revoked.v1": consent_revoked,
     "org.lll.learner.record-exported.v1": record_exported,
+    "org.lll.learner.export-withdrawn.v1": export_withdrawn,
     "org.lll.learner.record-disclosed.v1": record_disclosed,
     "org.lll.learner.erasure-requested.v1": erasure_requested,
     "org.lll.learner.erasure-completed.v1": erasure_completed,

@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from credentials.identity import SigningIdentity
 from ledger.application import Ledger
+from ledger.identity import TOPIC_KEY_ADDED, TOPIC_SLOT_RESERVED
 from projections.export import ClrSigner, SignedExport
 from projections.reading import LedgerRecords
 from projections.sqlite import SQLiteProjectionStore
 from services.export import export_record
 from services.records import learner_activity
+from services.signing import LOCAL_URL, issuing_as
 from tests.integration.services.test_consent_view import world  # noqa: F401 - the fixture
 
 World = tuple[Ledger, SQLiteProjectionStore, dict[str, Any]]
@@ -24,7 +27,10 @@ KEY = Ed25519PrivateKey.generate()
 def test_export_is_delivered_then_recorded(world: World) -> None:  # noqa: F811
     ledger, store, c = world
     delivered: list[SignedExport] = []
-    records, signer = LedgerRecords(ledger, store), ClrSigner(ledger, store, KEY)
+    records, signer = (
+        LedgerRecords(ledger, store),
+        ClrSigner(ledger, store, issuing_as(ledger, SigningIdentity.of(KEY), LOCAL_URL)),
+    )
     done = export_record(
         records, signer, ledger, c["learner"], fmt="jwt", now=NOW, deliver=delivered.append
     )
@@ -42,7 +48,11 @@ def test_an_export_that_fails_to_leave_is_not_recorded(world: World) -> None:  #
 
     with pytest.raises(OSError, match="disk full"):
         export_record(
-            LedgerRecords(ledger, store), ClrSigner(ledger, store, KEY), ledger, c["learner"],
+            LedgerRecords(ledger, store), ClrSigner(ledger, store, issuing_as(ledger, SigningIdentity.of(KEY), LOCAL_URL)), ledger, c["learner"],
             fmt="di", now=NOW, deliver=broken,
         )  # fmt: skip
-    assert ledger.recorder.max_position() == head
+    # Nothing in the learner's stream; the log holds only what the ledger recorded of itself
+    # as an issuer before signing (its key, and the export's status-list slot).
+    assert not [e for e in ledger.learner_events(c["learner"]) if e.position > head]
+    added = ledger.recorder.select_log(head + 1, 10)
+    assert {r.topic for r in added} <= {TOPIC_KEY_ADDED, TOPIC_SLOT_RESERVED}

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from credentials import dataintegrity
 from credentials.canonical import canonicalize
+from credentials.identity import Issuance, SigningIdentity
 from credentials.jwt import credential_of, decode_jwt
 from credentials.keys import did_key_of
 from projections.clr import (
@@ -34,6 +35,7 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 KEY = Ed25519PrivateKey.generate()
 METHOD = did_key_of(KEY)
 DID = METHOD.partition("#")[0]
+ISSUANCE = Issuance(SigningIdentity.of(KEY))
 
 
 def item(issuer: Issuer, data: dict[str, Any], number: int, status: str) -> dict[str, Any]:
@@ -175,7 +177,9 @@ def test_sign_export_holds_the_issued_credentials_as_they_were_signed(fmt: str) 
     issued = issued_for(record)
     items = exported_items(record, None)
     exports = [
-        sign_export(record, items, learner="lrn_A", key=KEY, fmt=fmt, now=now, issued=issued)[0]
+        sign_export(
+            record, items, learner="lrn_A", issuance=ISSUANCE, fmt=fmt, now=now, issued=issued
+        )[0]
         for now in (NOW, NOW.replace(hour=6))
     ]
     stored = {
@@ -191,7 +195,7 @@ def test_sign_export_signs_on_the_spot_what_is_missing_or_stale(fmt: str) -> Non
     lagging = dict(list(issued.items())[:1])  # the projection has not issued c2 yet
     items = exported_items(record, None)
     data, count = sign_export(
-        record, items, learner="lrn_A", key=KEY, fmt=fmt, now=NOW, issued=lagging
+        record, items, learner="lrn_A", issuance=ISSUANCE, fmt=fmt, now=NOW, issued=lagging
     )
     proofs = held_proofs(data, fmt)
     assert count == len(proofs) == 2
@@ -199,7 +203,9 @@ def test_sign_export_signs_on_the_spot_what_is_missing_or_stale(fmt: str) -> Non
     assert proofs[kept["credential"]["id"]] == kept["credential"]["proof"]["proofValue"]
     # Issued under another key: nothing is reused, everything is signed by the export's key.
     other = issued_for(record, Ed25519PrivateKey.generate())
-    data, _ = sign_export(record, items, learner="lrn_A", key=KEY, fmt=fmt, now=NOW, issued=other)
+    data, _ = sign_export(
+        record, items, learner="lrn_A", issuance=ISSUANCE, fmt=fmt, now=NOW, issued=other
+    )
     fresh = held_proofs(data, fmt)
     assert not set(fresh.values()) & {
         e["credential"]["proof"]["proofValue"] for e in other.values()
@@ -210,7 +216,7 @@ def test_sign_export_signs_on_the_spot_what_is_missing_or_stale(fmt: str) -> Non
         record,
         exported_items(record, None),
         learner="lrn_A",
-        key=KEY,
+        issuance=ISSUANCE,
         fmt=fmt,
         now=NOW,
         issued=issued,

@@ -10,6 +10,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from credentials import dataintegrity
+from credentials.identity import Issuance, SigningIdentity
 from projections.issued import IssuedCredentialsProjection
 from projections.store import Document
 from tests.unit.projections.feeding import feed, ledger_event
@@ -25,7 +26,9 @@ class Recorder:
 
     def __init__(self, key: Ed25519PrivateKey | None = None) -> None:
         self.key = key or Ed25519PrivateKey.generate()
-        self.projection = IssuedCredentialsProjection(self.key, clock=lambda: SIGNED_AT)
+        self.projection = IssuedCredentialsProjection(
+            Issuance(SigningIdentity.of(self.key)), clock=lambda: SIGNED_AT
+        )
         self.docs: dict[str, Document | None] = {}
         self.position = 0
 
@@ -117,7 +120,9 @@ def test_new_signing_key_re_signs_on_the_next_event() -> None:
     r = Recorder()
     r.emit("credentials.issued", credential("c1"))
     old = dict(r.doc["issued"])
-    r.projection = IssuedCredentialsProjection(Ed25519PrivateKey.generate())
+    r.projection = IssuedCredentialsProjection(
+        Issuance(SigningIdentity.of(Ed25519PrivateKey.generate()))
+    )
     r.emit("credentials.issued", credential("c2"))
     assert not old.keys() & r.doc["issued"].keys()  # every digest names the new key
     methods = {e["credential"]["proof"]["verificationMethod"] for e in r.doc["issued"].values()}

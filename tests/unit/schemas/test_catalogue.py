@@ -41,6 +41,7 @@ EXPECTED = {
         "consent-granted",
         "consent-revoked",
         "record-exported",
+        "export-withdrawn",
         "record-disclosed",
         "erasure-requested",
         "erasure-completed",
@@ -110,7 +111,7 @@ def test_catalogue_of_v1_has_exactly_the_listed_types_in_their_categories() -> N
     for t in CATALOGUE:
         found.setdefault(t.category, set()).add(t.name.split(".")[3])
     assert found == EXPECTED
-    assert len(CATALOGUE) == 26
+    assert len(CATALOGUE) == 27
 
 
 @pytest.mark.parametrize("event_type", by_name(TYPES))

@@ -259,4 +259,4 @@ class FakeSigner:
             }
         )
         refs = [{"source": i["ref"]["source"], "id": i["ref"]["id"]} for i in items]
-        return SignedExport(data, fmt, len(items), refs, now)
+        return SignedExport(f"export-{len(self.signed)}", data, fmt, len(items), refs, now)
