@@ -136,9 +136,11 @@ def _check(
 ) -> CredentialCheck:
     """The verdict on one credential; with ``fetch``, its status lists are read too: a
     credential revoked or suspended fails, a status that cannot be learnt is a warning."""
+    # An expired credential's proofs verified: whether it was revoked still matters.
+    proofs_hold = bool(outcome) or outcome.failure is Failure.EXPIRED
     statuses = (
         tuple(check_status(credential, fetch, lambda found: verify_document(found, resolver)))
-        if fetch and outcome
+        if fetch and proofs_hold
         else ()
     )
     stopped = [s for s in statuses if s.state in ("revoked", "suspended")]

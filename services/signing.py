@@ -168,13 +168,23 @@ def rotate_signing_key(keys: IssuerKeys, settings: SigningSettings) -> Rotation:
     they are re-signed, name the new key; rebuild the issued-credentials read model to
     re-sign every learner's at once.
 
+    Only under did:web: under did:key the key is the issuer's identity, so a new key would
+    be another issuer, and the status lists of what the old one signed could no longer be
+    published as its issuer's.
+
     Raises:
-        ConfigurationError: no usable key file is configured.
+        ConfigurationError: no usable key file is configured, or no did:web.
         OSError: the new key file could not be written (the old one is unchanged).
     """
+    if settings.did is None:
+        raise ConfigurationError(
+            f"{DID_WEB} is not set: a rotation keeps the issuer's identity only under did:web "
+            "(under did:key the key is the identity, and what the old key signed would lose its "
+            "status lists). Set it to the domain that serves /.well-known/did.json first."
+        )
     old = settings.identity()
     assert settings.key_file is not None  # identity() read it
-    new = SigningIdentity.of(Ed25519PrivateKey.generate(), old.did if settings.did else None)
+    new = SigningIdentity.of(Ed25519PrivateKey.generate(), old.did)
     keys.record_signing_key(old.multikey)
     keys.record_signing_key(new.multikey)
     path = settings.key_file
