@@ -190,7 +190,8 @@ def _serve_pages(settings: Settings, folder: Path, port: int, sample: str) -> No
         settings,
         ApiSettings.from_env({}, token_keys_file=keys),
         KafkaSettings.from_env(),
-        SigningSettings(signing),
+        # Its exports' status lists are served by this very server.
+        SigningSettings(signing, public_url=f"http://127.0.0.1:{port}"),
         WebSettings.from_env(dev_signin=True),
     )
     out.print(f"web pages: http://127.0.0.1:{port}/ (Ctrl-C stops them)")

@@ -17,7 +17,7 @@ from typing import Literal
 
 import segno
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from api.deps import LedgerContext, LedgerDep
 from api.web.auth import FormDep, OwnLearnerPage, PageError, not_found
@@ -26,9 +26,11 @@ from api.web.records import read_record, records_of
 from ledger.errors import ConfigurationError, LearnerErasedError
 from projections.export import ClrSigner
 from services.export import (
+    NoSuchExportError,
     NothingToExportError,
     RecordedExport,
     export_record,
+    withdraw_export,
 )
 from services.records import NoRecordError
 from services.signing import issuance
@@ -80,6 +82,7 @@ async def export_page(request: Request, learner_id: OwnLearnerPage, context: Led
         section="export",
         view=view,
         formats=FORMATS,
+        notice=request.session.pop("notice", None),
     )
 
 
@@ -114,6 +117,29 @@ async def link(
         minutes=LINK_TTL_S // 60,
         format_name=FORMATS[fmt],
     )
+
+
+@router.post("/learners/{learner_id}/exports/{export_id}/withdraw")
+async def withdraw(
+    request: Request, learner_id: OwnLearnerPage, export_id: str, context: LedgerDep, form: FormDep
+) -> Response:
+    await context.run(_withdraw, context, learner_id, export_id)
+    request.session["notice"] = (
+        "Export withdrawn. Verifiers who check it now see it revoked; the credentials it "
+        "held keep their own status."
+    )
+    return RedirectResponse(f"/learners/{learner_id}/export#past", status_code=303)
+
+
+def _withdraw(context: LedgerContext, learner: str, export_id: str) -> int:
+    try:
+        return withdraw_export(
+            records_of(context), context.ledger, learner, export_id, now=datetime.now(UTC)
+        )
+    except (NoRecordError, NoSuchExportError):
+        raise not_found() from None
+    except LearnerErasedError:
+        raise _nothing("Your record was erased, so there is no export to withdraw.") from None
 
 
 @router.get("/exports/{token}")

@@ -198,6 +198,43 @@ def test_export_downloads_the_signed_record_and_lists_it_with_its_digest(web: Si
     assert answer.headers["lll-export-digest"] in listed
 
 
+def test_a_learner_withdraws_an_export_from_the_page_and_its_list_says_revoked(
+    web: Site,
+) -> None:
+    from urllib.parse import urlsplit
+
+    from credentials.statuslist import Bitstring
+
+    learner, stranger = web.learners[0], web.learners[1]
+    person = web.person()
+    person.sign_in(learner)
+    person.get(f"/learners/{learner}/export")
+    answer = person.post(f"/learners/{learner}/export", {"format": "di"})
+    entry = orjson.loads(answer.content)["credentialStatus"]
+    listing = person.get(f"/learners/{learner}/export").text
+    (row,) = [r for r in listing.split("<tr>") if answer.headers["lll-export-digest"] in r]
+    found = re.search(r"/exports/(export-[0-9a-f]+)/withdraw", row)
+    assert found
+    export_id = found[1]
+
+    def revoked() -> bool:
+        listed = orjson.loads(web.client.get(urlsplit(entry["statusListCredential"]).path).content)
+        bits = Bitstring.decode(listed["credentialSubject"]["encodedList"])
+        return bits.get(int(entry["statusListIndex"]))
+
+    assert not revoked()
+    other = web.person()
+    other.sign_in(stranger)
+    other.get(f"/learners/{stranger}/export")
+    assert other.post(f"/learners/{stranger}/exports/{export_id}/withdraw", {}).status_code == 404
+    assert not revoked()
+    done = person.post(f"/learners/{learner}/exports/{export_id}/withdraw", {})
+    assert done.status_code == 200  # followed the redirect back to the exports
+    assert "Export withdrawn" in done.text
+    assert "status-withdrawn" in done.text
+    assert revoked()
+
+
 def test_the_qr_link_fetches_the_export_once(web: Site) -> None:
     learner = web.learners[0]
     person = web.person()
