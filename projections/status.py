@@ -4,8 +4,8 @@ A credential the ledger issues takes the status slot of a log position (see
 ``credentials.statuslist.slot``): an AchievementCredential that of the event that issued
 it, a ClrCredential that of the slot reserved for its export. This read model follows the
 log and keeps one document per list, ``list:N``, naming the positions of list ``N`` whose
-credentials no longer stand; the API turns one into a signed
-``BitstringStatusListCredential`` (``services.status``). Positions, not indices, are kept,
+credentials no longer stand; ``LedgerStatusLists`` turns one into a signed
+``BitstringStatusListCredential``, as ``ledger serve`` serves it. Positions, not indices, are kept,
 so the read model needs no secret and a rebuild gives the same lists.
 
 What sets a bit:
@@ -23,7 +23,6 @@ the clear, and an erasure leaves them as they are: they say nothing about anyone
 from __future__ import annotations
 
 import hashlib
-import hashlib as _hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -232,7 +231,7 @@ class LedgerStatusLists:
             unsigned, issuing.identity.key, issuing.identity.method, created=since
         )
         body = orjson.dumps(signed)
-        published = PublishedList(signed, body, '"' + _hashlib.sha256(body).hexdigest()[:32] + '"')
+        published = PublishedList(signed, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         with self._lock:
             self._signed[cache_key] = published
             while len(self._signed) > self._keep:
