@@ -279,7 +279,11 @@ def issue(
     with_part: bool = True,
 ) -> dict[str, Any]:
     """Sign one AchievementCredential: ``{"digest", "credential", "rdf"}`` (``rdf``, its
-    `clr_part`, only ``with_part``), the entry `sign_export` reuses.
+    `clr_part` as JSON text, only ``with_part``), the entry `sign_export` reuses.
+
+    The part is kept as text: a read-model document holding a learner's credentials is
+    decoded on every export, and a string costs its decoder next to nothing where
+    thousands of small lists do not; only a Data Integrity export reads it (`part_of`).
 
     Raises:
         CanonicalizationError: the credential is not valid JSON-LD or has undefined terms.
@@ -290,8 +294,15 @@ def issue(
         "credential": signed,
     }
     if with_part:
-        entry["rdf"] = clr_part(signed)
+        entry["rdf"] = orjson.dumps(clr_part(signed)).decode()
     return entry
+
+
+def part_of(entry: Mapping[str, Any]) -> list[Quad]:
+    """The `clr_part` an issued entry keeps (as JSON text; as quads in entries stored before)."""
+    rdf = entry["rdf"]
+    quads: list[Quad] = orjson.loads(rdf) if isinstance(rdf, str) else rdf
+    return quads
 
 
 def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad]]) -> str | None:
@@ -378,6 +389,6 @@ def sign_export(
     )
     if fmt == "jwt":
         return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)
-    canonical = canonical_clr(clr, [e["rdf"] for e in entries])
+    canonical = canonical_clr(clr, [part_of(e) for e in entries])
     signed = dataintegrity.sign(clr, key, method, created=now, canonical=canonical)
     return orjson.dumps(signed, option=orjson.OPT_INDENT_2), len(inner)

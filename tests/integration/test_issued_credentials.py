@@ -30,6 +30,7 @@ from projections.clr import (
     canonical_clr,
     exported_items,
     issuance_digest,
+    part_of,
 )
 from projections.issued import NAME as ISSUED
 from projections.issued import IssuedCredentialsProjection
@@ -252,6 +253,6 @@ def test_fast_canonical_form_equals_canonicalising_each_demo_learners_full_expor
             issued_at="2026-01-01T00:00:00Z",
             inner=[e["credential"] for e in entries],
         )
-        assert canonical_clr(clr, [e["rdf"] for e in entries]) == canonicalize(clr), learner
+        assert canonical_clr(clr, [part_of(e) for e in entries]) == canonicalize(clr), learner
         compared += 1
     assert compared >= 5

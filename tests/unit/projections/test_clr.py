@@ -24,6 +24,7 @@ from projections.clr import (
     exported_items,
     issuance_digest,
     issue,
+    part_of,
     sign_export,
 )
 from tests.strategies import DATA, ISSUERS, Issuer
@@ -121,7 +122,7 @@ def test_canonical_clr_from_stored_parts_equals_canonicalising_the_whole_export(
         inner=[e["credential"] for e in held],
         pathways=pathways,
     )
-    assert canonical_clr(clr, [e["rdf"] for e in held]) == canonicalize(clr)
+    assert canonical_clr(clr, [part_of(e) for e in held]) == canonicalize(clr)
 
 
 def test_canonical_clr_of_a_document_not_shaped_by_build_clr_is_none() -> None:
@@ -134,7 +135,7 @@ def test_canonical_clr_of_a_document_not_shaped_by_build_clr_is_none() -> None:
         record, issuer_did=DID, issued_at="2026-01-01T00:00:00Z", inner=[entry["credential"]]
     )
     clr["credentialSubject"]["achievement"] = []
-    assert canonical_clr(clr, [entry["rdf"]]) is None
+    assert canonical_clr(clr, [part_of(entry)]) is None
     assert canonical_clr(clr, []) is None
 
 
