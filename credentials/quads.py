@@ -10,8 +10,11 @@ the whole as it did alone. That proviso is the caller's to guarantee (and to tes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from credentials import rdfc
 from credentials.canonical import dataset
@@ -48,11 +51,13 @@ def quads_of(document: Mapping[str, Any], *, safe: bool = True) -> list[Quad]:
     return found
 
 
-def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
+def canonicalize_parts(parts: Iterable[Sequence[Quad] | str]) -> str:
     """The canonical N-Quads (URDNA2015) of the union of the parts' datasets.
 
     Each part's blank nodes are kept apart from every other part's; a quad without blank
-    nodes that several parts hold counts once.
+    nodes that several parts hold counts once. A part is its quads, or their JSON text (as
+    a read model keeps them): a text is checked and converted once per process and then
+    remembered, since exports hold the same issued credentials again and again.
 
     Raises:
         CanonicalizationError: a quad is malformed.
@@ -61,26 +66,62 @@ def canonicalize_parts(parts: Iterable[Sequence[Quad]]) -> str:
     shared: set[tuple[Any, ...]] = set()
     for number, part in enumerate(parts):
         prefix = f"_:p{number}-"
-        for quad in part:
-            if len(quad) != 4:
-                raise CanonicalizationError(f"malformed stored quad: {quad!r}")
-            subject, predicate, obj, graph = quad
-            if not isinstance(subject, str) or not isinstance(predicate, str):
-                raise CanonicalizationError(f"malformed stored quad: {quad!r}")
-            if not (_blank(subject) or _blank(obj) or _blank(graph)):
-                key = (subject, predicate, tuple(obj) if isinstance(obj, list) else obj, graph)
+        prepared = _prepared_text(part) if isinstance(part, str) else _prepare(part)
+        for subject, predicate, obj, graph, key in prepared:
+            if key is not None:
                 if key in shared:
                     continue
                 shared.add(key)
-            union.append(
-                (
-                    _local(subject, prefix),
-                    predicate,
-                    _literal(obj) if isinstance(obj, list) else _local(obj, prefix),
-                    _graph(graph, prefix),
+                union.append((subject, predicate, obj, graph))
+            else:
+                union.append(
+                    (
+                        _local(subject, prefix),
+                        predicate,
+                        obj if isinstance(obj, tuple) else _local(obj, prefix),
+                        None if graph is None else _local(graph, prefix),
+                    )
                 )
-            )
     return rdfc.canonical_nquads(union)
+
+
+# A checked quad: subject, predicate, object (an IRI or blank node label, or a literal),
+# graph name, and the key that tells it apart when it has no blank node (None when it has).
+_Prepared = tuple[str, str, "str | rdfc.Literal", "str | None", "tuple[Any, ...] | None"]
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepared_text(text: str) -> tuple[_Prepared, ...]:
+    try:
+        quads = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise CanonicalizationError("malformed stored part: not JSON") from None
+    if not isinstance(quads, list):
+        raise CanonicalizationError("malformed stored part: not a list of quads")
+    return _prepare(quads)
+
+
+def _prepare(part: Sequence[Quad]) -> tuple[_Prepared, ...]:
+    prepared: list[_Prepared] = []
+    for quad in part:
+        if not isinstance(quad, list | tuple) or len(quad) != 4:
+            raise CanonicalizationError(f"malformed stored quad: {quad!r}")
+        subject, predicate, obj, graph = quad
+        if not isinstance(subject, str) or not isinstance(predicate, str):
+            raise CanonicalizationError(f"malformed stored quad: {quad!r}")
+        if graph is not None and not isinstance(graph, str):
+            raise CanonicalizationError(f"malformed stored graph name: {graph!r}")
+        if isinstance(obj, list):
+            converted: str | rdfc.Literal = _literal(obj)
+        elif isinstance(obj, str):
+            converted = obj
+        else:
+            raise CanonicalizationError(f"malformed stored term: {obj!r}")
+        key = None
+        if not (_blank(subject) or _blank(obj) or _blank(graph)):
+            key = (subject, predicate, converted, graph)
+        prepared.append((subject, predicate, converted, graph, key))
+    return tuple(prepared)
 
 
 def _stored(term: Mapping[str, Any]) -> Term:
@@ -94,14 +135,6 @@ def _stored(term: Mapping[str, Any]) -> Term:
 
 def _blank(term: object) -> bool:
     return isinstance(term, str) and term.startswith("_:")
-
-
-def _graph(graph: object, prefix: str) -> str | None:
-    if graph is None:
-        return None
-    if not isinstance(graph, str):
-        raise CanonicalizationError(f"malformed stored graph name: {graph!r}")
-    return _local(graph, prefix)
 
 
 def _local(term: object, prefix: str) -> str:

@@ -305,7 +305,7 @@ def part_of(entry: Mapping[str, Any]) -> list[Quad]:
     return quads
 
 
-def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad]]) -> str | None:
+def canonical_clr(clr: Mapping[str, Any], parts: Sequence[Sequence[Quad] | str]) -> str | None:
     """The canonical N-Quads of a ClrCredential made by `build_clr`, from the `clr_part` of
     each held credential (in order) and the rest of the document; ``None`` when the
     document is not shaped as `build_clr` makes it (then canonicalise it whole).
@@ -389,6 +389,6 @@ def sign_export(
     )
     if fmt == "jwt":
         return (sign_jwt(clr, key, kid=method) + "\n").encode("ascii"), len(inner)
-    canonical = canonical_clr(clr, [part_of(e) for e in entries])
+    canonical = canonical_clr(clr, [e["rdf"] for e in entries])
     signed = dataintegrity.sign(clr, key, method, created=now, canonical=canonical)
     return orjson.dumps(signed, option=orjson.OPT_INDENT_2), len(inner)

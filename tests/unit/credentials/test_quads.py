@@ -69,6 +69,22 @@ def test_quads_survive_a_json_round_trip(spec: str) -> None:
     assert canonicalize_parts([stored]) == canonicalize(vector(spec))
 
 
+def test_parts_kept_as_json_text_canonicalise_as_their_quads_do() -> None:
+    one, two = subject(achievement(1)), subject(achievement(2))
+    parts = [quads_of(one), quads_of(two)]
+    texts = [orjson.dumps(p).decode() for p in parts]
+    expected = canonicalize_parts(parts)
+    assert canonicalize_parts(texts) == expected
+    assert canonicalize_parts(texts) == expected  # remembered: the same answer again
+    assert canonicalize_parts([texts[0], parts[1]]) == expected
+
+
+@pytest.mark.parametrize("text", ["not json", '{"a": 1}', '[["s", "p"]]', '[["s", "p", 7, null]]'])
+def test_a_malformed_stored_part_is_refused(text: str) -> None:
+    with pytest.raises(CanonicalizationError, match="malformed stored"):
+        canonicalize_parts([text])
+
+
 def test_canonicalize_parts_shares_named_nodes_and_keeps_blank_nodes_apart() -> None:
     # Two documents about the same credential id: their IRI-named quads merge, while each
     # one's criteria (a node without id) stays its own blank node, as in one document.
