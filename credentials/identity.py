@@ -44,15 +44,18 @@ def did_web(domain: str) -> str:
     """
     host_part, slash, path_part = domain.strip().partition("/")
     match = _DOMAIN.match(host_part.lower() + slash + path_part)
-    if match is None:
+    segments = [s for s in match["path"].split("/") if s] if match else []
+    port = int(match["port"]) if match and match["port"] else None
+    bad_port = port is not None and not 0 < port < 65536
+    if match is None or any(s in (".", "..") for s in segments) or bad_port:
         raise ValueError(
             f"{domain!r} is not a domain: a host name (letters, digits, '-', '.'), "
-            "optionally ':port' and a '/path', e.g. ledger.example.org"
+            "optionally ':port' (1-65535) and a '/path' (no '.' or '..' segments), e.g. "
+            "ledger.example.org"
         )
     host = match["host"]
     if match["port"]:
         host += quote(":" + match["port"], safe="")
-    segments = [s for s in match["path"].split("/") if s]
     return ":".join(["did:web", host, *segments])
 
 

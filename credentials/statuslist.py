@@ -138,6 +138,12 @@ def _permute(value: int, key: bytes, bits: int) -> int:
             return value
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes '²' and '١', which ``int`` refuses or
+    reads as another number)."""
+    return text.isascii() and text.isdecimal()
+
+
 def status_entry(list_url: str, index: int, purpose: str) -> dict[str, str]:
     """The ``credentialStatus`` entry naming ``index`` of the list at ``list_url``."""
     if purpose not in PURPOSES:
@@ -219,7 +225,7 @@ def _judge(
     url, raw_index = entry.get("statusListCredential"), entry.get("statusListIndex")
     if purpose not in PURPOSES or not isinstance(url, str):
         return Status(purpose, "unknown", "the entry names no known purpose or no list")
-    if not isinstance(raw_index, str) or not raw_index.isdigit():
+    if not isinstance(raw_index, str) or not _decimal(raw_index) or len(raw_index) > 12:
         return Status(purpose, "unknown", "statusListIndex is not a decimal string")
     try:
         found = fetch(url)
@@ -276,6 +282,6 @@ class StatusLists:
         if not url.startswith(prefix):
             return None
         purpose, _, number = url.removeprefix(prefix).partition("/")
-        if purpose not in PURPOSES or not number.isdigit() or len(number) > 12:
+        if purpose not in PURPOSES or not _decimal(number) or len(number) > 12:
             return None
         return purpose, int(number)

@@ -62,6 +62,10 @@ def test_did_web_of_a_domain_with_port_or_path_is_its_did(domain: str, did: str)
         "example.org#key",
         "[::1]:8443",
         "user@example.org",
+        "localhost:99999",
+        "localhost:0",
+        "example.org/..",
+        "example.org/a/./b",
     ],
 )
 def test_did_web_of_anything_but_a_domain_is_refused_naming_the_rule(domain: str) -> None:

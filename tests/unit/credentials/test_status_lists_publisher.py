@@ -95,6 +95,8 @@ def test_locate_finds_the_list_an_entry_names() -> None:
         "https://ledger.example.org/v1/status/revocation/1#list",
         "https://ledger.example.org/v1/status/revocation/ 1",
         "https://ledger.example.org/v1/status/revocation/1000000000000",
+        "https://ledger.example.org/v1/status/revocation/\u00b2",
+        "https://ledger.example.org/v1/status/revocation/\u0661",
     ],
 )
 def test_locate_refuses_other_prefixes_purposes_and_numbers(url: str) -> None:

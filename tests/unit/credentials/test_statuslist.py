@@ -136,6 +136,15 @@ def test_a_list_that_cannot_be_trusted_or_had_gives_unknown_with_a_reason() -> N
             issuer.credential(status_entry(URL, MIN_ENTRIES, "revocation")),
             issuer.fetch,
         ),
+        # str.isdigit takes these; int() refuses the first and reads the second as 1.
+        "a superscript index": (
+            issuer.credential(dict(entry, statusListIndex="\u00b2")),
+            issuer.fetch,
+        ),
+        "an Arabic-Indic index": (
+            issuer.credential(dict(entry, statusListIndex="\u0661")),
+            issuer.fetch,
+        ),
     }
     for case, (credential, fetch) in cases.items():
         (status,) = check_status(credential, fetch, verify)
