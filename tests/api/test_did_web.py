@@ -161,3 +161,14 @@ def test_the_dcc_verifier_reads_a_revocation_from_the_list_the_ledger_serves(
     assert second["revoked"] is True
     assert not second["verified"]
     assert not verified_here(world, clr)
+
+
+def test_the_dcc_verifier_reads_a_withdrawn_export_as_revoked(world: World) -> None:
+    learner = a_learner_with_credentials(world)
+    clr, export_id = export(world, learner)
+    assert dcc_verify(clr, documents(world, clr))["revoked"] is False
+    path = f"/v1/learners/{learner}/exports/{export_id}/withdrawal"
+    assert world.client.post(path, headers=world.auth("learner", learner)).status_code == 200
+    after = dcc_verify(clr, documents(world, clr))
+    assert after["revoked"] is True
+    assert not after["verified"]
