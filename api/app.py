@@ -16,7 +16,16 @@ from api.deps import LedgerContext
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimit, Observe
-from api.routes import admin, auditors, health, issuer, issuers, learners, verifiers
+from api.routes import (
+    admin,
+    auditors,
+    health,
+    issuer,
+    issuers,
+    learners,
+    transparency,
+    verifiers,
+)
 from api.settings import ServerSettings
 from api.web import install_web, status_page
 from credentials.identity import did_web_location
@@ -75,7 +84,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app, status_page)
-    for module in (issuers, learners, verifiers, auditors, admin, health, issuer):
+    for module in (issuers, learners, verifiers, auditors, admin, health, issuer, transparency):
         app.include_router(module.router)
     did = settings.signing.did
     if did is not None and (path := did_web_location(did)[1]) != issuer.WELL_KNOWN:

@@ -21,6 +21,7 @@ from api.settings import ServerSettings
 from ledger.application import Ledger
 from projections.status import LedgerStatusLists
 from projections.store import ProjectionStore
+from services.transparency import TransparencyLog, log_signer
 
 LEARNER_ID_PATTERN = r"^[\x21-\x7e]{1,200}$"
 P = ParamSpec("P")
@@ -54,8 +55,22 @@ class LedgerContext:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
     )
 
+    _transparency: TransparencyLog | None = field(default=None, init=False)
+
     def __post_init__(self) -> None:
         self.status_lists = LedgerStatusLists(self.ledger, self.store)
+
+    def transparency(self) -> TransparencyLog:
+        """The log's checkpoints and proofs (its signing key read once, when first needed).
+
+        Raises:
+            ConfigurationError: the log key file is unusable, or there is no master key.
+        """
+        if self._transparency is None:
+            settings = self.settings
+            signer = log_signer(settings.log, self.ledger, settings.signing.base_url)
+            self._transparency = TransparencyLog(self.ledger.tree, signer, settings.log)
+        return self._transparency
 
     @contextmanager
     def session(self) -> Iterator[Ledger]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.auth import KEYS_VARIABLE, MAX_TOKEN_TTL_S
@@ -12,6 +12,7 @@ from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 from services.signing import SigningSettings
+from services.transparency import LogSettings
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class ServerSettings:
     kafka: KafkaSettings
     signing: SigningSettings
     web: WebSettings = WebSettings()
+    log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -115,4 +117,5 @@ class ServerSettings:
             KafkaSettings.from_env(env),
             SigningSettings.from_env(env),
             WebSettings.from_env(env),
+            LogSettings.from_env(env),
         )

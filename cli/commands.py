@@ -142,6 +142,10 @@ def print_ingest_summary(s: dict[str, Any]) -> None:
 
 
 def audit(args: argparse.Namespace) -> int:
+    if args.action != "verify":
+        from cli.transparency import HANDLERS
+
+        return HANDLERS[args.action](args)
     with Ledger.open() as ledger:
         total = ledger.recorder.max_position()
         with progress_bar(

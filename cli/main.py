@@ -167,6 +167,40 @@ def build_parser() -> argparse.ArgumentParser:
     ver = s.add_parser("verify", help="re-check the whole hash chain; exit 1 naming the failure")
     ver.add_argument("--no-progress", action="store_true")
     add_json(ver)
+    sign = s.add_parser(
+        "checkpoint", help="sign a checkpoint of the log now and print it (C2SP signed note)"
+    )
+    sign.add_argument("--out", help="also save it to this file (for `audit check` later)")
+    add_json(sign)
+    add_json(s.add_parser("log-key", help="print the log's verifier key (C2SP vkey)"))
+    prove = s.add_parser("prove", help="prove an event is in the log's Merkle tree (RFC 9162)")
+    prove.add_argument("--position", type=at_least_one, required=True, help="the event's position")
+    prove.add_argument(
+        "--size", type=at_least_one, help="the tree size (default: the first checkpoint holding it)"
+    )
+    add_json(prove)
+    check = s.add_parser(
+        "check",
+        help="prove the log extends a checkpoint saved earlier and re-check every event; "
+        "exit 1 naming the failure",
+    )
+    check.add_argument("--checkpoint", required=True, help="the saved checkpoint (a signed note)")
+    check.add_argument(
+        "--log-key", help="the log's verifier key or a file holding it (default: this ledger's)"
+    )
+    check.add_argument("--no-progress", action="store_true")
+    add_json(check)
+    witness = s.add_parser(
+        "witness",
+        help="fetch a log's latest checkpoint, check it extends the last one seen, co-sign it",
+    )
+    witness.add_argument("url", help="the ledger server's address, e.g. https://ledger.example.org")
+    witness.add_argument(
+        "--state", required=True, help="the witness's folder (keys, last checkpoint)"
+    )
+    witness.add_argument("--log-key", help="the log's verifier key (needed at the first run)")
+    witness.add_argument("--name", help="the witness's key name at the first run")
+    add_json(witness)
     p.set_defaults(handler=c.audit)
 
     p = sub.add_parser("erase", help="crypto-shred a learner's personal data")

@@ -38,6 +38,7 @@ from ledger.records import (
 from ledger.registry import IssuerRegistry
 from ledger.sequencer import ingest_stream
 from ledger.settings import Settings
+from ledger.tree import LogTree
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.names import ERASURE_COMPLETED
 from schemas.validation import EventValidator
@@ -45,6 +46,9 @@ from schemas.validation import EventValidator
 # Names the status-list secret among those derived from the master key (never change it:
 # every list issued so far is shuffled with it).
 STATUS_LIST_LABEL = b"lll/status-list/v1"
+# Names the seed of the key that signs the log's checkpoints when no key file is given
+# (never change it: auditors and witnesses pin the key).
+LOG_KEY_LABEL = b"lll/log-key/v1"
 
 INTERNAL_KEYS = ("pd", "issuer", "recordedAt", "verification")
 
@@ -77,6 +81,7 @@ class Ledger:
         self.registry = IssuerRegistry(self.recorder, self.catalogue)
         self.keyring = KeyRing(self.recorder, settings.master_key)
         self._recorded_keys: set[str] = set()
+        self.tree = LogTree(self.recorder)
         self.pipeline = IngestPipeline(
             self.recorder,
             self.catalogue,
@@ -217,6 +222,15 @@ class Ledger:
         """
         return self.keyring.derive(STATUS_LIST_LABEL)
 
+    def log_key_seed(self) -> bytes:
+        """The seed of the Ed25519 key that signs the log's checkpoints when no key file
+        is configured (derived from the master key, so it lasts as long).
+
+        Raises:
+            MasterKeyMissingError: no master key is configured.
+        """
+        return self.keyring.derive(LOG_KEY_LABEL)
+
     # -- reading --------------------------------------------------------------------------
 
     def decode(
@@ -286,16 +300,24 @@ class Ledger:
         rows = self.recorder.select_stream(learner_stream(learner_id))
         return self.decode_rows(rows)
 
-    def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
+    def audit(
+        self,
+        progress: Callable[[int], None] | None = None,
+        *,
+        observe: Callable[[Sequence[StoredRow]], None] | None = None,
+    ) -> AuditReport:
         """Re-check the whole hash chain and every checkpoint.
 
         Args:
             progress: called with the number of rows checked after each page.
+            observe: given each page of rows once it verified (an auditor's own tree).
         """
         verifier = ChainVerifier(self.recorder.checkpoints())
         for page in self.recorder.iter_log():
             if not verifier.feed(page):
                 break
+            if observe:
+                observe(page)
             if progress:
                 progress(len(page))
         return verifier.finish()

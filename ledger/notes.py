@@ -92,7 +92,7 @@ class NoteVerifier:
             NoteError: it is malformed, of a type other than 0x01 or 0x04, or its key ID
                 does not match its key.
         """
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("a verifier key is name+keyid+key (three parts joined by '+')")
         name, hex_id, encoded = parts

@@ -3,7 +3,8 @@
 Adapters (``ledger.sqlite``, ``ledger.postgres``) wrap the ``eventsourcing`` recorders
 for the events table, the notification log and tracking, and add the tables the ledger
 needs beside them: a unique index on each event's idempotency key (inside its stored
-state), append checkpoints and wrapped learner keys. Every
+state), append checkpoints, wrapped learner keys, and the log's Merkle tree (its tiles and
+size) with its signed checkpoints. Every
 append runs in one transaction under the events table's write lock, so the chain head,
 stream versions and the idempotency check are read and extended atomically.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
 from ledger.integrity import Checkpoint, StoredRow, seal
+from ledger.merkle import TileKey
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 
 # A row of the events table: stream (originator id), version, topic, state.
@@ -59,6 +61,16 @@ class KeyRecord:
     @property
     def erased(self) -> bool:
         return self.wrapped is None
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint of the log's Merkle tree as signed (a C2SP signed note) and kept."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: str
 
 
 @dataclass
@@ -278,6 +290,36 @@ class LedgerRecorder(ABC):
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         """Crypto-shred: replace a learner's wrapped key by a tombstone and append
         ``events`` (the erasure record), in one transaction."""
+
+    # -- the Merkle tree over the log (see ledger.tree) -------------------------------------
+
+    @abstractmethod
+    def chain_hashes(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        """``(position, chain hash)`` of the rows from ``start`` on, ascending, at most
+        ``limit``: the tree's leaves, read without the events' bodies."""
+
+    @abstractmethod
+    def tree_size(self) -> int:
+        """How many leaves the stored tree holds."""
+
+    @abstractmethod
+    def tree_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        """The stored tiles of these keys (a key with no tile is left out)."""
+
+    @abstractmethod
+    def grow_tree(self, old_size: int, new_size: int, tiles: Mapping[TileKey, bytes]) -> bool:
+        """Store ``tiles`` and the tree's new size, in one transaction, if the tree still
+        holds ``old_size`` leaves; False (nothing written) when another writer grew it."""
+
+    @abstractmethod
+    def signed_checkpoints(
+        self, *, after_size: int = -1, limit: int = 100, newest_first: bool = False
+    ) -> list[SignedCheckpoint]:
+        """Signed checkpoints of sizes above ``after_size``, by size."""
+
+    @abstractmethod
+    def add_signed_checkpoint(self, checkpoint: SignedCheckpoint) -> bool:
+        """Keep a signed checkpoint (append-only); False when one of its size exists."""
 
     @abstractmethod
     def close(self) -> None:

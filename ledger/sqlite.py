@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,12 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
+from ledger.merkle import TileKey
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
+    SignedCheckpoint,
     StreamHeads,
     Trackings,
     as_trackings,
@@ -37,7 +39,7 @@ _stream_id = functools.lru_cache(maxsize=1 << 16)(UUID)
 CHUNK = 900
 HEX_DIGITS = "0123456789abcdef"
 
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints")
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", "ledger_log_checkpoints")
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substr(state, {KEY_OFFSET + 1}, {KEY_LEN})"
 
@@ -50,6 +52,13 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_learner_keys ("
     " learner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB,"
     " created_at TEXT NOT NULL, erased_at TEXT) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS ledger_tree_tiles (level INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS ledger_tree (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " size INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO ledger_tree (id, size) VALUES (1, 0)",
+    "CREATE TABLE IF NOT EXISTS ledger_log_checkpoints (size INTEGER PRIMARY KEY,"
+    " root BLOB NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL)",
     *(
         f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
         f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"
@@ -262,6 +271,71 @@ class SQLiteLedgerRecorder(LedgerRecorder):
     def max_tracking_id(self, name: str) -> int | None:
         with sqlite_failures("read"):
             return self.eventsourcing.max_tracking_id(name)
+
+    # -- the Merkle tree -------------------------------------------------------------------
+
+    def chain_hashes(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        with self._read() as c:
+            c.execute(
+                f"SELECT rowid, substr(state, 1, {HASH_LEN}) FROM {EVENTS_TABLE}"
+                " WHERE rowid >= ? ORDER BY rowid LIMIT ?",
+                (start, limit),
+            )
+            return [(p, bytes(h)) for p, h in c.fetchall()]
+
+    def tree_size(self) -> int:
+        with self._read() as c:
+            c.execute("SELECT size FROM ledger_tree WHERE id = 1")
+            row = c.fetchone()
+            return int(row[0]) if row else 0
+
+    def tree_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        found: dict[TileKey, bytes] = {}
+        with self._read() as c:
+            for chunk in _chunks(list(keys)):
+                marks = ",".join("(?, ?)" for _ in chunk)
+                c.execute(
+                    "SELECT level, idx, hashes FROM ledger_tree_tiles"
+                    f" WHERE (level, idx) IN (VALUES {marks})",
+                    [v for key in chunk for v in key],
+                )
+                found.update(((t, i), bytes(h)) for t, i, h in c.fetchall())
+        return found
+
+    def grow_tree(self, old_size: int, new_size: int, tiles: Mapping[TileKey, bytes]) -> bool:
+        with self._write() as c:
+            c.execute(
+                "UPDATE ledger_tree SET size = ? WHERE id = 1 AND size = ?", (new_size, old_size)
+            )
+            if int(c.sqlite_cursor.rowcount) != 1:
+                return False
+            c.executemany(
+                "INSERT INTO ledger_tree_tiles (level, idx, hashes) VALUES (?, ?, ?)"
+                " ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                [(t, i, h) for (t, i), h in tiles.items()],
+            )
+        return True
+
+    def signed_checkpoints(
+        self, *, after_size: int = -1, limit: int = 100, newest_first: bool = False
+    ) -> list[SignedCheckpoint]:
+        order = "DESC" if newest_first else "ASC"
+        with self._read() as c:
+            c.execute(
+                "SELECT size, root, note, created_at FROM ledger_log_checkpoints"
+                f" WHERE size > ? ORDER BY size {order} LIMIT ?",
+                (after_size, limit),
+            )
+            return [SignedCheckpoint(n, bytes(r), t, w) for n, r, t, w in c.fetchall()]
+
+    def add_signed_checkpoint(self, checkpoint: SignedCheckpoint) -> bool:
+        with self._write() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO ledger_log_checkpoints (size, root, note, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.created_at),
+            )
+            return int(c.sqlite_cursor.rowcount) == 1
 
     # -- learner keys ---------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from credentials.identity import Issuance
 from ledger.identity import RecordedKey
-from ledger.integrity import AuditReport
+from ledger.integrity import AuditReport, StoredRow
 from ledger.records import LedgerEvent
+from ledger.tree import LogTree
 from projections.export import SignedExport
 from projections.status import PublishedList
 from projections.store import Document
@@ -33,6 +34,21 @@ class ChainAudit(Protocol):
 
 
 @runtime_checkable
+class LogAudit(Protocol):
+    """The log re-checked row by row, with its stored tree (the ledger)."""
+
+    tree: LogTree
+
+    def audit(
+        self,
+        progress: Callable[[int], None] | None = None,
+        *,
+        observe: Callable[[Sequence[StoredRow]], None] | None = None,
+    ) -> AuditReport:
+        """Re-check the chain; ``observe`` sees each verified page of rows."""
+        ...
+
+
 class LearnerHistory(Protocol):
     """A learner's stream read back from the log, for replay."""
 

@@ -1,0 +1,289 @@
+"""The log's signed checkpoints and proofs, as auditors and witnesses ask for them.
+
+A checkpoint (C2SP tlog-checkpoint) commits to the whole log up to a size: its origin, the
+size and the Merkle root, signed by the log's key. One is made when the tree has grown by
+``LEDGER_CHECKPOINT_EVENTS`` events since the last, or ``LEDGER_CHECKPOINT_S`` seconds
+have passed and it grew at all, and on demand; each is kept, append-only, in the log's own
+database. With the checkpoints, an inclusion proof shows an event is in the log a
+checkpoint signed, and a consistency proof that a later checkpoint extends an earlier one.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.env import FromEnv, variable
+from ledger.errors import ConfigurationError
+from ledger.merkle import ProofError, leaf_hash
+from ledger.notes import LogCheckpoint, NoteError, NoteSigner
+from ledger.persistence import SignedCheckpoint
+from ledger.records import parse_instant, utc_now
+from ledger.tree import LogTree
+from services.signing import read_ed25519_key
+
+ORIGIN = "LEDGER_LOG_ORIGIN"
+KEY_FILE = "LEDGER_LOG_KEY_FILE"
+
+__all__ = [
+    "ConsistencyProof",
+    "InclusionProof",
+    "LogSettings",
+    "TransparencyLog",
+    "b64",
+]
+
+
+def _origin(value: str) -> str:
+    if any(c.isspace() or c == "+" for c in value) or "://" in value:
+        raise ConfigurationError(
+            f"{ORIGIN}: a schema-less name such as ledger.example.org/log (no spaces, no '+')"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class LogSettings(FromEnv):
+    """How the log's checkpoints are made and signed.
+
+    Attributes:
+        origin: the log's name, the checkpoints' first line and their key's name; empty:
+            the public address without its scheme, and ``/log`` (choose it before the
+            first checkpoint: witnesses and auditors pin it).
+        key_file: PEM (PKCS#8) Ed25519 private key that signs checkpoints; empty: a key
+            derived from the master key.
+        every_events: a checkpoint once the tree has grown by this many events.
+        every_s: else once this many seconds have passed since the last, if it grew.
+    """
+
+    origin: str = variable(ORIGIN, "", check=_origin)
+    key_file: Path | None = variable(KEY_FILE, None)
+    every_events: int = variable("LEDGER_CHECKPOINT_EVENTS", 10_000, low=1, high=10_000_000)
+    every_s: int = variable("LEDGER_CHECKPOINT_S", 60, low=1, high=86_400)
+
+    def origin_at(self, base_url: str) -> str:
+        """The origin, defaulted from the server's public address."""
+        return self.origin or base_url.split("://", 1)[-1].rstrip("/") + "/log"
+
+
+class LogKeys(Protocol):
+    """Where the log's key comes from when no key file is set (the ledger)."""
+
+    def log_key_seed(self) -> bytes:
+        """32 bytes derived from the master key."""
+        ...
+
+
+def log_signer(settings: LogSettings, keys: LogKeys, base_url: str) -> NoteSigner:
+    """The signer of the log's checkpoints.
+
+    Raises:
+        ConfigurationError: the key file is unusable.
+        MasterKeyMissingError: no key file and no master key.
+    """
+    if settings.key_file is not None:
+        key = read_ed25519_key(settings.key_file, KEY_FILE)
+    else:
+        key = Ed25519PrivateKey.from_private_bytes(keys.log_key_seed())
+    return NoteSigner(settings.origin_at(base_url), key)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """That the event at ``position`` is leaf ``position - 1`` of the tree of ``size``.
+
+    ``leaf`` is the event's chain hash (the leaf's data); ``checkpoint`` the signed note of
+    that size, when one was made.
+    """
+
+    position: int
+    size: int
+    leaf: bytes
+    hashes: list[bytes]
+    root: bytes
+    checkpoint: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "leafIndex": self.position - 1,
+            "treeSize": self.size,
+            "leaf": b64(self.leaf),
+            "leafHash": b64(leaf_hash(self.leaf)),
+            "proof": [b64(h) for h in self.hashes],
+            "rootHash": b64(self.root),
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """That the tree of ``new`` extends the tree of ``old``."""
+
+    old: int
+    new: int
+    hashes: list[bytes]
+    old_root: bytes
+    new_root: bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.old,
+            "to": self.new,
+            "proof": [b64(h) for h in self.hashes],
+            "fromRoot": b64(self.old_root),
+            "toRoot": b64(self.new_root),
+        }
+
+
+def checkpoint_dict(checkpoint: SignedCheckpoint) -> dict[str, Any]:
+    return {
+        "treeSize": checkpoint.size,
+        "rootHash": b64(checkpoint.root),
+        "createdAt": checkpoint.created_at,
+        "note": checkpoint.note,
+    }
+
+
+class TransparencyLog:
+    """The ledger's log as a verifiable log: its tree, checkpoints and proofs.
+
+    Args:
+        tree: the stored tree (``Ledger.tree``).
+        signer: signs checkpoints as the log's origin.
+        settings: when checkpoints are due.
+        clock: seconds since the epoch (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        tree: LogTree,
+        signer: NoteSigner,
+        settings: LogSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.tree = tree
+        self.signer = signer
+        self.settings = settings
+        self._clock = clock
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    @property
+    def vkey(self) -> str:
+        """The verifier key auditors and witnesses pin (C2SP signed-note)."""
+        return self.signer.vkey
+
+    def _due(self, latest: SignedCheckpoint | None, size: int) -> bool:
+        if latest is None:
+            return True
+        if size == latest.size:
+            return False
+        if size - latest.size >= self.settings.every_events:
+            return True
+        made = parse_instant(latest.created_at, "createdAt").timestamp()
+        return self._clock() - made >= self.settings.every_s
+
+    def checkpoint(
+        self, *, force: bool = False, progress: Callable[[int], None] | None = None
+    ) -> SignedCheckpoint:
+        """The latest checkpoint, after growing the tree to the log's end and signing a
+        new one if one is due (or ``force``, whenever the tree grew).
+
+        Args:
+            progress: called with the leaves added as the tree grows (a backfill).
+        """
+        size = self.tree.grow(progress=progress)
+        latest = self.tree.latest()
+        if latest is not None and latest.size > size:
+            raise ProofError(
+                f"the latest checkpoint has {latest.size} events but the log only {size}: "
+                "events were removed (run `ledger audit verify`)"
+            )
+        if (force and (latest is None or latest.size != size)) or self._due(latest, size):
+            return self._sign(size)
+        assert latest is not None
+        return latest
+
+    def _sign(self, size: int) -> SignedCheckpoint:
+        root = self.tree.reader(size).root()
+        note = self.signer.sign(LogCheckpoint(self.origin, size, root).body())
+        return self.tree.keep(SignedCheckpoint(size, root, note, utc_now()))
+
+    def latest(self) -> SignedCheckpoint | None:
+        """The latest checkpoint kept (none is made)."""
+        return self.tree.latest()
+
+    def checkpoints(self, *, after_size: int = -1, limit: int = 100) -> list[SignedCheckpoint]:
+        return self.tree.checkpoints(after_size=after_size, limit=limit)
+
+    def prove_inclusion(self, position: int, size: int | None = None) -> InclusionProof:
+        """Prove the event at ``position`` is in the tree of ``size`` (default: the first
+        checkpoint that holds it, signed now if none does yet).
+
+        Raises:
+            ProofError: no such event, or ``size`` is not after it or beyond the log.
+        """
+        if position < 1:
+            raise ProofError(f"log positions start at 1, not {position}")
+        checkpoint: SignedCheckpoint | None
+        if size is None:
+            found = self.tree.checkpoints(after_size=position - 1, limit=1)
+            checkpoint = found[0] if found else self.checkpoint(force=True)
+            size = checkpoint.size
+        else:
+            if size > self.tree.size():
+                self.tree.grow(until=size)
+            checkpoint = self.tree.checkpoint_of(size)
+        if position > size:
+            raise ProofError(f"log position {position} is not inside a tree of size {size}")
+        reader = self.tree.reader(size)
+        return InclusionProof(
+            position,
+            size,
+            self.tree.chain_hash(position),
+            reader.inclusion_proof(position - 1, size),
+            reader.root(size),
+            None if checkpoint is None else checkpoint.note,
+        )
+
+    def prove_consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
+        """Prove the tree of ``new`` (default: the latest checkpoint's) extends ``old``.
+
+        Raises:
+            ProofError: the sizes are not 1 ≤ old ≤ new ≤ the tree's size.
+        """
+        if new is None:
+            latest = self.checkpoint()
+            new = latest.size
+        elif new > self.tree.size():
+            self.tree.grow(until=new)
+        reader = self.tree.reader(new)
+        return ConsistencyProof(
+            old, new, reader.consistency_proof(old, new), reader.root(old), reader.root(new)
+        )
+
+
+def parse_saved(text: str) -> LogCheckpoint:
+    """The body of a saved checkpoint note, unverified (for messages).
+
+    Raises:
+        NoteError: it is not a checkpoint note.
+    """
+    cut = text.find("\n\n")
+    if cut < 0:
+        raise NoteError("not a signed note: no empty line before the signatures")
+    return LogCheckpoint.parse(text[: cut + 1])
