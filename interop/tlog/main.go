@@ -306,8 +306,11 @@ func openCheckpoint(text string, verifier note.Verifier, answer *checkpointAnswe
 	}
 	answer.Size = size
 	root, err := b64.DecodeString(lines[2])
-	if err != nil || len(root) != tlog.HashSize {
-		return tlog.Tree{}, fmt.Errorf("checkpoint: root hash %q is not 32 bytes in standard base64", lines[2])
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("checkpoint: root hash %q is not canonical standard base64: %v", lines[2], err)
+	}
+	if len(root) != tlog.HashSize {
+		return tlog.Tree{}, fmt.Errorf("checkpoint: root hash %q is %d bytes, not %d", lines[2], len(root), tlog.HashSize)
 	}
 	answer.Root = lines[2]
 	// C2SP tlog-checkpoint: extension lines follow, each non-empty; their meaning is not ours.
