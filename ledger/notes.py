@@ -282,8 +282,8 @@ class LogCheckpoint:
         if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
             raise NoteError(f"checkpoint size: {size!r} is not a decimal without leading zeros")
         digest = _unb64(root, "checkpoint root hash")
-        if len(digest) != 32:
-            raise NoteError("checkpoint root hash: not 32 bytes")
+        if len(digest) != 32 or _b64(digest) != root:
+            raise NoteError("checkpoint root hash: not 32 bytes in canonical base64")
         if any(not line for line in extensions):
             raise NoteError("checkpoint extension lines: an empty line")
         return cls(origin, int(size), digest, tuple(extensions))

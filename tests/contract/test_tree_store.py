@@ -91,7 +91,9 @@ def test_a_proof_beyond_the_stored_tree_is_refused(
 def test_signed_checkpoints_are_kept_once_per_size_in_order(recorder: LedgerRecorder) -> None:
     for size in (5, 1, 9):
         assert recorder.add_signed_checkpoint(
-            SignedCheckpoint(size, bytes([size]) * 32, f"note {size}\n", f"2026-12-06T00:00:0{size}Z")
+            SignedCheckpoint(
+                size, bytes([size]) * 32, f"note {size}\n", f"2026-12-06T00:00:0{size}Z"
+            )
         )
     assert not recorder.add_signed_checkpoint(SignedCheckpoint(5, b"x" * 32, "other\n", "t"))
     assert [c.size for c in recorder.signed_checkpoints()] == [1, 5, 9]
@@ -105,9 +107,7 @@ def test_a_hole_in_the_log_stops_the_tree(
 ) -> None:
     fill(recorder, new_event, 0, 4)
     real = recorder.chain_hashes
-    monkeypatch.setattr(
-        recorder, "chain_hashes", lambda s, n: [r for r in real(s, n) if r[0] != 3]
-    )
+    monkeypatch.setattr(recorder, "chain_hashes", lambda s, n: [r for r in real(s, n) if r[0] != 3])
     with pytest.raises(TreeGapError, match="position 3 is missing"):
         LogTree(recorder).grow()
     assert recorder.tree_size() == 0

@@ -64,9 +64,7 @@ def test_audit_check_catches_a_whole_rewrite_that_audit_verify_cannot(
         raw_execute(ledger.recorder, f"DELETE FROM {table}")
     raw_execute(ledger.recorder, "UPDATE ledger_tree SET size = 0")
     rewritten = Ledger(ledger.settings)  # nothing cached from before
-    rewritten.recorder.append(
-        [new_event(f"reg-{i}", "registry") for i in range(registered)]
-    )
+    rewritten.recorder.append([new_event(f"reg-{i}", "registry") for i in range(registered)])
     append(rewritten, new_event, [n for n in names if n != "event-120"] + ["forged", "x1"])
     append(rewritten, new_event, [f"later-{i}" for i in range(40)])
     log_of(rewritten).checkpoint(force=True)
@@ -75,7 +73,10 @@ def test_audit_check_catches_a_whole_rewrite_that_audit_verify_cannot(
         result = check_log(rewritten, saved, log.signer.verifier)
         assert not result.ok
         assert result.failure is not None
-        assert f"first {registered + 300} events are not those the saved checkpoint committed to" in result.failure
+        assert (
+            f"first {registered + 300} events are not those the saved checkpoint committed to"
+            in result.failure
+        )
         assert "rewritten" in result.failure
     finally:
         rewritten.close()
@@ -148,7 +149,9 @@ def test_checkpoints_follow_the_policy_and_proofs_verify_against_them(
         checkpoint, _ = open_checkpoint(proof.checkpoint or "", log.signer.verifier)
         assert checkpoint.size == proof.size >= position
         assert checkpoint.root == root_of(hashes[: proof.size])
-        verify_inclusion(leaf_hash(proof.leaf), position - 1, proof.size, proof.hashes, checkpoint.root)
+        verify_inclusion(
+            leaf_hash(proof.leaf), position - 1, proof.size, proof.hashes, checkpoint.root
+        )
     assert log.prove_inclusion(n + 11).size == n + 110  # the first checkpoint holding it
     consistency = log.prove_consistency(n + 10)
     assert consistency.new == n + 115

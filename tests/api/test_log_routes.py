@@ -1,0 +1,234 @@
+"""The log's checkpoints and proofs over HTTP, without a token, and witnesses that co-sign
+them: a checkpoint that does not extend the last one witnessed is refused."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import mint_token
+from api.settings import ServerSettings
+from ledger.application import Ledger
+from ledger.crypto import encode_key
+from ledger.errors import ConfigurationError
+from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
+from ledger.notes import NoteVerifier, open_checkpoint, open_note
+from ledger.settings import Settings
+from services.witness import WitnessError, witness
+from tests.api.conftest import build_settings, populate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def b64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def get_of(client: TestClient) -> Callable[[str], bytes]:
+    def get(path: str) -> bytes:
+        answer = client.get(path)
+        if answer.status_code != 200:
+            raise OSError(f"{path}: {answer.status_code}")
+        return answer.content
+
+    return get
+
+
+TOKEN_KEY = Ed25519PrivateKey.generate()
+
+
+def bearer(role: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(TOKEN_KEY, subject="someone", role=role)}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, ServerSettings]]:
+    directory = tmp_path_factory.mktemp("log")
+    settings = build_settings(directory, TOKEN_KEY)
+    populate(settings, learners=2)
+    with TestClient(create_app(settings)) as client:
+        yield client, settings
+
+
+def size_of(settings: ServerSettings) -> int:
+    with Ledger.open(settings.core) as ledger:
+        return ledger.recorder.max_position()
+
+
+def test_checkpoint_and_key_are_served_without_a_token(
+    served: tuple[TestClient, ServerSettings],
+) -> None:
+    client, settings = served
+    answer = client.get("/v1/log/checkpoint")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    vkey = client.get("/v1/log/key").text.strip()
+    checkpoint, _ = open_checkpoint(answer.text, NoteVerifier.parse(vkey))
+    assert checkpoint.origin == "127.0.0.1:8080/log" == vkey.split("+")[0]
+    assert checkpoint.size == size_of(settings)
+    listed = client.get("/v1/log/checkpoints").json()
+    assert listed["checkpoints"][-1]["note"] == answer.text
+    assert listed["checkpoints"][-1]["treeSize"] == checkpoint.size
+
+
+def test_inclusion_and_consistency_proofs_verify_against_the_checkpoint(
+    served: tuple[TestClient, ServerSettings],
+) -> None:
+    client = served[0]
+    vkey = NoteVerifier.parse(client.get("/v1/log/key").text)
+    first, _ = open_checkpoint(client.get("/v1/log/checkpoint").text, vkey)
+    for position in (1, first.size // 2, first.size):
+        proof = client.get("/v1/log/proof/inclusion", params={"position": position}).json()
+        assert proof["treeSize"] == first.size
+        assert proof["leafHash"] == base64.b64encode(leaf_hash(b64(proof["leaf"]))).decode()
+        hashes = [b64(h) for h in proof["proof"]]
+        verify_inclusion(
+            leaf_hash(b64(proof["leaf"])), position - 1, first.size, hashes, first.root
+        )
+    consistency = client.get("/v1/log/proof/consistency", params={"from": 1}).json()
+    assert consistency["to"] == first.size
+    verify_consistency(
+        1,
+        first.size,
+        [b64(h) for h in consistency["proof"]],
+        b64(consistency["fromRoot"]),
+        first.root,
+    )
+
+
+def test_only_auditors_and_admins_sign_a_checkpoint_on_demand(
+    served: tuple[TestClient, ServerSettings],
+) -> None:
+    client, settings = served
+    assert client.post("/v1/log/checkpoints").status_code == 401
+    assert client.post("/v1/log/checkpoints", headers=bearer("learner")).status_code == 403
+    made = client.post("/v1/log/checkpoints", headers=bearer("auditor"))
+    assert made.status_code == 200
+    assert made.json()["treeSize"] == size_of(settings)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/v1/log/proof/inclusion?position=0", 422, "position"),
+        ("/v1/log/proof/inclusion?position=1&size=99999", 400, "beyond"),
+        ("/v1/log/proof/inclusion?position=5&size=2", 400, "not inside"),
+        ("/v1/log/proof/consistency?from=3&to=2", 400, "from size 3 to size 2"),
+        ("/v1/log/checkpoints?limit=0", 422, "limit"),
+    ],
+)
+def test_bad_proof_requests_name_the_rule(
+    served: tuple[TestClient, ServerSettings], path: str, status: int, words: str
+) -> None:
+    answer = served[0].get(path)
+    assert answer.status_code == status
+    assert words in orjson.dumps(answer.json()["error"]).decode()
+
+
+def test_a_witness_cosigns_what_extends_and_refuses_a_fork(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    settings = build_settings(tmp_path / "a", TOKEN_KEY)
+    learners, _, _ = populate(settings, learners=2)
+    state = tmp_path / "witness"
+    with TestClient(create_app(settings)) as client:
+        vkey = client.get("/v1/log/key").text.strip()
+        with pytest.raises(ConfigurationError, match="--log-key is needed"):
+            witness(get_of(client), state)
+        first = witness(
+            get_of(client),
+            state,
+            log_key=vkey,
+            name="witness.example/w1",
+            now=lambda: 1_700_000_000,
+        )
+        assert first.previous is None
+        with Ledger.open(settings.core) as ledger:
+            ledger.erase(learners[0])
+        assert client.post("/v1/log/checkpoints", headers=bearer("admin")).status_code == 200
+        second = witness(get_of(client), state, now=lambda: 1_700_000_100)
+    assert second.previous == first.checkpoint.size < second.checkpoint.size
+    witness_key = NoteVerifier.parse((state / "witness.vkey").read_text())
+    opened = open_note((state / "checkpoint").read_text(), [NoteVerifier.parse(vkey), witness_key])
+    assert opened.cosigned == (("witness.example/w1", 1_700_000_100),)
+
+    # Another history under the same log key (the same master key): a fork.
+    (tmp_path / "b").mkdir()
+    other = build_settings(tmp_path / "b", TOKEN_KEY)
+    same_key = Settings.from_env(
+        {}, database_url=other.core.database_url, _master_key=settings.core.master_key()
+    )
+    forked = dataclasses.replace(other, core=same_key)
+    populate(forked, seed=99, learners=3)
+    kept = (state / "checkpoint").read_text()
+    with TestClient(create_app(forked)) as client:
+        assert client.get("/v1/log/key").text.strip() == vkey
+        with pytest.raises(WitnessError, match=r"does not extend|another root|went back"):
+            witness(get_of(client), state)
+    assert (state / "checkpoint").read_text() == kept
+
+
+def test_ledger_audit_witness_cosigns_a_served_log(tmp_path: Path) -> None:
+    settings = build_settings(tmp_path, TOKEN_KEY)
+    learners, _, _ = populate(settings, learners=2)
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.core.database_url,
+        "LEDGER_MASTER_KEY": encode_key(settings.core.master_key()),
+        "LEDGER_API_TOKEN_KEYS_FILE": str(settings.api.token_keys_file),
+        "LEDGER_CHECKPOINT_S": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--port", "0"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = ""
+        while not (running := re.search(r"running on (http://127\.0\.0\.1:\d+)", line)):
+            line = server.stdout.readline()
+            assert line, "the server exited"
+        base = running.group(1)
+        vkey = httpx.get(f"{base}/v1/log/key", timeout=30).text.strip()
+
+        def run(*extra: str) -> tuple[int, dict[str, object]]:
+            done = subprocess.run(
+                [sys.executable, "-m", "cli.main", "audit", "witness", base, "--json",
+                 "--state", str(tmp_path / "w"), *extra],
+                env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )  # fmt: skip
+            return done.returncode, orjson.loads(done.stdout or "{}")
+
+        code, first = run("--log-key", vkey)
+        assert code == 0, first
+        with Ledger.open(settings.core) as ledger:
+            ledger.erase(learners[1])
+        httpx.post(f"{base}/v1/log/checkpoints", headers=bearer("admin"), timeout=30)
+        code, second = run()
+        assert code == 0, second
+        assert second["previousSize"] == first["treeSize"]
+        assert int(str(second["treeSize"])) == int(str(first["treeSize"])) + 1
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
