@@ -302,3 +302,13 @@ def open_checkpoint(text: str, log: NoteVerifier) -> tuple[LogCheckpoint, Note]:
     if checkpoint.origin != log.name:
         raise NoteError(f"the checkpoint is of log {checkpoint.origin!r}, not {log.name!r}")
     return checkpoint, note
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint of the log's Merkle tree as signed (a C2SP signed note) and kept."""
+
+    size: int
+    root: bytes
+    note: str
+    created_at: str

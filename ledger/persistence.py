@@ -21,6 +21,7 @@ from eventsourcing.persistence import Tracking
 
 from ledger.integrity import Checkpoint, StoredRow, seal
 from ledger.merkle import TileKey
+from ledger.notes import SignedCheckpoint
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 
 # A row of the events table: stream (originator id), version, topic, state.
@@ -61,16 +62,6 @@ class KeyRecord:
     @property
     def erased(self) -> bool:
         return self.wrapped is None
-
-
-@dataclass(frozen=True)
-class SignedCheckpoint:
-    """A checkpoint of the log's Merkle tree as signed (a C2SP signed note) and kept."""
-
-    size: int
-    root: bytes
-    note: str
-    created_at: str
 
 
 @dataclass

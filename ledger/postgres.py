@@ -14,12 +14,12 @@ from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.merkle import TileKey
+from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
     Row,
-    SignedCheckpoint,
     StreamHeads,
     Trackings,
     as_trackings,

@@ -15,11 +15,11 @@ from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.merkle import TileKey
+from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
-    SignedCheckpoint,
     StreamHeads,
     Trackings,
     as_trackings,

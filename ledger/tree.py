@@ -25,7 +25,8 @@ from ledger.merkle import (
     edge_keys,
     leaf_hash,
 )
-from ledger.persistence import LedgerRecorder, SignedCheckpoint
+from ledger.notes import SignedCheckpoint
+from ledger.persistence import LedgerRecorder
 
 FULL_TILE = TILE_WIDTH * HASH_LEN
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from ledger.errors import LedgerError
 from ledger.integrity import HASH_LEN, AuditReport, StoredRow
 from ledger.merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash, verify_consistency
-from ledger.notes import LogCheckpoint, NoteError, NoteVerifier, open_checkpoint
-from ledger.persistence import SignedCheckpoint
+from ledger.notes import LogCheckpoint, NoteError, NoteVerifier, SignedCheckpoint, open_checkpoint
 from ledger.records import parse_instant
 from ledger.tree import LogTree
 from projections.learner_record import LearnerRecordProjection

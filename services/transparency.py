@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 from ledger.merkle import ProofError, leaf_hash
-from ledger.notes import LogCheckpoint, NoteError, NoteSigner
-from ledger.persistence import SignedCheckpoint
+from ledger.notes import LogCheckpoint, NoteError, NoteSigner, SignedCheckpoint
 from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
 from services.signing import read_ed25519_key

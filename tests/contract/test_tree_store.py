@@ -15,7 +15,8 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.persistence import LedgerRecorder, SignedCheckpoint
+from ledger.notes import SignedCheckpoint
+from ledger.persistence import LedgerRecorder
 from ledger.tree import LogTree, TreeGapError
 from tests.conftest import NewEventBuilder
 

@@ -15,6 +15,7 @@ from consumers.settings import KafkaSettings
 from ledger.env import declared
 from ledger.settings import MASTER_KEY, MASTER_KEY_FILE, Settings
 from services.signing import SigningSettings
+from services.transparency import LogSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "cli", "consumers", "credentials", "ledger", "projections", "schemas")
@@ -34,6 +35,7 @@ COMPONENTS: dict[str, tuple[type, set[str]]] = {
     "api/settings.py": (ApiSettings, set()),
     "api/settings.py WebSettings": (WebSettings, set()),
     "services/signing.py": (SigningSettings, set()),
+    "services/transparency.py": (LogSettings, set()),
 }
 
 
