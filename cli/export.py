@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from cli.output import emit_json, err, out
+from cli.transparency import transparency_log
 from credentials.keys import did_key_of
 from credentials.presented import (
     CredentialCheck,
@@ -40,6 +42,7 @@ from services.export import (
 from services.records import NoRecordError
 from services.signing import SigningSettings, issuance, rotate_signing_key
 from services.status import verify_here
+from services.transparency import logged_event
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -119,11 +122,15 @@ def export(args: argparse.Namespace) -> int:
         try:
             signer = ClrSigner(ledger, store, issuance(ledger, signing))
             # Written first, then recorded in the learner's stream (they list what left).
+            log = transparency_log(ledger)
             done = export_record(
                 LedgerRecords(ledger, store), signer, ledger,
                 args.learner, fmt=args.format, now=now, scope=args.scope,
                 deliver=lambda s: _write_private(Path(args.out), s.data),
+                prove=lambda position: logged_event(log, position),
             )  # fmt: skip
+            proof_file = Path(args.out + ".logged.json")
+            _write_private(proof_file, orjson.dumps(done.logged, option=orjson.OPT_INDENT_2))
         except (NoRecordError, LearnerErasedError, NothingToExportError) as exc:
             raise LedgerError(f"--learner: {exc}") from None
         except ExportScopeError as exc:
@@ -135,6 +142,10 @@ def export(args: argparse.Namespace) -> int:
         f"exported {signed.count} credential(s) of learner {args.learner} to {args.out} "
         f"({'VC-JWT' if args.format == 'jwt' else 'Data Integrity'}, mode 0600) as export "
         f"{done.export_id}"
+    )
+    err.print(
+        f"logged at position {done.position}, in the signed checkpoint of "
+        f"{(done.logged or {}).get('treeSize')} events: the proof is in {proof_file}"
     )
     return 0
 

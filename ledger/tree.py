@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from ledger.errors import LedgerError
+from ledger.integrity import StoredRow
 from ledger.merkle import (
     HASH_LEN,
     TILE_WIDTH,
@@ -155,3 +156,14 @@ class LogTree:
         if not rows or rows[0][0] != position:
             raise ProofError(f"no event at log position {position}")
         return rows[0][1]
+
+    def row(self, position: int) -> StoredRow:
+        """The stored event at ``position``.
+
+        Raises:
+            ProofError: no event is at that position.
+        """
+        rows = self._recorder.select_log(position, 1)
+        if not rows or rows[0].position != position:
+            raise ProofError(f"no event at log position {position}")
+        return rows[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ledger.errors import LearnerErasedError, LedgerError
 from projections.clr import exported_items
@@ -40,11 +41,13 @@ class NoSuchExportError(LedgerError):
 
 @dataclass(frozen=True)
 class RecordedExport:
-    """An export that left the ledger, and where the learner's stream records it."""
+    """An export that left the ledger, and where the learner's stream records it; with
+    ``logged``, the proof that the log holds that record (``services.transparency.logged_event``)."""
 
     signed: SignedExport
     export_id: str
     position: int
+    logged: dict[str, Any] | None = None
 
 
 def export_record(
@@ -57,6 +60,7 @@ def export_record(
     now: datetime,
     scope: Collection[str] | None = None,
     deliver: Callable[[SignedExport], None] | None = None,
+    prove: Callable[[int], dict[str, Any]] | None = None,
 ) -> RecordedExport:
     """Sign the learner's standing credentials (all, or those in ``scope``), hand them over
     with ``deliver`` (e.g. write the file), and only then record that they left the ledger,
@@ -70,12 +74,16 @@ def export_record(
         StoreError: the database failed.
         OSError: ``deliver`` failed (nothing is recorded).
         LedgerError: the record of the export is refused (it was handed over already).
+
+    Args:
+        prove: given the record's position, the proof that the log holds it (a signed
+            checkpoint covering it is made if none is yet).
     """
     signed = sign_learner_export(records, signer, learner, fmt=fmt, now=now, scope=scope)
     if deliver is not None:
         deliver(signed)
     export_id, position = record_export(log, learner, signed)
-    return RecordedExport(signed, export_id, position)
+    return RecordedExport(signed, export_id, position, None if prove is None else prove(position))
 
 
 def sign_learner_export(
@@ -129,6 +137,19 @@ def record_export(log: LearnerLog, learner: str, export: SignedExport) -> tuple[
         LedgerError: the event is refused.
     """
     return export.export_id, log.publish_own(RECORD_EXPORTED, learner, export.receipt())
+
+
+def export_position(records: Records, learner: str, export_id: str) -> int:
+    """The log position of the event that records one of the learner's exports.
+
+    Raises:
+        NoRecordError: the learner has no record.
+        NoSuchExportError: the learner made no export ``export_id``.
+    """
+    for export in records.activity(learner).get("exports", []):
+        if export.get("exportId") == export_id:
+            return int(export["ref"]["position"])
+    raise NoSuchExportError(f"learner {learner!r} made no export {export_id!r}")
 
 
 def withdraw_export(

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
+from ledger.integrity import split_state
 from ledger.merkle import ProofError, leaf_hash
 from ledger.notes import LogCheckpoint, NoteError, NoteSigner, SignedCheckpoint
 from ledger.records import parse_instant, utc_now
@@ -274,6 +275,31 @@ class TransparencyLog:
         return ConsistencyProof(
             old, new, reader.consistency_proof(old, new), reader.root(old), reader.root(new)
         )
+
+
+def logged_event(log: TransparencyLog, position: int) -> dict[str, Any]:
+    """What shows when an event was logged, to anyone holding the log's key: its inclusion
+    proof in the first signed checkpoint that holds it (signed now if none does yet), the
+    log's verifier key, and the stored event (stream, version, topic, previous hash, key and
+    body), from which the leaf — its chain hash — is recomputed (``ledger.integrity.link``).
+
+    Raises:
+        ProofError: no event at ``position``.
+    """
+    proof = log.prove_inclusion(position)
+    row = log.tree.row(position)
+    _, prev, key, body = split_state(row.state)
+    return proof.as_dict() | {
+        "logKey": log.vkey,
+        "event": {
+            "stream": str(row.stream),
+            "version": row.version,
+            "topic": row.topic,
+            "prev": b64(prev),
+            "key": b64(key),
+            "body": b64(body),
+        },
+    }
 
 
 def parse_saved(text: str) -> LogCheckpoint:

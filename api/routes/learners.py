@@ -39,11 +39,13 @@ from services.export import (
     NoSuchExportError,
     NothingToExportError,
     RecordedExport,
+    export_position,
     export_record,
     withdraw_export,
 )
 from services.records import NoRecordError, learner_activity, learner_record
 from services.signing import issuance
+from services.transparency import logged_event
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
@@ -218,6 +220,32 @@ def _withdraw(context: LedgerContext, learner: str, export_id: str, reason: str 
         raise not_found() from None
 
 
+@router.get(
+    "/exports/{export_id}/logged",
+    summary="Proof that the log holds the record of an export, and since when",
+    description="The inclusion proof (RFC 9162) of the export's record-exported event in "
+    "the first signed checkpoint (C2SP) that holds it, the log's verifier key, and the "
+    "stored event, from which its leaf (the chain hash) is recomputed: the learner can show "
+    "a third party when the export was logged.",
+    response_model=dict[str, Any],
+    responses=error_responses(*COMMON),
+)
+async def export_logged(
+    learner_id: OwnLearnerDep,
+    export_id: Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
+    context: LedgerDep,
+) -> JsonResponse:
+    return await context.run(_logged, context, learner_id, export_id)
+
+
+def _logged(context: LedgerContext, learner: str, export_id: str) -> JsonResponse:
+    try:
+        position = export_position(_records(context), learner, export_id)
+    except (NoRecordError, NoSuchExportError):
+        raise not_found() from None
+    return JsonResponse(logged_event(context.transparency(), position))
+
+
 @router.post(
     "/export",
     summary="Export the record as a signed CLR 2.0 (the file itself)",
@@ -253,6 +281,8 @@ async def export(
             "LLL-Export-Id": export_id,
             "LLL-Export-Position": str(position),
             "LLL-Export-Digest": signed.digest,
+            "LLL-Export-Logged": f"/v1/learners/{learner_id}/exports/{export_id}/logged",
+            "LLL-Export-Tree-Size": str((done.logged or {}).get("treeSize", "")),
         },
     )
 
@@ -276,6 +306,7 @@ def _export(
             fmt=fmt,
             now=now,
             scope=scope,
+            prove=lambda position: logged_event(context.transparency(), position),
         )
     except NoRecordError:
         raise not_found() from None

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from api.settings import ServerSettings
 from ledger.application import Ledger
 from ledger.crypto import encode_key
 from ledger.errors import ConfigurationError
+from ledger.integrity import content_digest, link
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.notes import NoteVerifier, open_checkpoint, open_note
 from ledger.settings import Settings
@@ -54,11 +56,14 @@ def bearer(role: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(TOKEN_KEY, subject="someone", role=role)}
 
 
+LEARNERS: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, ServerSettings]]:
     directory = tmp_path_factory.mktemp("log")
     settings = build_settings(directory, TOKEN_KEY)
-    populate(settings, learners=2)
+    LEARNERS[:] = populate(settings, learners=2)[0]
     with TestClient(create_app(settings)) as client:
         yield client, settings
 
@@ -232,3 +237,41 @@ def test_ledger_audit_witness_cosigns_a_served_log(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_an_export_records_the_proof_that_the_log_holds_it(
+    served: tuple[TestClient, ServerSettings],
+) -> None:
+    client = served[0]
+    learner = LEARNERS[0]
+    own = {"Authorization": "Bearer " + mint_token(TOKEN_KEY, subject=learner, role="learner")}
+    exported = client.post(f"/v1/learners/{learner}/export", headers=own)
+    assert exported.status_code == 200, exported.text
+    export_id = exported.headers["LLL-Export-Id"]
+    position = int(exported.headers["LLL-Export-Position"])
+    assert int(exported.headers["LLL-Export-Tree-Size"]) >= position
+    logged = client.get(exported.headers["LLL-Export-Logged"], headers=own).json()
+    assert logged["position"] == position
+
+    # What a third party does with it: the key pinned, the checkpoint and the proof checked,
+    # the leaf recomputed from the event, the event naming this export and its digest.
+    key = NoteVerifier.parse(client.get("/v1/log/key").text)
+    assert logged["logKey"] == key.vkey
+    checkpoint, _ = open_checkpoint(logged["checkpoint"], key)
+    assert checkpoint.size == logged["treeSize"] >= position
+    event = logged["event"]
+    content = content_digest(event["topic"], b64(event["key"]), b64(event["body"]))
+    leaf = link(b64(event["prev"]), uuid.UUID(event["stream"]), event["version"], content)
+    assert leaf == b64(logged["leaf"])
+    proof = [b64(h) for h in logged["proof"]]
+    verify_inclusion(leaf_hash(leaf), position - 1, checkpoint.size, proof, checkpoint.root)
+    data = orjson.loads(b64(event["body"]))["data"]
+    assert data["exportId"] == export_id
+    assert data["digest"] == exported.headers["LLL-Export-Digest"]
+
+    other = {
+        "Authorization": "Bearer " + mint_token(TOKEN_KEY, subject=LEARNERS[1], role="learner")
+    }
+    assert client.get(exported.headers["LLL-Export-Logged"], headers=other).status_code == 404
+    missing = f"/v1/learners/{learner}/exports/no-such-export/logged"
+    assert client.get(missing, headers=own).status_code == 404

@@ -5,6 +5,7 @@ refuses under did:key."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -51,7 +52,15 @@ class Site:
         out = self.dir / name
         done = self.ledger("export", "--learner", self.learner, "--out", str(out), *extra)
         assert done.returncode == 0, done.stderr
-        return out, done.stderr.split(" as export ")[1].split()[0]
+        export_id = done.stderr.split(" as export ")[1].split()[0]
+        # Beside the file, the proof that the log holds the record of it (mode 0600).
+        logged_file = out.with_name(out.name + ".logged.json")
+        assert logged_file.stat().st_mode & 0o777 == 0o600
+        logged = orjson.loads(logged_file.read_bytes())
+        body = orjson.loads(base64.b64decode(logged["event"]["body"]))
+        assert body["data"]["exportId"] == export_id
+        assert logged["treeSize"] >= logged["position"]
+        return out, export_id
 
 
 def _valid_credential(records: list[Any]) -> tuple[str, str]:
