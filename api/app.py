@@ -6,7 +6,10 @@ Nothing is constructed at import time. `ledger serve` runs it under uvicorn; tes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -41,6 +44,27 @@ Errors are `{"error": {"code", "path", "message"}}` with a stable `code`.
 """
 
 
+log = logging.getLogger("ledger.api")
+
+
+async def follow_log(
+    context: LedgerContext, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+) -> None:
+    """Grow the log's Merkle tree and sign a checkpoint whenever one is due (every
+    ``LEDGER_CHECKPOINT_EVENTS`` events or ``LEDGER_CHECKPOINT_S`` seconds), until
+    cancelled. A failure is logged by its type and tried again at the next turn; without a
+    log key (no master key, no key file) there is nothing to sign, and it stops."""
+    while True:
+        await sleep(min(context.settings.log.every_s, 10))
+        try:
+            await context.run(lambda: context.transparency().checkpoint())
+        except ConfigurationError as exc:
+            log.warning("no checkpoints will be signed: %s", exc)
+            return
+        except Exception as exc:
+            log.error("checkpoint failed: %s", type(exc).__name__)
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """The API, configured by ``settings`` (default: the ``LEDGER_*`` environment).
 
@@ -70,7 +94,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             context = LedgerContext(settings, ledger, store, tokens, metrics)
             try:
                 app.state.context = context
-                yield
+                follower = asyncio.create_task(follow_log(context))
+                try:
+                    yield
+                finally:
+                    follower.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await follower
             finally:
                 context.close()
                 store.close()

@@ -3,6 +3,7 @@ them: a checkpoint that does not extend the last one witnessed is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import os
@@ -19,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.app import create_app, follow_log
 from api.auth import mint_token
 from api.settings import ServerSettings
 from ledger.application import Ledger
@@ -29,6 +30,7 @@ from ledger.integrity import content_digest, link
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.notes import NoteVerifier, open_checkpoint, open_note
 from ledger.settings import Settings
+from services.transparency import LogSettings
 from services.witness import WitnessError, witness
 from tests.api.conftest import build_settings, populate
 
@@ -275,3 +277,28 @@ def test_an_export_records_the_proof_that_the_log_holds_it(
     assert client.get(exported.headers["LLL-Export-Logged"], headers=other).status_code == 404
     missing = f"/v1/learners/{learner}/exports/no-such-export/logged"
     assert client.get(missing, headers=own).status_code == 404
+
+
+def test_the_server_signs_a_checkpoint_when_one_is_due_without_being_asked(
+    tmp_path: Path,
+) -> None:
+    settings = dataclasses.replace(
+        build_settings(tmp_path, TOKEN_KEY), log=LogSettings.from_env({}, every_events=5)
+    )
+    populate(settings, learners=1)
+    turns: list[float] = []
+
+    async def one_turn(seconds: float) -> None:
+        turns.append(seconds)
+        if len(turns) > 1:
+            raise asyncio.CancelledError
+
+    with TestClient(create_app(settings)) as client:
+        context = client.app.state.context  # type: ignore[attr-defined]
+        assert context.transparency().latest() is None
+        with pytest.raises(asyncio.CancelledError):
+            asyncio.run(follow_log(context, one_turn))
+        latest = context.transparency().latest()
+    assert turns == [10, 10]  # min(LEDGER_CHECKPOINT_S, 10) between turns
+    assert latest is not None
+    assert latest.size == size_of(settings)
