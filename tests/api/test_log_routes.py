@@ -33,6 +33,7 @@ from ledger.settings import Settings
 from services.transparency import LogSettings
 from services.witness import WitnessError, witness
 from tests.api.conftest import build_settings, populate
+from tests.interop import run_tlogcheck
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -302,3 +303,38 @@ def test_the_server_signs_a_checkpoint_when_one_is_due_without_being_asked(
     assert turns == [10, 10]  # min(LEDGER_CHECKPOINT_S, 10) between turns
     assert latest is not None
     assert latest.size == size_of(settings)
+
+
+def test_gos_sumdb_verifies_the_served_checkpoint_and_proofs_and_refuses_a_tampered_one(
+    served: tuple[TestClient, ServerSettings],
+) -> None:
+    client = served[0]
+    vkey = client.get("/v1/log/key").text.strip()
+    note = client.get("/v1/log/checkpoint").text
+    checkpoint, _ = open_checkpoint(note, NoteVerifier.parse(vkey))
+    inclusion = []
+    for position in (1, 2, checkpoint.size // 3, checkpoint.size):
+        proof = client.get(
+            "/v1/log/proof/inclusion", params={"position": position, "size": checkpoint.size}
+        ).json()
+        inclusion.append({"index": position - 1, "leaf": proof["leaf"], "proof": proof["proof"]})
+    consistency = []
+    for old in (1, 2, checkpoint.size // 2, checkpoint.size):
+        proof = client.get(
+            "/v1/log/proof/consistency", params={"from": old, "to": checkpoint.size}
+        ).json()
+        consistency.append({"size": old, "root": proof["fromRoot"], "proof": proof["proof"]})
+    job = {"vkey": vkey, "checkpoint": note, "inclusion": inclusion, "consistency": consistency}
+    code, answer = run_tlogcheck(job)
+    assert code == 0, answer
+    assert answer["checkpoint"]["size"] == checkpoint.size
+    assert all(r["ok"] for r in answer["inclusion"] + answer["consistency"])
+
+    flipped = bytearray(b64(inclusion[2]["proof"][0]))
+    flipped[0] ^= 1
+    inclusion[2]["proof"][0] = base64.b64encode(bytes(flipped)).decode()
+    consistency[2]["proof"] = consistency[2]["proof"][:-1]
+    code, answer = run_tlogcheck(job)
+    assert code == 1
+    assert [r["ok"] for r in answer["inclusion"]] == [True, True, False, True]
+    assert [r["ok"] for r in answer["consistency"]] == [True, True, False, True]
