@@ -297,6 +297,7 @@ def _export(
     """The signed export, recorded: the export, its id and its position."""
     # A missing key (or master key): 503 not-configured.
     issuing = issuance(context.ledger, context.settings.signing)
+    log = context.transparency()  # before anything is signed: its key may be missing too
     try:
         return export_record(
             _records(context),
@@ -306,7 +307,7 @@ def _export(
             fmt=fmt,
             now=now,
             scope=scope,
-            prove=lambda position: logged_event(context.transparency(), position),
+            prove=lambda position: logged_event(log, position),
         )
     except NoRecordError:
         raise not_found() from None

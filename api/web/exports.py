@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,11 +30,13 @@ from services.export import (
     NoSuchExportError,
     NothingToExportError,
     RecordedExport,
+    export_position,
     export_record,
     withdraw_export,
 )
 from services.records import NoRecordError
 from services.signing import issuance
+from services.transparency import logged_event
 
 router = APIRouter(include_in_schema=False)
 LINK_TTL_S = 300
@@ -142,6 +145,28 @@ def _withdraw(context: LedgerContext, learner: str, export_id: str) -> int:
         raise _nothing("Your record was erased, so there is no export to withdraw.") from None
 
 
+@router.get("/learners/{learner_id}/exports/{export_id}/logged")
+async def logged(learner_id: OwnLearnerPage, export_id: str, context: LedgerDep) -> Response:
+    """The proof that the log holds the record of this export, as a file to keep."""
+    proof = await context.run(_logged, context, learner_id, export_id)
+    return Response(
+        orjson.dumps(proof, option=orjson.OPT_INDENT_2),
+        media_type="application/json",
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Disposition": f'attachment; filename="clr-{export_id}.logged.json"',
+        },
+    )
+
+
+def _logged(context: LedgerContext, learner: str, export_id: str) -> dict[str, Any]:
+    try:
+        position = export_position(records_of(context), learner, export_id)
+    except (NoRecordError, NoSuchExportError):
+        raise not_found() from None
+    return logged_event(context.transparency(), position)
+
+
 @router.get("/exports/{token}")
 async def fetch(request: Request, token: str, context: LedgerDep) -> Response:
     links: OneTimeLinks = request.app.state.export_links
@@ -160,6 +185,7 @@ async def fetch(request: Request, token: str, context: LedgerDep) -> Response:
 def _export(context: LedgerContext, learner: str, fmt: Format) -> RecordedExport:
     try:
         issuing = issuance(context.ledger, context.settings.signing)
+        log = context.transparency()
     except ConfigurationError:
         raise PageError(
             503,
@@ -175,6 +201,7 @@ def _export(context: LedgerContext, learner: str, fmt: Format) -> RecordedExport
             learner,
             fmt=fmt,
             now=datetime.now(UTC).replace(microsecond=0),
+            prove=lambda position: logged_event(log, position),
         )
     except NoRecordError:
         raise not_found() from None

@@ -3,6 +3,7 @@ the verifier's pages, and errors as pages."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import orjson
@@ -233,6 +234,36 @@ def test_a_learner_withdraws_an_export_from_the_page_and_its_list_says_revoked(
     assert "Export withdrawn" in done.text
     assert "status-withdrawn" in done.text
     assert revoked()
+
+
+def test_a_learner_downloads_the_proof_that_the_log_holds_an_export(web: Site) -> None:
+    from ledger.merkle import leaf_hash, verify_inclusion
+    from ledger.notes import NoteVerifier, open_checkpoint
+
+    learner, stranger = web.learners[0], web.learners[1]
+    person = web.person()
+    person.sign_in(learner)
+    person.get(f"/learners/{learner}/export")
+    answer = person.post(f"/learners/{learner}/export", {"format": "jwt"})
+    listing = person.get(f"/learners/{learner}/export").text
+    (row,) = [r for r in listing.split("<tr>") if answer.headers["lll-export-digest"] in r]
+    link = re.search(r'href="(/learners/[^"]+/exports/(export-[0-9a-f]+)/logged)"', row)
+    assert link
+    proof = person.get(link[1])
+    assert proof.status_code == 200
+    assert proof.headers["content-disposition"] == (
+        f'attachment; filename="clr-{link[2]}.logged.json"'
+    )
+    logged = orjson.loads(proof.content)
+    assert f"position {logged['position']}" in row
+    key = NoteVerifier.parse(web.client.get("/v1/log/key").text)
+    checkpoint, _ = open_checkpoint(logged["checkpoint"], key)
+    hashes = [base64.b64decode(h) for h in logged["proof"]]
+    leaf = leaf_hash(base64.b64decode(logged["leaf"]))
+    verify_inclusion(leaf, logged["position"] - 1, checkpoint.size, hashes, checkpoint.root)
+    other = web.person()
+    other.sign_in(stranger)
+    assert other.get(link[1]).status_code in (403, 404)
 
 
 def test_the_qr_link_fetches_the_export_once(web: Site) -> None:
