@@ -35,6 +35,7 @@ from credentials.identity import did_web_location
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from projections.store import open_projection_store
+from services.transparency import TURN
 
 DESCRIPTION = """\
 The Lifelong Learner Ledger over HTTP. Every `/v1` route needs a bearer token (a JWT
@@ -57,7 +58,7 @@ async def follow_log(
     while True:
         await sleep(min(context.settings.log.every_s, 10))
         try:
-            await context.run(lambda: context.transparency().checkpoint())
+            await context.run(lambda: context.transparency().checkpoint(most=TURN))
         except ConfigurationError as exc:
             log.warning("no checkpoints will be signed: %s", exc)
             return

@@ -28,6 +28,9 @@ from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
 from services.signing import read_ed25519_key
 
+# Leaves a server adds to the tree in one turn of its ledger thread (about a second of
+# work): a request never waits behind the first build of a long log's tree.
+TURN = 200_000
 ORIGIN = "LEDGER_LOG_ORIGIN"
 KEY_FILE = "LEDGER_LOG_KEY_FILE"
 
@@ -198,15 +201,23 @@ class TransparencyLog:
         return self._clock() - made >= self.settings.every_s
 
     def checkpoint(
-        self, *, force: bool = False, progress: Callable[[int], None] | None = None
+        self,
+        *,
+        force: bool = False,
+        most: int | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> SignedCheckpoint:
         """The latest checkpoint, after growing the tree to the log's end and signing a
         new one if one is due (or ``force``, whenever the tree grew).
 
         Args:
+            most: grow the tree by at most this many leaves (a server's turn stays short
+                while the tree of a long log is first built; the checkpoint is then of
+                the tree so far, and the next turns go on).
             progress: called with the leaves added as the tree grows (a backfill).
         """
-        size = self.tree.grow(progress=progress)
+        until = None if most is None else self.tree.size() + most
+        size = self.tree.grow(until=until, progress=progress)
         latest = self.tree.latest()
         if latest is not None and latest.size > size:
             raise ProofError(

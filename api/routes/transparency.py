@@ -18,7 +18,7 @@ from api.deps import LedgerContext, LedgerDep, require
 from api.errors import ApiError, error_responses
 from api.responses import JsonResponse
 from ledger.merkle import ProofError
-from services.transparency import TransparencyLog, checkpoint_dict
+from services.transparency import TURN, TransparencyLog, checkpoint_dict
 
 router = APIRouter(tags=["log"])
 NOTE_TYPE = "text/plain; charset=utf-8"
@@ -41,7 +41,7 @@ def transparency(context: LedgerContext) -> TransparencyLog:
     responses={200: {"content": {"text/plain": {}}}, **error_responses(503)},
 )
 async def checkpoint(context: LedgerDep) -> Response:
-    latest = await context.run(lambda: transparency(context).checkpoint())
+    latest = await context.run(lambda: transparency(context).checkpoint(most=TURN))
     return Response(latest.note, media_type=NOTE_TYPE, headers=NO_STORE)
 
 

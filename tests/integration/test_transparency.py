@@ -183,3 +183,15 @@ def test_an_erasure_leaves_every_proof_and_checkpoint_valid(
     verify_consistency(before.size, after.size, consistency.hashes, before.root, after.root)
     assert any(e.erased for e in ledger.learner_events(learner))
     assert check_log(ledger, before.note, log.signer.verifier).ok
+
+
+def test_a_servers_turn_grows_the_tree_by_a_bounded_step(
+    make_ledger: LedgerBuilder, new_event: NewEventBuilder
+) -> None:
+    ledger = make_ledger()
+    append(ledger, new_event, [f"e{i}" for i in range(30)])
+    log = log_of(ledger, every_events=1)
+    total = ledger.recorder.max_position()
+    sizes = [log.checkpoint(most=12).size for _ in range(4)]
+    assert sizes == [12, 24, min(36, total), min(48, total)]
+    assert log.tree.reader().root() == root_of(leaves(ledger))
