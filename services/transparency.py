@@ -23,7 +23,7 @@ from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 from ledger.integrity import split_state
 from ledger.merkle import ProofError, leaf_hash
-from ledger.notes import LogCheckpoint, NoteError, NoteSigner, SignedCheckpoint
+from ledger.notes import LogCheckpoint, NoteSigner, SignedCheckpoint
 from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
 from services.signing import read_ed25519_key
@@ -311,15 +311,3 @@ def logged_event(log: TransparencyLog, position: int) -> dict[str, Any]:
             "body": b64(body),
         },
     }
-
-
-def parse_saved(text: str) -> LogCheckpoint:
-    """The body of a saved checkpoint note, unverified (for messages).
-
-    Raises:
-        NoteError: it is not a checkpoint note.
-    """
-    cut = text.find("\n\n")
-    if cut < 0:
-        raise NoteError("not a signed note: no empty line before the signatures")
-    return LogCheckpoint.parse(text[: cut + 1])
