@@ -140,6 +140,14 @@ class IssuerKeys(Protocol):
 
 
 @runtime_checkable
+class LogKeys(Protocol):
+    """Where the log's key comes from when no key file is set (the ledger)."""
+
+    def log_key_seed(self) -> bytes:
+        """32 bytes derived from the master key."""
+        ...
+
+
 class StatusListSource(Protocol):
     """The ledger's status lists as served."""
 

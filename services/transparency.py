@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -26,6 +26,7 @@ from ledger.merkle import ProofError, leaf_hash
 from ledger.notes import LogCheckpoint, NoteSigner, SignedCheckpoint
 from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
+from services.ports import LogKeys
 from services.signing import read_ed25519_key
 
 # Leaves a server adds to the tree in one turn of its ledger thread (about a second of
@@ -73,14 +74,6 @@ class LogSettings(FromEnv):
     def origin_at(self, base_url: str) -> str:
         """The origin, defaulted from the server's public address."""
         return self.origin or base_url.split("://", 1)[-1].rstrip("/") + "/log"
-
-
-class LogKeys(Protocol):
-    """Where the log's key comes from when no key file is set (the ledger)."""
-
-    def log_key_seed(self) -> bytes:
-        """32 bytes derived from the master key."""
-        ...
 
 
 def log_signer(settings: LogSettings, keys: LogKeys, base_url: str) -> NoteSigner:
