@@ -28,27 +28,25 @@ from projections.store import Document
 class ChainAudit(Protocol):
     """The chain audit: the whole log and every checkpoint re-checked."""
 
-    def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
-        """The report of re-checking the log; ``progress`` gets each page's row count."""
-        ...
-
-
-@runtime_checkable
-class LogAudit(Protocol):
-    """The log re-checked row by row, with its stored tree (the ledger)."""
-
-    tree: LogTree
-
     def audit(
         self,
         progress: Callable[[int], None] | None = None,
         *,
         observe: Callable[[Sequence[StoredRow]], None] | None = None,
     ) -> AuditReport:
-        """Re-check the chain; ``observe`` sees each verified page of rows."""
+        """The report of re-checking the log; ``progress`` gets each page's row count,
+        ``observe`` each page of rows once it verified (an auditor's own tree)."""
         ...
 
 
+@runtime_checkable
+class LogAudit(ChainAudit, Protocol):
+    """The chain audit with the log's stored Merkle tree (the ledger)."""
+
+    tree: LogTree
+
+
+@runtime_checkable
 class LearnerHistory(Protocol):
     """A learner's stream read back from the log, for replay."""
 

@@ -10,6 +10,7 @@ reads in a test what it would read in production, without the SQL.
 from __future__ import annotations
 
 import copy
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 
 from ledger.errors import LedgerError, StoreError
-from ledger.integrity import AuditFailure, AuditReport
+from ledger.integrity import AuditFailure, AuditReport, StoredRow
 from ledger.records import LEDGER_ISSUER_ID, LEDGER_SOURCE, LedgerEvent, learner_stream
 from projections.activity import NAME as ACTIVITY
 from projections.activity import LearnerActivityProjection, empty_activity
@@ -61,17 +62,30 @@ class FakeChainAudit:
     reason: str = "hash mismatch"
     audits: list[int] = field(default_factory=list)
 
-    def audit(self, progress: Callable[[int], None] | None = None) -> AuditReport:
+    def audit(
+        self,
+        progress: Callable[[int], None] | None = None,
+        *,
+        observe: Callable[[Sequence[StoredRow]], None] | None = None,
+    ) -> AuditReport:
         end = self.rows if self.tampered is None else self.tampered - 1
         checked = 0
         while checked < end:
             n = min(self.page, end - checked)
+            if observe:
+                observe([self.row(p) for p in range(checked + 1, checked + n + 1)])
             checked += n
             if progress:
                 progress(n)
         self.audits.append(checked)
         failure = None if self.tampered is None else AuditFailure(self.tampered, self.reason)
         return AuditReport(events_checked=checked, last_position=checked or None, failure=failure)
+
+    @staticmethod
+    def row(position: int) -> StoredRow:
+        """A stand-in row: its chain hash is a digest of its position."""
+        chain = hashlib.sha256(position.to_bytes(8, "big")).digest()
+        return StoredRow(position, uuid.UUID(int=0), position, "t", chain + bytes(48))
 
 
 class FakeLedger:
