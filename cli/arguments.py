@@ -109,4 +109,28 @@ def add_bench_commands(
     fz.add_argument("--batch-size", type=at_least_one, default=200)
     fz.add_argument("--postgres-url", help="on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
     fz.add_argument("--out", help="JSON results file (default bench-results/fuzz-<time>.json)")
+    lg = s.add_parser(
+        "log", help="Merkle tree: its CPU beside ingest, proof latency at 1 M/10 M, audit check"
+    )
+    lg.add_argument(
+        "--events", type=at_least_one, default=200_000, help="events ingested (tree cost, audit)"
+    )
+    lg.add_argument("--batch", type=at_least_one, default=2000, help="events per ingest batch")
+    lg.add_argument(
+        "--repeats",
+        type=at_least_one,
+        default=3,
+        help="ingest runs of each mode, in turns (the median is reported)",
+    )
+    lg.add_argument(
+        "--sizes",
+        default="1000000,10000000",
+        help="synthetic tree sizes of the proof figures, comma-separated",
+    )
+    lg.add_argument(
+        "--proofs", type=at_least_one, default=2000, help="random proofs per kind, size and mode"
+    )
+    lg.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
+    lg.add_argument("--out", help="JSON results file (default bench-results/log-<time>.json)")
+    add_json(lg)
     p.set_defaults(handler=handler)

@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     witness.add_argument("--log-key", help="the log's verifier key (needed at the first run)")
     witness.add_argument("--name", help="the witness's key name at the first run")
+    witness.add_argument(
+        "--submit", action="store_true", help="hand the cosignature to the log, which serves it"
+    )
     add_json(witness)
     p.set_defaults(handler=c.audit)
 

@@ -21,7 +21,7 @@ from services.transparency import (
     checkpoint_dict,
     log_signer,
 )
-from services.witness import WitnessError, http_get, witness
+from services.witness import WitnessError, http_get, http_post, submit, witness
 
 
 def transparency_log(ledger: Ledger) -> TransparencyLog:
@@ -134,8 +134,14 @@ def witness_command(args: argparse.Namespace) -> int:
         return 1
     except OSError as exc:
         raise LedgerError(f"{args.url}: {exc}") from None
+    submitted: list[str] | None = None
+    if args.submit:
+        try:
+            submitted = submit(http_post(args.url), seen)
+        except OSError as exc:
+            raise LedgerError(f"{args.url}: {exc} (the cosignature is kept in --state)") from None
     if args.json:
-        emit_json(seen.as_dict())
+        emit_json(seen.as_dict() | {"submitted": submitted})
     else:
         since = "first checkpoint seen" if seen.previous is None else f"extends {seen.previous}"
         out.print(

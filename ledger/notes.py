@@ -185,6 +185,10 @@ class Signature:
     key_id: bytes
     signature: bytes
 
+    def line(self) -> str:
+        """The signature line as a note carries it."""
+        return f"{DASH} {self.name} {_b64(self.key_id + self.signature)}\n"
+
 
 def split_note(text: str) -> tuple[str, list[Signature]]:
     """A note's body and its signature lines, unverified.

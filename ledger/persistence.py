@@ -313,6 +313,15 @@ class LedgerRecorder(ABC):
         """Keep a signed checkpoint (append-only); False when one of its size exists."""
 
     @abstractmethod
+    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
+        """Keep a witness's cosignature line of the checkpoint of ``size`` (append-only);
+        False when that witness's line for that size is kept already."""
+
+    @abstractmethod
+    def cosignatures(self, size: int) -> list[str]:
+        """The cosignature lines kept for the checkpoint of ``size``, by witness name."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections."""
 

@@ -32,7 +32,12 @@ from ledger.transactions import postgres_failures
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", "ledger_log_checkpoints")
+GUARDED_TABLES = (
+    EVENTS_TABLE,
+    "ledger_checkpoints",
+    "ledger_log_checkpoints",
+    "ledger_log_cosignatures",
+)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
@@ -74,6 +79,9 @@ def schema_statements(schema: str) -> list[str]:
         f"INSERT INTO {q}ledger_tree (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING",
         f"CREATE TABLE IF NOT EXISTS {q}ledger_log_checkpoints (size bigint PRIMARY KEY,"
         " root bytea NOT NULL, note text NOT NULL, created_at text NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {q}ledger_log_cosignatures (size bigint NOT NULL,"
+        " name text NOT NULL, line text NOT NULL, created_at text NOT NULL,"
+        " PRIMARY KEY (size, name))",
         f"CREATE OR REPLACE FUNCTION {q}ledger_append_only() RETURNS trigger LANGUAGE plpgsql"
         " AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
         *(
@@ -100,6 +108,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.t_tiles = q + "ledger_tree_tiles"
         self.t_tree = q + "ledger_tree"
         self.t_signed = q + "ledger_log_checkpoints"
+        self.t_cosigned = q + "ledger_log_cosignatures"
         self._heads = StreamHeads()
         with postgres_failures(f"connection to {self.url}"):
             self.eventsourcing = PostgresEventsourcing(
@@ -420,6 +429,20 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.created_at),
             )
             return c.rowcount == 1
+
+    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
+        with self._tx(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {self.t_cosigned} (size, name, line, created_at)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (size, name) DO NOTHING",
+                (size, name, line, created_at),
+            )
+            return c.rowcount == 1
+
+    def cosignatures(self, size: int) -> list[str]:
+        with self._tx(commit=False) as c:
+            c.execute(f"SELECT line FROM {self.t_cosigned} WHERE size = %s ORDER BY name", (size,))
+            return [r["line"] for r in c.fetchall()]
 
     # -- learner keys ---------------------------------------------------------------------
 

@@ -39,7 +39,12 @@ _stream_id = functools.lru_cache(maxsize=1 << 16)(UUID)
 CHUNK = 900
 HEX_DIGITS = "0123456789abcdef"
 
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", "ledger_log_checkpoints")
+GUARDED_TABLES = (
+    EVENTS_TABLE,
+    "ledger_checkpoints",
+    "ledger_log_checkpoints",
+    "ledger_log_cosignatures",
+)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substr(state, {KEY_OFFSET + 1}, {KEY_LEN})"
 
@@ -59,6 +64,9 @@ SCHEMA = [
     "INSERT OR IGNORE INTO ledger_tree (id, size) VALUES (1, 0)",
     "CREATE TABLE IF NOT EXISTS ledger_log_checkpoints (size INTEGER PRIMARY KEY,"
     " root BLOB NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_log_cosignatures (size INTEGER NOT NULL,"
+    " name TEXT NOT NULL, line TEXT NOT NULL, created_at TEXT NOT NULL,"
+    " PRIMARY KEY (size, name)) WITHOUT ROWID",
     *(
         f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
         f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"
@@ -336,6 +344,22 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                 (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.created_at),
             )
             return int(c.sqlite_cursor.rowcount) == 1
+
+    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
+        with self._write() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO ledger_log_cosignatures (size, name, line, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (size, name, line, created_at),
+            )
+            return int(c.sqlite_cursor.rowcount) == 1
+
+    def cosignatures(self, size: int) -> list[str]:
+        with self._read() as c:
+            c.execute(
+                "SELECT line FROM ledger_log_cosignatures WHERE size = ? ORDER BY name", (size,)
+            )
+            return [line for (line,) in c.fetchall()]
 
     # -- learner keys ---------------------------------------------------------------------
 

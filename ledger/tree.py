@@ -146,6 +146,14 @@ class LogTree:
         assert kept is not None
         return kept
 
+    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
+        """Keep a witness's cosignature line of the checkpoint of ``size``."""
+        return self._recorder.add_cosignature(size, name, line, created_at)
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The witnesses' cosignature lines kept for the checkpoint of ``size``."""
+        return self._recorder.cosignatures(size)
+
     def chain_hash(self, position: int) -> bytes:
         """The chain hash of the event at ``position`` (the data of leaf ``position - 1``).
 

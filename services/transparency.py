@@ -23,7 +23,16 @@ from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError
 from ledger.integrity import split_state
 from ledger.merkle import ProofError, leaf_hash
-from ledger.notes import LogCheckpoint, NoteSigner, SignedCheckpoint
+from ledger.notes import (
+    COSIGNATURE_V1,
+    LogCheckpoint,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+    SignedCheckpoint,
+    open_note,
+    split_note,
+)
 from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
 from services.ports import LogKeys
@@ -33,6 +42,7 @@ from services.signing import read_ed25519_key
 # work): a request never waits behind the first build of a long log's tree.
 TURN = 200_000
 ORIGIN = "LEDGER_LOG_ORIGIN"
+WITNESSES = "LEDGER_LOG_WITNESSES"
 KEY_FILE = "LEDGER_LOG_KEY_FILE"
 
 __all__ = [
@@ -42,6 +52,19 @@ __all__ = [
     "TransparencyLog",
     "b64",
 ]
+
+
+def _witnesses(value: str) -> str:
+    for vkey in value.replace(",", " ").split():
+        try:
+            key = NoteVerifier.parse(vkey)
+        except NoteError as exc:
+            raise ConfigurationError(f"{WITNESSES}: {exc}") from None
+        if key.kind != COSIGNATURE_V1:
+            raise ConfigurationError(
+                f"{WITNESSES}: {key.name}'s key is not a cosigner's (type 0x04)"
+            )
+    return value
 
 
 def _origin(value: str) -> str:
@@ -64,12 +87,21 @@ class LogSettings(FromEnv):
             derived from the master key.
         every_events: a checkpoint once the tree has grown by this many events.
         every_s: else once this many seconds have passed since the last, if it grew.
+        witnesses: the verifier keys (C2SP vkeys, type 0x04) of the witnesses whose
+            cosignatures the log accepts and serves with its checkpoints, separated by
+            spaces or commas.
     """
 
     origin: str = variable(ORIGIN, "", check=_origin)
     key_file: Path | None = variable(KEY_FILE, None)
     every_events: int = variable("LEDGER_CHECKPOINT_EVENTS", 10_000, low=1, high=10_000_000)
     every_s: int = variable("LEDGER_CHECKPOINT_S", 60, low=1, high=86_400)
+    witnesses: str = variable(WITNESSES, "", check=_witnesses)
+
+    @property
+    def witness_keys(self) -> list[NoteVerifier]:
+        """The witnesses whose cosignatures the log keeps and serves."""
+        return [NoteVerifier.parse(v) for v in self.witnesses.replace(",", " ").split()]
 
     def origin_at(self, base_url: str) -> str:
         """The origin, defaulted from the server's public address."""
@@ -230,6 +262,39 @@ class TransparencyLog:
     def latest(self) -> SignedCheckpoint | None:
         """The latest checkpoint kept (none is made)."""
         return self.tree.latest()
+
+    def cosigned(self, checkpoint: SignedCheckpoint) -> str:
+        """The checkpoint's note with the cosignatures the witnesses sent for it."""
+        return checkpoint.note + "".join(self.tree.cosignatures(checkpoint.size))
+
+    def add_cosignatures(self, text: str) -> list[str]:
+        """Keep the cosignatures a note carries by the configured witnesses, for the
+        checkpoint it cosigns (which must be one of this log's, word for word).
+
+        Returns:
+            The names of the witnesses whose cosignatures were kept (or were already).
+
+        Raises:
+            NoteError: the note is not one of this log's checkpoints, or carries no
+                cosignature that verifies by a configured witness.
+        """
+        body, signatures = split_note(text)
+        checkpoint = LogCheckpoint.parse(body)
+        kept = self.tree.checkpoint_of(checkpoint.size)
+        if kept is None or kept.note.split("\n\n", 1)[0] + "\n" != body:
+            raise NoteError("the note is not a checkpoint this log signed")
+        witnesses = self.settings.witness_keys
+        if not witnesses:
+            raise NoteError(f"this log accepts no cosignatures: {WITNESSES} names no witness")
+        known = {(w.name, w.key_id) for w in witnesses}
+        if not any((sig.name, sig.key_id) in known for sig in signatures):
+            raise NoteError("the note carries no cosignature by a witness this log knows")
+        note = open_note(text, witnesses)  # raises when one of theirs fails
+        names = {name for name, _ in note.cosigned}
+        for sig in signatures:
+            if sig.name in names and (sig.name, sig.key_id) in known:
+                self.tree.add_cosignature(checkpoint.size, sig.name, sig.line(), utc_now())
+        return sorted(names)
 
     def checkpoints(self, *, after_size: int = -1, limit: int = 100) -> list[SignedCheckpoint]:
         return self.tree.checkpoints(after_size=after_size, limit=limit)

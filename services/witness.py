@@ -48,6 +48,7 @@ LATEST = "checkpoint"
 
 # The answers of a log server: text of a checkpoint, JSON of a proof.
 Get = Callable[[str], bytes]
+Post = Callable[[str, str], Any]
 
 
 class WitnessError(LedgerError):
@@ -103,6 +104,48 @@ def http_get(base_url: str, *, timeout_s: float = TIMEOUT_S) -> Get:
             ) from None
 
     return get
+
+
+def http_post(base_url: str, *, timeout_s: float = TIMEOUT_S) -> Post:
+    """POST a text body to a path under the log server's address; its JSON answer.
+
+    Raises (from the returned function):
+        OSError: the server cannot be reached or refuses (its message given).
+    """
+    base = base_url.rstrip("/")
+
+    def post(path: str, text: str) -> Any:
+        try:
+            with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+                answer = client.post(
+                    base + path, content=text.encode(), headers={"Content-Type": "text/plain"}
+                )
+        except httpx.HTTPError as exc:
+            raise OSError(
+                f"{path}: the log server could not be reached ({type(exc).__name__})"
+            ) from None
+        if answer.status_code != 200:
+            try:
+                reason = answer.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                reason = f"status {answer.status_code}"
+            raise OSError(f"{path}: the log refused the cosignature: {reason}")
+        return answer.json()
+
+    return post
+
+
+def submit(post: Post, witnessed: Witnessed) -> list[str]:
+    """Hand the cosigned checkpoint back to the log, which serves it with its checkpoint.
+
+    Raises:
+        OSError: the log refused it or could not be reached.
+    """
+    answer = post("/v1/log/cosignatures", witnessed.note)
+    kept = answer.get("kept") if isinstance(answer, dict) else None
+    if not isinstance(kept, list):
+        raise OSError("the log's answer to the cosignature is not the JSON expected")
+    return [str(name) for name in kept]
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from api.auth import Role
@@ -18,6 +18,7 @@ from api.deps import LedgerContext, LedgerDep, require
 from api.errors import ApiError, error_responses
 from api.responses import JsonResponse
 from ledger.merkle import ProofError
+from ledger.notes import NoteError
 from services.transparency import TURN, TransparencyLog, checkpoint_dict
 
 router = APIRouter(tags=["log"])
@@ -35,14 +36,41 @@ def transparency(context: LedgerContext) -> TransparencyLog:
     "/v1/log/checkpoint",
     summary="The log's latest signed checkpoint (C2SP tlog-checkpoint)",
     description="A signed note: the log's origin, its tree size and Merkle root (RFC 9162), "
-    "signed by the log's Ed25519 key. The tree is grown to the log's end first, and a new "
-    "checkpoint signed when one is due. Public: witnesses and auditors read it.",
+    "signed by the log's Ed25519 key, with the cosignatures its witnesses handed in. The "
+    "tree is grown toward the log's end first, and a new checkpoint signed when one is "
+    "due. Public: witnesses and auditors read it.",
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}}, **error_responses(503)},
 )
 async def checkpoint(context: LedgerDep) -> Response:
-    latest = await context.run(lambda: transparency(context).checkpoint(most=TURN))
-    return Response(latest.note, media_type=NOTE_TYPE, headers=NO_STORE)
+    def latest() -> str:
+        log = transparency(context)
+        return log.cosigned(log.checkpoint(most=TURN))
+
+    return Response(await context.run(latest), media_type=NOTE_TYPE, headers=NO_STORE)
+
+
+@router.post(
+    "/v1/log/cosignatures",
+    summary="A witness hands in its cosignature of a checkpoint (C2SP tlog-cosignature)",
+    description="The body is the checkpoint's note with the witness's cosignature line "
+    "(as `ledger audit witness` writes it). Only cosignatures that verify by a witness "
+    "named in `LEDGER_LOG_WITNESSES`, of a checkpoint this log signed word for word, are "
+    "kept; `GET /v1/log/checkpoint` then serves them with it. No token: the signature is "
+    "the witness's credential.",
+    openapi_extra={"requestBody": {"content": {"text/plain": {}}, "required": True}},
+    responses=error_responses(400, 503),
+)
+async def cosignatures(request: Request, context: LedgerDep) -> JsonResponse:
+    text = (await request.body()).decode("utf-8", "replace")
+
+    def keep() -> JsonResponse:
+        try:
+            return JsonResponse({"kept": transparency(context).add_cosignatures(text)})
+        except NoteError as exc:
+            raise ApiError(400, "bad-request", str(exc), path="body") from None
+
+    return await context.run(keep)
 
 
 @router.post(

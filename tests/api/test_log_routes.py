@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -31,7 +32,7 @@ from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.notes import NoteVerifier, open_checkpoint, open_note
 from ledger.settings import Settings
 from services.transparency import LogSettings
-from services.witness import WitnessError, witness
+from services.witness import WitnessError, submit, witness
 from tests.api.conftest import build_settings, populate
 from tests.interop import run_tlogcheck
 
@@ -338,3 +339,50 @@ def test_gos_sumdb_verifies_the_served_checkpoint_and_proofs_and_refuses_a_tampe
     assert code == 1
     assert [r["ok"] for r in answer["inclusion"]] == [True, True, False, True]
     assert [r["ok"] for r in answer["consistency"]] == [True, True, False, True]
+
+
+def test_the_log_keeps_and_serves_its_witnesses_cosignatures_and_no_one_elses(
+    tmp_path: Path,
+) -> None:
+    settings = build_settings(tmp_path, TOKEN_KEY)
+    populate(settings, learners=1)
+    state, stranger = tmp_path / "witness", tmp_path / "stranger"
+    with TestClient(create_app(settings)) as client:
+        vkey = client.get("/v1/log/key").text.strip()
+        witness(get_of(client), state, log_key=vkey, name="witness.example/w1")
+        witness(get_of(client), stranger, log_key=vkey, name="stranger.example/w9")
+    ours = (state / "witness.vkey").read_text().strip()
+    configured = dataclasses.replace(settings, log=LogSettings.from_env({}, witnesses=ours))
+    with TestClient(create_app(configured)) as client:
+
+        def post(path: str, text: str) -> Any:
+            answer = client.post(path, content=text, headers={"Content-Type": "text/plain"})
+            if answer.status_code != 200:
+                raise OSError(answer.json()["error"]["message"])
+            return answer.json()
+
+        seen = witness(get_of(client), state)
+        assert submit(post, seen) == ["witness.example/w1"]
+        assert submit(post, seen) == ["witness.example/w1"]  # again: kept once
+        served = client.get("/v1/log/checkpoint").text
+        keys = [NoteVerifier.parse(vkey), NoteVerifier.parse(ours)]
+        assert open_note(served, keys).cosigned[0][0] == "witness.example/w1"
+        assert served.count("— witness.example/w1 ") == 1
+        # Go's note package still finds the log's own signature among the lines.
+        code, answer = run_tlogcheck({"vkey": vkey, "checkpoint": served})
+        assert code == 0, answer
+
+        other = witness(get_of(client), stranger)
+        with pytest.raises(OSError, match="no cosignature by a witness this log knows"):
+            submit(post, other)
+        forged = seen.note.replace("\n\n", "\nextension line\n\n", 1)
+        with pytest.raises(OSError, match="not a checkpoint this log signed"):
+            submit(post, dataclasses.replace(seen, note=forged))
+        theirs = seen.note.splitlines()[-1]  # the witness's line: a signature byte changed
+        flipped = theirs[:-20] + ("A" if theirs[-20] != "A" else "B") + theirs[-19:]
+        with pytest.raises(OSError, match=r"cosignature by witness\.example/w1 does not verify"):
+            submit(post, dataclasses.replace(seen, note=seen.note.replace(theirs, flipped)))
+        garbage = client.post("/v1/log/cosignatures", content=b"nonsense")
+        assert garbage.status_code == 400
+        assert garbage.json()["error"]["path"] == "body"
+        assert "— stranger.example/w9 " not in client.get("/v1/log/checkpoint").text
