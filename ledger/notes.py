@@ -114,9 +114,10 @@ class NoteVerifier:
 
 
 @dataclass(frozen=True)
-class NoteSigner:
-    """Signs notes as ``name`` with an Ed25519 key (signature type 0x01)."""
+class _NamedKey:
+    """An Ed25519 private key that signs under a key name, as signature type ``kind``."""
 
+    kind = ED25519
     name: str
     key: Ed25519PrivateKey
 
@@ -125,11 +126,16 @@ class NoteSigner:
 
     @property
     def verifier(self) -> NoteVerifier:
-        return NoteVerifier(self.name, ED25519, _raw(self.key.public_key()))
+        return NoteVerifier(self.name, self.kind, _raw(self.key.public_key()))
 
     @property
     def vkey(self) -> str:
         return self.verifier.vkey
+
+
+@dataclass(frozen=True)
+class NoteSigner(_NamedKey):
+    """Signs notes as ``name`` with an Ed25519 key (signature type 0x01)."""
 
     def signature_line(self, body: str) -> str:
         sig = self.key.sign(_check_body(body).encode())
@@ -141,18 +147,10 @@ class NoteSigner:
 
 
 @dataclass(frozen=True)
-class Cosigner:
+class Cosigner(_NamedKey):
     """A witness's Ed25519 cosigning key (C2SP tlog-cosignature, type 0x04)."""
 
-    name: str
-    key: Ed25519PrivateKey
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-
-    @property
-    def verifier(self) -> NoteVerifier:
-        return NoteVerifier(self.name, COSIGNATURE_V1, _raw(self.key.public_key()))
+    kind = COSIGNATURE_V1
 
     def cosign(self, note: str, timestamp: int) -> str:
         """``note`` with this witness's cosignature at ``timestamp`` (POSIX seconds) added."""

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import dataclasses
 import os
-import re
 import subprocess
 import sys
 import uuid
@@ -34,6 +33,7 @@ from ledger.settings import Settings
 from services.transparency import LogSettings
 from services.witness import WitnessError, submit, witness
 from tests.api.conftest import build_settings, populate
+from tests.api.serving import ledger_serve
 from tests.interop import run_tlogcheck
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,21 +199,8 @@ def test_ledger_audit_witness_cosigns_a_served_log(tmp_path: Path) -> None:
         "LEDGER_API_TOKEN_KEYS_FILE": str(settings.api.token_keys_file),
         "LEDGER_CHECKPOINT_S": "1",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", "0"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = ""
-        while not (running := re.search(r"running on (http://127\.0\.0\.1:\d+)", line)):
-            line = server.stdout.readline()
-            assert line, "the server exited"
-        base = running.group(1)
+    with ledger_serve(env) as served:
+        base = served.base
         vkey = httpx.get(f"{base}/v1/log/key", timeout=30).text.strip()
 
         def run(*extra: str) -> tuple[int, dict[str, object]]:
@@ -238,9 +225,6 @@ def test_ledger_audit_witness_cosigns_a_served_log(tmp_path: Path) -> None:
         assert code == 0, second
         assert second["previousSize"] == first["treeSize"]
         assert int(str(second["treeSize"])) == int(str(first["treeSize"])) + 1
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
 
 
 def test_an_export_records_the_proof_that_the_log_holds_it(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from ledger.crypto import encode_key, generate_key
+from tests.api.serving import ledger_serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,38 +58,15 @@ def test_ledger_serve_accepts_a_token_from_ledger_token_and_refuses_none(
     token = _ledger(
         "token", "--role", "admin", "--subject", "ops", "--key-file", env["TOKEN_KEY"], env=env
     )
-    # Port 0: the server binds a free port itself (no race with another process for it)
-    # and says which in its start-up line.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", "0"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    started: list[str] = []
-    try:
-        assert server.stdout is not None
-        while not (
-            running := re.search(
-                r"running on http://127\.0\.0\.1:(\d+)", started[-1] if started else ""
-            )
-        ):
-            line = server.stdout.readline()
-            assert line, "the server exited: " + "".join(started)
-            started.append(line)
-        base = f"http://127.0.0.1:{running.group(1)}"
+    with ledger_serve(env) as served:
+        base = served.base
         assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
         listed = httpx.get(f"{base}/v1/issuers", headers={"Authorization": f"Bearer {token}"})
         assert listed.status_code == 200
         assert [i["id"] for i in listed.json()] == ["ledger"]
         assert httpx.get(f"{base}/v1/issuers").status_code == 401
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
-    finally:
-        server.terminate()
-        rest, _ = server.communicate(timeout=30)
-        output = "".join(started) + rest
+    output = "".join(served.output)
     assert token not in output
     assert "GET /v1/issuers 200" in output
 
