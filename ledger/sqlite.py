@@ -289,7 +289,8 @@ class SQLiteLedgerRecorder(LedgerRecorder):
                 " WHERE rowid >= ? ORDER BY rowid LIMIT ?",
                 (start, limit),
             )
-            return [(p, bytes(h)) for p, h in c.fetchall()]
+            rows: list[tuple[int, bytes]] = c.fetchall()  # a blob's substr is bytes
+            return rows
 
     def tree_size(self) -> int:
         with self._read() as c:
@@ -299,15 +300,20 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     def tree_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
         found: dict[TileKey, bytes] = {}
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
         with self._read() as c:
-            for chunk in _chunks(list(keys)):
-                marks = ",".join("(?, ?)" for _ in chunk)
-                c.execute(
-                    "SELECT level, idx, hashes FROM ledger_tree_tiles"
-                    f" WHERE (level, idx) IN (VALUES {marks})",
-                    [v for key in chunk for v in key],
-                )
-                found.update(((t, i), bytes(h)) for t, i, h in c.fetchall())
+            # One primary-key probe per tile: `level = ? AND idx IN (…)` (a row-value IN
+            # over a VALUES list would scan the whole table).
+            for level, indexes in by_level.items():
+                for chunk in _chunks(indexes):
+                    c.execute(
+                        "SELECT idx, hashes FROM ledger_tree_tiles WHERE level = ?"
+                        f" AND idx IN ({','.join('?' * len(chunk))})",
+                        (level, *chunk),
+                    )
+                    found.update(((level, i), bytes(h)) for i, h in c.fetchall())
         return found
 
     def grow_tree(self, old_size: int, new_size: int, tiles: Mapping[TileKey, bytes]) -> bool:
