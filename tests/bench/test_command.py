@@ -10,6 +10,7 @@ from bench.api import run_api_bench
 from bench.append import run_append_bench
 from bench.fuzz import run_fuzz_bench
 from bench.ingest import run_ingest_bench
+from bench.log import run_log_bench
 from bench.projections import run_projection_bench
 from cli.commands import BENCH_GROUP, installed_benchmark
 from cli.main import build_parser
@@ -20,6 +21,7 @@ RUNS = {
     "projections": run_projection_bench,
     "api": run_api_bench,
     "fuzz": run_fuzz_bench,
+    "log": run_log_bench,
 }
 
 
