@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from ledger.integrity import Checkpoint, StoredRow, seal
+from ledger.integrity import HASH_LEN, Checkpoint, StoredRow, seal
 from ledger.merkle import TileKey
 from ledger.notes import SignedCheckpoint
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
@@ -75,6 +75,12 @@ class AppendPlan:
     stored: list[Row] = field(default_factory=list)
     slots: list[tuple[str, int]] = field(default_factory=list)
     head: bytes = b""
+
+    @property
+    def hashes(self) -> bytes:
+        """The stored events' chain hashes, in order: what the append checkpoint keeps for
+        the Merkle tree (which then never reads the events themselves)."""
+        return b"".join([row[3][:HASH_LEN] for row in self.stored])
 
     def outcomes(self, positions: Sequence[int]) -> list[AppendOutcome]:
         """Resolve the plan once the database has assigned ``positions`` to ``stored``."""
@@ -285,9 +291,11 @@ class LedgerRecorder(ABC):
     # -- the Merkle tree over the log (see ledger.tree) -------------------------------------
 
     @abstractmethod
-    def chain_hashes(self, start: int, limit: int) -> list[tuple[int, bytes]]:
-        """``(position, chain hash)`` of the rows from ``start`` on, ascending, at most
-        ``limit``: the tree's leaves, read without the events' bodies."""
+    def chain_hashes(self, start: int, limit: int) -> bytes:
+        """The chain hashes of the events at positions ``start``, ``start + 1``, … (at
+        most ``limit``, none past a missing position), joined: the tree's leaves. Read from
+        the append checkpoints, which keep their events' hashes, and from the events
+        themselves where a checkpoint kept none (written before it did)."""
 
     @abstractmethod
     def tree_size(self) -> int:
@@ -333,3 +341,32 @@ class LedgerRecorder(ABC):
                 return
             yield rows
             start = rows[-1].position + 1
+
+
+def hash_run(
+    start: int, limit: int, checkpoints: Sequence[tuple[int, int, bytes | None]]
+) -> tuple[bytes, int]:
+    """Join the chain hashes the append checkpoints ``(first, last, hashes)`` (by
+    position) keep from ``start`` on, at most ``limit``; the hashes and the position where
+    they stop short (a checkpoint that kept none, or none at all)."""
+    run = bytearray()
+    expected, end = start, start + limit
+    for first, last, hashes in checkpoints:
+        if first > expected or hashes is None or len(hashes) != (last - first + 1) * HASH_LEN:
+            break
+        take_to = min(last + 1, end)
+        run += hashes[(expected - first) * HASH_LEN : (take_to - first) * HASH_LEN]
+        expected = take_to
+        if expected >= end:
+            break
+    return bytes(run), expected
+
+
+def contiguous_hashes(start: int, rows: Sequence[tuple[int, bytes]]) -> bytes:
+    """The hashes of ``(position, hash)`` rows from ``start`` on, up to a missing one."""
+    run = []
+    for expected, (position, digest) in enumerate(rows, start=start):
+        if position != expected:
+            break
+        run.append(digest)
+    return b"".join(run)

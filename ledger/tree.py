@@ -80,22 +80,26 @@ class LogTree:
             if edge is None or edge.size != size:
                 edge = TreeEdge(size, recorder.tree_tiles(edge_keys(size)))
             limit = self._page if until is None else min(self._page, until - size)
-            rows = recorder.chain_hashes(size + 1, limit) if limit > 0 else []
-            if not rows:
+            hashes = recorder.chain_hashes(size + 1, limit) if limit > 0 else b""
+            if not hashes:
+                if limit > 0 and recorder.max_position() > size:
+                    raise TreeGapError(
+                        f"log position {size + 1} is missing: the tree's leaves must be every "
+                        "position in order (run `ledger audit verify`)"
+                    )
                 self._edge = edge
                 return size
-            if rows[-1][0] != size + len(rows):
-                expected = next(size + 1 + i for i, r in enumerate(rows) if r[0] != size + 1 + i)
-                raise TreeGapError(
-                    f"log position {expected} is missing: the tree's leaves must be every "
-                    "position in order (run `ledger audit verify`)"
-                )
             sha256 = hashlib.sha256  # leaf_hash, inline: this runs once per event
-            changed = edge.extend([sha256(b"\x00" + h).digest() for _, h in rows])
+            changed = edge.extend(
+                [
+                    sha256(b"\x00" + hashes[i : i + HASH_LEN]).digest()
+                    for i in range(0, len(hashes), HASH_LEN)
+                ]
+            )
             if recorder.grow_tree(size, edge.size, changed):
                 self._edge = edge
                 if progress is not None:
-                    progress(len(rows))
+                    progress(len(hashes) // HASH_LEN)
             else:
                 self._edge = None  # grown by another writer: start again from its size
 
@@ -161,10 +165,10 @@ class LogTree:
         Raises:
             ProofError: no event is at that position.
         """
-        rows = self._recorder.chain_hashes(position, 1)
-        if not rows or rows[0][0] != position:
+        found = self._recorder.chain_hashes(position, 1)
+        if len(found) != HASH_LEN:
             raise ProofError(f"no event at log position {position}")
-        return rows[0][1]
+        return found
 
     def row(self, position: int) -> StoredRow:
         """The stored event at ``position``.

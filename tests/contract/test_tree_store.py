@@ -19,6 +19,7 @@ from ledger.notes import SignedCheckpoint
 from ledger.persistence import LedgerRecorder
 from ledger.tree import LogTree, TreeGapError
 from tests.conftest import NewEventBuilder
+from tests.integration.tamper import drop_guards, raw_execute
 
 
 def leaves(recorder: LedgerRecorder) -> list[bytes]:
@@ -108,7 +109,29 @@ def test_a_hole_in_the_log_stops_the_tree(
 ) -> None:
     fill(recorder, new_event, 0, 4)
     real = recorder.chain_hashes
-    monkeypatch.setattr(recorder, "chain_hashes", lambda s, n: [r for r in real(s, n) if r[0] != 3])
+    # As if the event at position 3 were gone: the hashes stop short of it.
+    monkeypatch.setattr(
+        recorder, "chain_hashes", lambda s, n: real(s, min(n, 3 - s)) if s < 3 else b""
+    )
     with pytest.raises(TreeGapError, match="position 3 is missing"):
         LogTree(recorder).grow()
-    assert recorder.tree_size() == 0
+    assert recorder.tree_size() == 2
+
+
+def test_the_tree_reads_the_hashes_each_append_kept_and_the_events_where_none_were_kept(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    fill(recorder, new_event, 0, 1000)
+    expected = b"".join(row.state[:32] for page in recorder.iter_log() for row in page)
+    assert recorder.chain_hashes(1, 5000) == expected
+    assert recorder.chain_hashes(399, 3) == expected[398 * 32 : 401 * 32]
+    assert recorder.chain_hashes(1001, 10) == b""
+    # A ledger from before the appends kept them: the events' own hashes, the same.
+    drop_guards(recorder)
+    raw_execute(recorder, "UPDATE ledger_checkpoints SET hashes = NULL WHERE first_position > 1")
+    assert recorder.chain_hashes(1, 5000) == expected[: 400 * 32]  # the first append's
+    assert recorder.chain_hashes(401, 5000) == expected[400 * 32 :]
+    assert recorder.chain_hashes(700, 5000) == expected[699 * 32 :]
+    tree = LogTree(recorder)
+    assert tree.grow() == 1000
+    assert tree.reader().root() == root_of(leaves(recorder))
