@@ -5,8 +5,9 @@ idempotency key of its (source, id), on which the database keeps a unique index.
 is SHA-256 over ``prev``, the stream id, the stream version and the SHA-256 of topic, key
 and body, so a change to any
 byte of a row, a removed row or two swapped rows breaks the chain at a position the audit
-can name. Each append also records a checkpoint (last position and head hash), so removing
-rows from the end of the log is detected too.
+can name. Each append also records a checkpoint (last position and head hash, and its
+events' chain hashes for the Merkle tree), so removing rows from the end of the log is
+detected too.
 """
 
 from __future__ import annotations
