@@ -45,11 +45,12 @@ from ledger.application import Ledger, open_recorder
 from ledger.collector import tune_gc
 from ledger.dburl import DatabaseUrl
 from ledger.errors import ConfigurationError
-from ledger.merkle import CompactRange, TreeEdge, verify_consistency, verify_inclusion
+from ledger.merkle import CompactRange, verify_consistency, verify_inclusion
 from ledger.notes import NoteVerifier
 from ledger.outcomes import Channel
 from ledger.persistence import LedgerRecorder
 from ledger.settings import Settings
+from ledger.tiles import TreeEdge
 from ledger.tree import LogTree
 from services.audit import check_log
 from services.transparency import LogSettings, TransparencyLog, log_signer

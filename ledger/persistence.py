@@ -20,9 +20,9 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from ledger.integrity import HASH_LEN, Checkpoint, StoredRow, seal
-from ledger.merkle import TileKey
 from ledger.notes import SignedCheckpoint
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
+from ledger.tiles import TileKey
 
 # A row of the events table: stream (originator id), version, topic, state.
 Row = tuple[UUID, int, str, bytes]

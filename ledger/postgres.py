@@ -13,7 +13,6 @@ from psycopg.rows import DictRow, tuple_row
 from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.merkle import TileKey
 from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
@@ -30,6 +29,7 @@ from ledger.persistence import (
 )
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
+from ledger.tiles import TileKey
 from ledger.transactions import postgres_failures
 
 EVENTS_TABLE = "ledger_events"

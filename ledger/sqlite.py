@@ -14,7 +14,6 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.merkle import TileKey
 from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
@@ -30,6 +29,7 @@ from ledger.persistence import (
 )
 from ledger.recorders import SQLiteEventsourcing
 from ledger.records import AppendOutcome, NewEvent, utc_now
+from ledger.tiles import TileKey
 from ledger.transactions import sqlite_failures, sqlite_immediate
 
 EVENTS_TABLE = "ledger_events"

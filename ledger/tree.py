@@ -5,7 +5,7 @@ of the events it has not seen (never their bodies), extends the tiles at the tre
 edge and stores them with the new size in one transaction. A writer that finds the tree
 grown by another meanwhile stores nothing and starts again from there, so any number of
 processes may grow it. Nothing is ever recomputed from the first leaf on a read: a proof
-reads the few tiles it needs (:class:`ledger.merkle.TileTree`), full ones from a cache,
+reads the few tiles it needs (:class:`ledger.tiles.TileTree`), full ones from a cache,
 since a full tile never changes.
 """
 
@@ -17,17 +17,10 @@ from collections.abc import Callable, Sequence
 
 from ledger.errors import LedgerError
 from ledger.integrity import StoredRow
-from ledger.merkle import (
-    HASH_LEN,
-    TILE_WIDTH,
-    ProofError,
-    TileKey,
-    TileTree,
-    TreeEdge,
-    edge_keys,
-)
+from ledger.merkle import HASH_LEN, ProofError
 from ledger.notes import SignedCheckpoint
 from ledger.persistence import LedgerRecorder
+from ledger.tiles import TILE_WIDTH, TileKey, TileTree, TreeEdge, edge_keys
 
 FULL_TILE = TILE_WIDTH * HASH_LEN
 

@@ -19,9 +19,6 @@ from hypothesis import strategies as st
 from ledger.merkle import (
     CompactRange,
     ProofError,
-    TileKey,
-    TileTree,
-    TreeEdge,
     consistency_proof_of,
     inclusion_proof_of,
     leaf_hash,
@@ -37,6 +34,7 @@ from ledger.notes import (
     open_checkpoint,
     open_note,
 )
+from ledger.tiles import TileKey, TileTree, TreeEdge
 from tests.interop import run_tlogcheck
 
 ORIGIN = "ledger.example.org/log"

@@ -11,16 +11,13 @@ from hypothesis import strategies as st
 
 from ledger.merkle import (
     ProofError,
-    TileKey,
-    TileTree,
-    TreeEdge,
     consistency_proof_of,
-    edge_keys,
     inclusion_proof_of,
     root_of,
     verify_consistency,
     verify_inclusion,
 )
+from ledger.tiles import TileKey, TileTree, TreeEdge, edge_keys
 
 
 def leaves(n: int) -> list[bytes]:
