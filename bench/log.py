@@ -22,12 +22,10 @@ are at millions of events, and how long `ledger audit check` takes beside the ch
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import random
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,45 +36,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.databases import Fresh, backends, postgres_base, settings_for
-from bench.report import conclude, machine, percentile, table
+from bench.log_proofs import SYNTHETIC, Advance, measure_proofs, proof_sizes, proof_table
+from bench.report import conclude, machine, table
 from bench.seeding import demo_population, register_issuers
 from demo import IssuerSpec
-from ledger.application import Ledger, open_recorder
+from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.dburl import DatabaseUrl
-from ledger.errors import ConfigurationError
-from ledger.merkle import CompactRange, verify_consistency, verify_inclusion
 from ledger.notes import NoteVerifier
 from ledger.outcomes import Channel
-from ledger.persistence import LedgerRecorder
 from ledger.settings import Settings
-from ledger.tiles import TreeEdge
 from ledger.tree import LogTree
 from services.audit import check_log
 from services.transparency import LogSettings, TransparencyLog, log_signer
 
 TREE_TARGET_PCT = 5.0
 PROOF_TARGET_MS = 5.0
-LEAF_CHUNK = 65_536
-VERIFIED = 200  # proofs of each kind and mode verified (the first ones)
 ORIGIN = "bench.ledger.example/log"
-SYNTHETIC = (
-    "leaves synthetic (SHA-256 of their index), tiles built with TreeEdge and stored with "
-    "grow_tree: a proof reads tiles only, so its cost depends on the tree's size alone, "
-    "and ingesting that many events would take hours"
-)
-
-Advance = Callable[[int], None]
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = sorted({int(v) for v in text.split(",") if v.strip()})
-    except ValueError:
-        sizes = []
-    if not sizes or sizes[0] < 2:
-        raise ConfigurationError(f"--sizes: tree sizes of 2 or more, comma-separated: {text!r}")
-    return sizes
 
 
 @dataclass(frozen=True)
@@ -255,107 +231,9 @@ def _tree_cost(
     return cost, {"backend": backend, **audit}
 
 
-def _leaf(index: int) -> bytes:
-    return hashlib.sha256(b"ledger bench leaf " + index.to_bytes(8, "big")).digest()
-
-
-def _build_to(
-    recorder: LedgerRecorder, edge: TreeEdge, compact: CompactRange, size: int, advance: Advance
-) -> tuple[float, float]:
-    """Extend the stored tree to ``size`` synthetic leaves; the seconds building and
-    storing it, and those computing its root from scratch beside it (the check)."""
-    build = check = 0.0
-    while edge.size < size:
-        started = time.perf_counter()
-        old = edge.size
-        leaves = [_leaf(i) for i in range(old, min(size, old + LEAF_CHUNK))]
-        if not recorder.grow_tree(old, old + len(leaves), edge.extend(leaves)):
-            raise RuntimeError("bench log: the synthetic tree was grown by someone else")
-        checked = time.perf_counter()
-        compact.extend(leaves)
-        build += checked - started
-        check += time.perf_counter() - checked
-        advance(len(leaves))
-    return build, check
-
-
-def _time_proofs(recorder: LedgerRecorder, size: int, count: int, root: bytes) -> dict[str, Any]:
-    """``count`` random inclusion and consistency proofs at ``size``, cold and warm; the
-    first ``VERIFIED`` of each verified against ``root``."""
-    rng = random.Random(size)
-    indexes = [rng.randrange(size) for _ in range(count)]
-    olds = [rng.randint(1, size) for _ in range(count)]
-    figures: dict[str, Any] = {}
-    verified = 0
-    for mode in ("cold", "warm"):
-        server = LogTree(recorder)
-        inclusion: list[float] = []
-        consistency: list[float] = []
-        made: list[tuple[int, list[bytes]]] = []
-        for index in indexes:
-            tree = server if mode == "warm" else LogTree(recorder)
-            started = time.perf_counter()
-            proof = tree.reader(size).inclusion_proof(index, size)
-            inclusion.append(time.perf_counter() - started)
-            made.append((index, proof))
-        for old in olds:
-            tree = server if mode == "warm" else LogTree(recorder)
-            started = time.perf_counter()
-            proof = tree.reader(size).consistency_proof(old, size)
-            consistency.append(time.perf_counter() - started)
-            made.append((-old, proof))
-        reader = LogTree(recorder).reader(size)
-        sample = min(count, VERIFIED)
-        for index, proof in made[:sample] + made[count : count + sample]:
-            if index >= 0:
-                verify_inclusion(_leaf(index), index, size, proof, root)
-            else:
-                verify_consistency(-index, size, proof, reader.root(-index), root)
-            verified += 1
-        figures[mode] = {
-            kind: {
-                "p50_ms": round(percentile(t, 0.5) * 1000, 3),
-                "p99_ms": round(percentile(t, 0.99) * 1000, 3),
-            }
-            for kind, t in (("inclusion", inclusion), ("consistency", consistency))
-        }
-    return {"proofs": count, "verified": verified, **figures}
-
-
-def _measure_proofs(
-    backend: str, url: str, sizes: list[int], count: int, advance: Advance
-) -> list[dict[str, Any]]:
-    recorder = open_recorder(settings_for(url))
-    recorder.create_tables()
-    edge, compact, rows = TreeEdge(0, {}), CompactRange(), []
-    built = checked = 0.0
-    try:
-        for size in sizes:
-            build, check = _build_to(recorder, edge, compact, size, advance)
-            built, checked = built + build, checked + check
-            root = LogTree(recorder).reader(size).root()
-            if root != compact.root():
-                raise RuntimeError(
-                    f"bench log: the stored tree's root at {size} is not its leaves'"
-                )
-            rows.append(
-                {
-                    "backend": backend,
-                    "size": size,
-                    "build_seconds": round(built, 2),
-                    "build_leaves_per_second": round(size / built),
-                    "root_check_seconds": round(checked, 2),
-                    **_time_proofs(recorder, size, count, root),
-                }
-            )
-    finally:
-        recorder.close()
-    return rows
-
-
 def run_log_bench(args: argparse.Namespace) -> int:
     """Measure, print the tables, save JSON; exit 0 (the targets are reported, not asserted)."""
-    sizes = _sizes(args.sizes)
+    sizes = proof_sizes(args.sizes)
     console = Console(stderr=True)
     pg = postgres_base(args.postgres_url)
     places = backends(pg, console)
@@ -393,7 +271,7 @@ def run_log_bench(args: argparse.Namespace) -> int:
                 f"{backend}: synthetic tree, then {args.proofs} proofs per size", sizes[-1]
             )
             with fresh() as url:
-                proofs.extend(_measure_proofs(backend, url, sizes, args.proofs, leaves))
+                proofs.extend(measure_proofs(backend, url, sizes, args.proofs, leaves))
     report = _report(costs, proofs, audits, pg)
     _show(report, args.out)
     if args.json:
@@ -469,36 +347,7 @@ def _show(report: dict[str, Any], out: str | None) -> None:
             ),
         )
     )
-    console.print(
-        table(
-            "proofs at full size, ms (p50 / p99)",
-            (
-                "backend",
-                "leaves",
-                "built in",
-                "inclusion cold",
-                "inclusion warm",
-                "consistency cold",
-                "consistency warm",
-                "verified",
-            ),
-            (
-                (
-                    p["backend"],
-                    f"{p['size']:,}",
-                    f"{p['build_seconds']} s",
-                    *(
-                        f"{p[mode][kind]['p50_ms']:.2f} / {p[mode][kind]['p99_ms']:.2f}"
-                        for kind in ("inclusion", "consistency")
-                        for mode in ("cold", "warm")
-                    ),
-                    f"{p['verified']}",
-                )
-                for p in report["proofs"]
-            ),
-            caption=SYNTHETIC,
-        )
-    )
+    console.print(proof_table(report["proofs"]))
     audit = table(
         "audit of the whole log (wall seconds, medians)",
         (
