@@ -82,6 +82,7 @@ def schema_statements(schema: str) -> list[str]:
         " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
         f"CREATE TABLE IF NOT EXISTS {q}ledger_tree_tiles (level smallint NOT NULL,"
         " idx bigint NOT NULL, hashes bytea NOT NULL, PRIMARY KEY (level, idx))",
+        f"ALTER TABLE {q}ledger_tree_tiles ALTER COLUMN hashes SET STORAGE EXTERNAL",
         f"CREATE TABLE IF NOT EXISTS {q}ledger_tree (id smallint PRIMARY KEY CHECK (id = 1),"
         " size bigint NOT NULL)",
         f"INSERT INTO {q}ledger_tree (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING",
@@ -396,7 +397,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         with self._tx(commit=False) as c:
             c.execute(
                 f"SELECT t.level, t.idx, t.hashes FROM {self.t_tiles} t"
-                " JOIN unnest(%s::smallint[], %s::bigint[]) AS k(level, idx)"
+                " JOIN unnest(%b::smallint[], %b::bigint[]) AS k(level, idx)"
                 " ON t.level = k.level AND t.idx = k.idx",
                 ([k[0] for k in keys], [k[1] for k in keys]),
                 prepare=True,
@@ -415,14 +416,14 @@ class PostgresLedgerRecorder(LedgerRecorder):
                 return False
             c.execute(
                 f"INSERT INTO {self.t_tiles} (level, idx, hashes)"
-                " SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
+                " SELECT * FROM unnest(%b::smallint[], %b::bigint[], %b::bytea[])"
                 " ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes",
                 (
                     [k[0] for k in tiles],
                     [k[1] for k in tiles],
                     list(tiles.values()),
                 ),
-                prepare=True,
+                prepare=True,  # %b: sent binary (as text, each byte would be escaped)
             )
         return True
 
