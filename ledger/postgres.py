@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import DictRow
 
 from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
@@ -23,23 +22,16 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
-    contiguous_hashes,
-    hash_run,
     plan_append,
 )
+from ledger.postgres_tree import TREE_GUARDED, PostgresTreeTables, tree_statements
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
-from ledger.tiles import TileKey
 from ledger.transactions import postgres_failures
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
-GUARDED_TABLES = (
-    EVENTS_TABLE,
-    "ledger_checkpoints",
-    "ledger_log_checkpoints",
-    "ledger_log_cosignatures",
-)
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", *TREE_GUARDED)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
@@ -80,17 +72,7 @@ def schema_statements(schema: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {q}ledger_learner_keys ("
         " learner_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
         " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
-        f"CREATE TABLE IF NOT EXISTS {q}ledger_tree_tiles (level smallint NOT NULL,"
-        " idx bigint NOT NULL, hashes bytea NOT NULL, PRIMARY KEY (level, idx))",
-        f"ALTER TABLE {q}ledger_tree_tiles ALTER COLUMN hashes SET STORAGE EXTERNAL",
-        f"CREATE TABLE IF NOT EXISTS {q}ledger_tree (id smallint PRIMARY KEY CHECK (id = 1),"
-        " size bigint NOT NULL)",
-        f"INSERT INTO {q}ledger_tree (id, size) VALUES (1, 0) ON CONFLICT DO NOTHING",
-        f"CREATE TABLE IF NOT EXISTS {q}ledger_log_checkpoints (size bigint PRIMARY KEY,"
-        " root bytea NOT NULL, note text NOT NULL, created_at text NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {q}ledger_log_cosignatures (size bigint NOT NULL,"
-        " name text NOT NULL, line text NOT NULL, created_at text NOT NULL,"
-        " PRIMARY KEY (size, name))",
+        *tree_statements(q),
         f"CREATE OR REPLACE FUNCTION {q}ledger_append_only() RETURNS trigger LANGUAGE plpgsql"
         " AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
         *(
@@ -101,7 +83,7 @@ def schema_statements(schema: str) -> list[str]:
     ]
 
 
-class PostgresLedgerRecorder(LedgerRecorder):
+class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
     """The ledger in PostgreSQL, through eventsourcing's PostgreSQL process recorder."""
 
     url_scheme = "postgresql"
@@ -114,10 +96,7 @@ class PostgresLedgerRecorder(LedgerRecorder):
         self.t_events = q + EVENTS_TABLE
         self.t_checkpoints = q + "ledger_checkpoints"
         self.t_learner_keys = q + "ledger_learner_keys"
-        self.t_tiles = q + "ledger_tree_tiles"
-        self.t_tree = q + "ledger_tree"
-        self.t_signed = q + "ledger_log_checkpoints"
-        self.t_cosigned = q + "ledger_log_cosignatures"
+        self.name_tree_tables(q)
         self._heads = StreamHeads()
         with postgres_failures(f"connection to {self.url}"):
             self.eventsourcing = PostgresEventsourcing(
@@ -358,112 +337,6 @@ class PostgresLedgerRecorder(LedgerRecorder):
         ):
             value = self.eventsourcing.max_tracking_id(curs, name)
         return None if value is None else int(value)
-
-    # -- the Merkle tree -------------------------------------------------------------------
-
-    def chain_hashes(self, start: int, limit: int) -> bytes:
-        # Plain tuples (bytea arrives as bytes): a dict per row costs more than the work.
-        with self._tx(commit=False) as c, c.connection.cursor(row_factory=tuple_row) as t:
-            t.execute(
-                "SELECT first_position, last_position, hashes FROM"
-                f" {self.t_checkpoints} WHERE last_position >= %s ORDER BY last_position LIMIT %s",
-                (start, limit // 64 + 2),
-                prepare=True,
-                binary=True,
-            )
-            run, stop = hash_run(start, limit, t.fetchall())
-            if run or stop >= start + limit:
-                return run
-            # No checkpoint kept these hashes (written before they did): the events'.
-            t.execute(
-                f"SELECT notification_id, substring(state from 1 for {HASH_LEN})"
-                f" FROM {self.t_events} WHERE notification_id >= %s"
-                " ORDER BY notification_id LIMIT %s",
-                (start, limit),
-                prepare=True,
-                binary=True,
-            )
-            return contiguous_hashes(start, t.fetchall())
-
-    def tree_size(self) -> int:
-        with self._tx(commit=False) as c:
-            c.execute(f"SELECT size FROM {self.t_tree} WHERE id = 1", prepare=True)
-            row = c.fetchone()
-            return int(row["size"]) if row else 0
-
-    def tree_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
-        if not keys:
-            return {}
-        with self._tx(commit=False) as c:
-            c.execute(
-                f"SELECT t.level, t.idx, t.hashes FROM {self.t_tiles} t"
-                " JOIN unnest(%b::smallint[], %b::bigint[]) AS k(level, idx)"
-                " ON t.level = k.level AND t.idx = k.idx",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-                prepare=True,
-                binary=True,
-            )
-            return {(r["level"], r["idx"]): bytes(r["hashes"]) for r in c.fetchall()}
-
-    def grow_tree(self, old_size: int, new_size: int, tiles: Mapping[TileKey, bytes]) -> bool:
-        with self._tx(commit=True) as c:
-            c.execute(
-                f"UPDATE {self.t_tree} SET size = %s WHERE id = 1 AND size = %s",
-                (new_size, old_size),
-                prepare=True,
-            )
-            if c.rowcount != 1:
-                return False
-            c.execute(
-                f"INSERT INTO {self.t_tiles} (level, idx, hashes)"
-                " SELECT * FROM unnest(%b::smallint[], %b::bigint[], %b::bytea[])"
-                " ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes",
-                (
-                    [k[0] for k in tiles],
-                    [k[1] for k in tiles],
-                    list(tiles.values()),
-                ),
-                prepare=True,  # %b: sent binary (as text, each byte would be escaped)
-            )
-        return True
-
-    def signed_checkpoints(
-        self, *, after_size: int = -1, limit: int = 100, newest_first: bool = False
-    ) -> list[SignedCheckpoint]:
-        order = "DESC" if newest_first else "ASC"
-        with self._tx(commit=False) as c:
-            c.execute(
-                f"SELECT size, root, note, created_at FROM {self.t_signed}"
-                f" WHERE size > %s ORDER BY size {order} LIMIT %s",
-                (after_size, limit),
-            )
-            return [
-                SignedCheckpoint(r["size"], bytes(r["root"]), r["note"], r["created_at"])
-                for r in c.fetchall()
-            ]
-
-    def add_signed_checkpoint(self, checkpoint: SignedCheckpoint) -> bool:
-        with self._tx(commit=True) as c:
-            c.execute(
-                f"INSERT INTO {self.t_signed} (size, root, note, created_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (size) DO NOTHING",
-                (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.created_at),
-            )
-            return c.rowcount == 1
-
-    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
-        with self._tx(commit=True) as c:
-            c.execute(
-                f"INSERT INTO {self.t_cosigned} (size, name, line, created_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (size, name) DO NOTHING",
-                (size, name, line, created_at),
-            )
-            return c.rowcount == 1
-
-    def cosignatures(self, size: int) -> list[str]:
-        with self._tx(commit=False) as c:
-            c.execute(f"SELECT line FROM {self.t_cosigned} WHERE size = %s ORDER BY name", (size,))
-            return [r["line"] for r in c.fetchall()]
 
     # -- learner keys ---------------------------------------------------------------------
 

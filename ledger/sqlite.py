@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,6 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.notes import SignedCheckpoint
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
@@ -23,30 +22,24 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
-    contiguous_hashes,
-    hash_run,
     plan_append,
 )
 from ledger.recorders import SQLiteEventsourcing
 from ledger.records import AppendOutcome, NewEvent, utc_now
-from ledger.tiles import TileKey
+from ledger.sqlite_tree import (
+    EVENTS_TABLE,
+    TREE_GUARDED,
+    TREE_SCHEMA,
+    SQLiteTreeTables,
+    chunks,
+)
 from ledger.transactions import sqlite_failures, sqlite_immediate
-
-EVENTS_TABLE = "ledger_events"
-
 
 # A stream's rows come many at a time (a learner's events): parse each stored id once.
 _stream_id = functools.lru_cache(maxsize=1 << 16)(UUID)
-# SQLite's default cap on bound parameters is 32766; stay far below it.
-CHUNK = 900
 HEX_DIGITS = "0123456789abcdef"
 
-GUARDED_TABLES = (
-    EVENTS_TABLE,
-    "ledger_checkpoints",
-    "ledger_log_checkpoints",
-    "ledger_log_cosignatures",
-)
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", *TREE_GUARDED)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substr(state, {KEY_OFFSET + 1}, {KEY_LEN})"
 
@@ -60,16 +53,7 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_learner_keys ("
     " learner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB,"
     " created_at TEXT NOT NULL, erased_at TEXT) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS ledger_tree_tiles (level INTEGER NOT NULL,"
-    " idx INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS ledger_tree (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " size INTEGER NOT NULL)",
-    "INSERT OR IGNORE INTO ledger_tree (id, size) VALUES (1, 0)",
-    "CREATE TABLE IF NOT EXISTS ledger_log_checkpoints (size INTEGER PRIMARY KEY,"
-    " root BLOB NOT NULL, note TEXT NOT NULL, created_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger_log_cosignatures (size INTEGER NOT NULL,"
-    " name TEXT NOT NULL, line TEXT NOT NULL, created_at TEXT NOT NULL,"
-    " PRIMARY KEY (size, name)) WITHOUT ROWID",
+    *TREE_SCHEMA,
     *(
         f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
         f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END"
@@ -79,12 +63,7 @@ SCHEMA = [
 ]
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
-
-class SQLiteLedgerRecorder(LedgerRecorder):
+class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
     """The ledger on one SQLite file (WAL mode), through eventsourcing's SQLite recorder."""
 
     url_scheme = "sqlite"
@@ -191,7 +170,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     def _existing(self, c: SQLiteCursor, keys: list[bytes]) -> dict[bytes, int]:
         found: dict[bytes, int] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             marks = ",".join("?" * len(chunk))
             c.execute(
                 f"SELECT {KEY_EXPR}, rowid FROM {EVENTS_TABLE} WHERE {KEY_EXPR} IN ({marks})",
@@ -202,7 +181,7 @@ class SQLiteLedgerRecorder(LedgerRecorder):
 
     def _versions_of(self, c: SQLiteCursor, streams: list[UUID]) -> dict[UUID, int]:
         heads: dict[UUID, int] = {}
-        for chunk in _chunks(streams):
+        for chunk in chunks(streams):
             marks = ",".join("?" * len(chunk))
             c.execute(
                 f"SELECT originator_id, MAX(originator_version) FROM {EVENTS_TABLE}"
@@ -287,107 +266,12 @@ class SQLiteLedgerRecorder(LedgerRecorder):
         with sqlite_failures("read"):
             return self.eventsourcing.max_tracking_id(name)
 
-    # -- the Merkle tree -------------------------------------------------------------------
-
-    def chain_hashes(self, start: int, limit: int) -> bytes:
-        with self._read() as c:
-            c.execute(
-                "SELECT first_position, last_position, hashes FROM ledger_checkpoints"
-                " WHERE last_position >= ? ORDER BY last_position LIMIT ?",
-                (start, limit // 64 + 2),
-            )
-            run, stop = hash_run(start, limit, c.fetchall())
-            if run or stop >= start + limit:
-                return run
-            # No checkpoint kept these hashes (written before they did): the events'.
-            c.execute(
-                f"SELECT rowid, substr(state, 1, {HASH_LEN}) FROM {EVENTS_TABLE}"
-                " WHERE rowid >= ? ORDER BY rowid LIMIT ?",
-                (start, limit),
-            )
-            return contiguous_hashes(start, c.fetchall())
-
-    def tree_size(self) -> int:
-        with self._read() as c:
-            c.execute("SELECT size FROM ledger_tree WHERE id = 1")
-            row = c.fetchone()
-            return int(row[0]) if row else 0
-
-    def tree_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
-        found: dict[TileKey, bytes] = {}
-        by_level: dict[int, list[int]] = {}
-        for level, idx in keys:
-            by_level.setdefault(level, []).append(idx)
-        with self._read() as c:
-            # One primary-key probe per tile: `level = ? AND idx IN (…)` (a row-value IN
-            # over a VALUES list would scan the whole table).
-            for level, indexes in by_level.items():
-                for chunk in _chunks(indexes):
-                    c.execute(
-                        "SELECT idx, hashes FROM ledger_tree_tiles WHERE level = ?"
-                        f" AND idx IN ({','.join('?' * len(chunk))})",
-                        (level, *chunk),
-                    )
-                    found.update(((level, i), bytes(h)) for i, h in c.fetchall())
-        return found
-
-    def grow_tree(self, old_size: int, new_size: int, tiles: Mapping[TileKey, bytes]) -> bool:
-        with self._write() as c:
-            c.execute(
-                "UPDATE ledger_tree SET size = ? WHERE id = 1 AND size = ?", (new_size, old_size)
-            )
-            if int(c.sqlite_cursor.rowcount) != 1:
-                return False
-            c.executemany(
-                "INSERT INTO ledger_tree_tiles (level, idx, hashes) VALUES (?, ?, ?)"
-                " ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                [(t, i, h) for (t, i), h in tiles.items()],
-            )
-        return True
-
-    def signed_checkpoints(
-        self, *, after_size: int = -1, limit: int = 100, newest_first: bool = False
-    ) -> list[SignedCheckpoint]:
-        order = "DESC" if newest_first else "ASC"
-        with self._read() as c:
-            c.execute(
-                "SELECT size, root, note, created_at FROM ledger_log_checkpoints"
-                f" WHERE size > ? ORDER BY size {order} LIMIT ?",
-                (after_size, limit),
-            )
-            return [SignedCheckpoint(n, bytes(r), t, w) for n, r, t, w in c.fetchall()]
-
-    def add_signed_checkpoint(self, checkpoint: SignedCheckpoint) -> bool:
-        with self._write() as c:
-            c.execute(
-                "INSERT OR IGNORE INTO ledger_log_checkpoints (size, root, note, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (checkpoint.size, checkpoint.root, checkpoint.note, checkpoint.created_at),
-            )
-            return int(c.sqlite_cursor.rowcount) == 1
-
-    def add_cosignature(self, size: int, name: str, line: str, created_at: str) -> bool:
-        with self._write() as c:
-            c.execute(
-                "INSERT OR IGNORE INTO ledger_log_cosignatures (size, name, line, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (size, name, line, created_at),
-            )
-            return int(c.sqlite_cursor.rowcount) == 1
-
-    def cosignatures(self, size: int) -> list[str]:
-        with self._read() as c:
-            c.execute(
-                "SELECT line FROM ledger_log_cosignatures WHERE size = ? ORDER BY name", (size,)
-            )
-            return [line for (line,) in c.fetchall()]
-
     # -- learner keys ---------------------------------------------------------------------
 
     def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
         found: dict[str, KeyRecord] = {}
         with self._read() as c:
-            for chunk in _chunks(list(learner_ids)):
+            for chunk in chunks(list(learner_ids)):
                 marks = ",".join("?" * len(chunk))
                 c.execute(
                     "SELECT learner_id, key_id, wrapped, erased_at FROM ledger_learner_keys"
