@@ -11,13 +11,12 @@ from cli.output import emit_json, out, progress_bar
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.merkle import ProofError
-from ledger.notes import NoteError, NoteVerifier
+from ledger.notes import NoteError, NoteVerifier, b64
 from services.audit import check_log
 from services.signing import SigningSettings
 from services.transparency import (
     LogSettings,
     TransparencyLog,
-    b64,
     checkpoint_dict,
     log_signer,
 )

@@ -56,11 +56,17 @@ def key_id(name: str, kind: int, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([kind]) + public).digest()[:4]
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
+    """Standard base64 with padding, as notes, checkpoints and proofs carry hashes."""
     return base64.b64encode(data).decode()
 
 
-def _unb64(text: str, what: str) -> bytes:
+def unb64(text: str, what: str) -> bytes:
+    """Decode standard base64 (strictly); ``what`` names it in the error.
+
+    Raises:
+        NoteError: it is not base64.
+    """
     try:
         return base64.b64decode(text.encode(), validate=True)
     except (binascii.Error, ValueError):
@@ -82,7 +88,7 @@ class NoteVerifier:
 
     @property
     def vkey(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.kind]) + self.public)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64(bytes([self.kind]) + self.public)}"
 
     @classmethod
     def parse(cls, vkey: str) -> NoteVerifier:
@@ -97,7 +103,7 @@ class NoteVerifier:
             raise NoteError("a verifier key is name+keyid+key (three parts joined by '+')")
         name, hex_id, encoded = parts
         _check_name(name)
-        raw = _unb64(encoded, "the verifier key")
+        raw = unb64(encoded, "the verifier key")
         if len(raw) != 33 or raw[0] not in (ED25519, COSIGNATURE_V1):
             raise NoteError("the verifier key is not an Ed25519 key of type 0x01 or 0x04")
         verifier = cls(name, raw[0], raw[1:])
@@ -139,7 +145,7 @@ class NoteSigner(_NamedKey):
 
     def signature_line(self, body: str) -> str:
         sig = self.key.sign(_check_body(body).encode())
-        return f"{DASH} {self.name} {_b64(self.verifier.key_id + sig)}\n"
+        return f"{DASH} {self.name} {b64(self.verifier.key_id + sig)}\n"
 
     def sign(self, body: str) -> str:
         """The signed note of ``body`` (which ends with a newline)."""
@@ -157,7 +163,7 @@ class Cosigner(_NamedKey):
         body, _ = split_note(note)
         message = cosigned_message(body, timestamp)
         value = self.verifier.key_id + _TIME.pack(timestamp) + self.key.sign(message)
-        return note + f"{DASH} {self.name} {_b64(value)}\n"
+        return note + f"{DASH} {self.name} {b64(value)}\n"
 
 
 def cosigned_message(body: str, timestamp: int) -> bytes:
@@ -185,7 +191,7 @@ class Signature:
 
     def line(self) -> str:
         """The signature line as a note carries it."""
-        return f"{DASH} {self.name} {_b64(self.key_id + self.signature)}\n"
+        return f"{DASH} {self.name} {b64(self.key_id + self.signature)}\n"
 
 
 def split_note(text: str) -> tuple[str, list[Signature]]:
@@ -206,7 +212,7 @@ def split_note(text: str) -> tuple[str, list[Signature]]:
             name, value = line[2:].split(" ")
         except ValueError:
             raise NoteError("a signature line is '— name signature'") from None
-        raw = _unb64(value, f"the signature by {name}")
+        raw = unb64(value, f"the signature by {name}")
         if len(raw) < 5:
             raise NoteError(f"the signature by {name} is too short")
         signatures.append(Signature(_check_name(name), raw[:4], raw[4:]))
@@ -265,7 +271,7 @@ class LogCheckpoint:
     extensions: tuple[str, ...] = ()
 
     def body(self) -> str:
-        lines = [self.origin, str(self.size), _b64(self.root), *self.extensions]
+        lines = [self.origin, str(self.size), b64(self.root), *self.extensions]
         return "".join(line + "\n" for line in lines)
 
     @classmethod
@@ -283,8 +289,8 @@ class LogCheckpoint:
             raise NoteError("checkpoint origin: empty")
         if not size.isascii() or not size.isdigit() or (size != "0" and size.startswith("0")):
             raise NoteError(f"checkpoint size: {size!r} is not a decimal without leading zeros")
-        digest = _unb64(root, "checkpoint root hash")
-        if len(digest) != 32 or _b64(digest) != root:
+        digest = unb64(root, "checkpoint root hash")
+        if len(digest) != 32 or b64(digest) != root:
             raise NoteError("checkpoint root hash: not 32 bytes in canonical base64")
         if any(not line for line in extensions):
             raise NoteError("checkpoint extension lines: an empty line")

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from ledger.errors import LedgerError
 from ledger.integrity import HASH_LEN, AuditReport, StoredRow
 from ledger.merkle import EMPTY_ROOT, CompactRange, ProofError, leaf_hash, verify_consistency
-from ledger.notes import LogCheckpoint, NoteError, NoteVerifier, SignedCheckpoint, open_checkpoint
+from ledger.notes import (
+    LogCheckpoint,
+    NoteError,
+    NoteVerifier,
+    SignedCheckpoint,
+    b64,
+    open_checkpoint,
+)
 from ledger.records import parse_instant
 from ledger.tree import LogTree
 from projections.learner_record import LearnerRecordProjection
 from projections.store import Document
 from services.ports import ChainAudit, LearnerHistory, LogAudit
-from services.transparency import b64
 
 
 def verify_chain(

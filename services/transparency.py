@@ -10,7 +10,6 @@ checkpoint signed, and a consistency proof that a later checkpoint extends an ea
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ledger.notes import (
     NoteSigner,
     NoteVerifier,
     SignedCheckpoint,
+    b64,
     open_note,
     split_note,
 )
@@ -50,7 +50,6 @@ __all__ = [
     "InclusionProof",
     "LogSettings",
     "TransparencyLog",
-    "b64",
 ]
 
 
@@ -120,10 +119,6 @@ def log_signer(settings: LogSettings, keys: LogKeys, base_url: str) -> NoteSigne
     else:
         key = Ed25519PrivateKey.from_private_bytes(keys.log_key_seed())
     return NoteSigner(settings.origin_at(base_url), key)
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 @dataclass(frozen=True)

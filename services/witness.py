@@ -14,7 +14,6 @@ or forked log, or one rolled back) is refused, and the state is left as it was.
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import tempfile
@@ -34,10 +33,17 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.merkle import ProofError, verify_consistency
-from ledger.notes import Cosigner, LogCheckpoint, NoteError, NoteVerifier, open_checkpoint
+from ledger.merkle import HASH_LEN, ProofError, verify_consistency
+from ledger.notes import (
+    Cosigner,
+    LogCheckpoint,
+    NoteError,
+    NoteVerifier,
+    b64,
+    open_checkpoint,
+    unb64,
+)
 from services.signing import read_ed25519_key
-from services.transparency import b64
 
 TIMEOUT_S = 10.0
 MAX_BYTES = 1 << 20
@@ -268,7 +274,7 @@ def _check_extends(get: Get, previous: LogCheckpoint, head: LogCheckpoint) -> No
     raw = get(f"/v1/log/proof/consistency?from={previous.size}&to={head.size}")
     try:
         answer = orjson.loads(raw)
-        proof = [_unb64(h) for h in answer["proof"]]
+        proof = [_hash(h) for h in answer["proof"]]
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise WitnessError("the log's consistency proof is not the JSON expected") from None
     try:
@@ -280,10 +286,13 @@ def _check_extends(get: Get, previous: LogCheckpoint, head: LogCheckpoint) -> No
         ) from None
 
 
-def _unb64(text: object) -> bytes:
-    if not isinstance(text, str):
-        raise TypeError("a hash is a base64 string")
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) != 32:
-        raise ValueError("a hash is 32 bytes")
+def _hash(text: object) -> bytes:
+    """A proof's hash from its JSON: base64 of 32 bytes.
+
+    Raises:
+        ValueError: it is not that (NoteError is one).
+    """
+    raw = unb64(text, "a proof hash") if isinstance(text, str) else b""
+    if len(raw) != HASH_LEN:
+        raise ValueError("a proof hash is base64 of 32 bytes")
     return raw

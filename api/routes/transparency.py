@@ -14,22 +14,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from api.auth import Role
-from api.deps import LedgerContext, LedgerDep, require
+from api.deps import LedgerDep, require
 from api.errors import ApiError, error_responses
 from api.responses import JsonResponse
 from ledger.merkle import ProofError
 from ledger.notes import NoteError
-from services.transparency import TURN, TransparencyLog, checkpoint_dict
+from services.transparency import TURN, checkpoint_dict
 
 router = APIRouter(tags=["log"])
 NOTE_TYPE = "text/plain; charset=utf-8"
 MAX_PAGE = 1000
 SIZE = 2**62
 NO_STORE = {"Cache-Control": "no-cache"}
-
-
-def transparency(context: LedgerContext) -> TransparencyLog:
-    return context.transparency()
 
 
 @router.get(
@@ -44,7 +40,7 @@ def transparency(context: LedgerContext) -> TransparencyLog:
 )
 async def checkpoint(context: LedgerDep) -> Response:
     def latest() -> str:
-        log = transparency(context)
+        log = context.transparency()
         return log.cosigned(log.checkpoint(most=TURN))
 
     return Response(await context.run(latest), media_type=NOTE_TYPE, headers=NO_STORE)
@@ -66,7 +62,7 @@ async def cosignatures(request: Request, context: LedgerDep) -> JsonResponse:
 
     def keep() -> JsonResponse:
         try:
-            return JsonResponse({"kept": transparency(context).add_cosignatures(text)})
+            return JsonResponse({"kept": context.transparency().add_cosignatures(text)})
         except NoteError as exc:
             raise ApiError(400, "bad-request", str(exc), path="body") from None
 
@@ -80,7 +76,7 @@ async def cosignatures(request: Request, context: LedgerDep) -> JsonResponse:
     dependencies=[Depends(require(Role.AUDITOR, Role.ADMIN))],
 )
 async def sign_checkpoint(context: LedgerDep) -> JsonResponse:
-    made = await context.run(lambda: transparency(context).checkpoint(force=True))
+    made = await context.run(lambda: context.transparency().checkpoint(force=True))
     return JsonResponse(checkpoint_dict(made))
 
 
@@ -97,7 +93,7 @@ async def checkpoints(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> JsonResponse:
     found = await context.run(
-        lambda: transparency(context).checkpoints(after_size=after, limit=limit)
+        lambda: context.transparency().checkpoints(after_size=after, limit=limit)
     )
     return JsonResponse(
         {
@@ -116,7 +112,7 @@ async def checkpoints(
     responses={200: {"content": {"text/plain": {}}}, **error_responses(503)},
 )
 async def key(context: LedgerDep) -> Response:
-    vkey = await context.run(lambda: transparency(context).vkey)
+    vkey = await context.run(lambda: context.transparency().vkey)
     return Response(vkey + "\n", media_type=NOTE_TYPE)
 
 
@@ -134,7 +130,7 @@ async def inclusion(
     size: Annotated[int | None, Query(ge=1, le=SIZE, description="the tree size")] = None,
 ) -> JsonResponse:
     def prove() -> JsonResponse:
-        return JsonResponse(transparency(context).prove_inclusion(position, size).as_dict())
+        return JsonResponse(context.transparency().prove_inclusion(position, size).as_dict())
 
     return await context.run(_answer, prove)
 
@@ -151,7 +147,7 @@ async def consistency(
     new: Annotated[int | None, Query(alias="to", ge=1, le=SIZE, description="the larger")] = None,
 ) -> JsonResponse:
     def prove() -> JsonResponse:
-        return JsonResponse(transparency(context).prove_consistency(old, new).as_dict())
+        return JsonResponse(context.transparency().prove_consistency(old, new).as_dict())
 
     return await context.run(_answer, prove)
 
