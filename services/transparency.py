@@ -276,7 +276,7 @@ class TransparencyLog:
         body, signatures = split_note(text)
         checkpoint = LogCheckpoint.parse(body)
         kept = self.tree.checkpoint_of(checkpoint.size)
-        if kept is None or kept.note.split("\n\n", 1)[0] + "\n" != body:
+        if kept is None or split_note(kept.note)[0] != body:
             raise NoteError("the note is not a checkpoint this log signed")
         witnesses = self.settings.witness_keys
         if not witnesses:

@@ -41,6 +41,7 @@ from ledger.notes import (
     NoteVerifier,
     b64,
     open_checkpoint,
+    split_note,
     unb64,
 )
 from services.signing import read_ed25519_key
@@ -82,6 +83,10 @@ class Witnessed:
         }
 
 
+def _unreachable(path: str, exc: httpx.HTTPError) -> OSError:
+    return OSError(f"{path}: the log server could not be reached ({type(exc).__name__})")
+
+
 def http_get(base_url: str, *, timeout_s: float = TIMEOUT_S) -> Get:
     """GET paths under the log server's address, with a timeout and a size limit.
 
@@ -105,9 +110,7 @@ def http_get(base_url: str, *, timeout_s: float = TIMEOUT_S) -> Get:
                         raise OSError(f"{path}: more than {MAX_BYTES} bytes")
                 return bytes(body)
         except httpx.HTTPError as exc:
-            raise OSError(
-                f"{path}: the log server could not be reached ({type(exc).__name__})"
-            ) from None
+            raise _unreachable(path, exc) from None
 
     return get
 
@@ -127,9 +130,7 @@ def http_post(base_url: str, *, timeout_s: float = TIMEOUT_S) -> Post:
                     base + path, content=text.encode(), headers={"Content-Type": "text/plain"}
                 )
         except httpx.HTTPError as exc:
-            raise OSError(
-                f"{path}: the log server could not be reached ({type(exc).__name__})"
-            ) from None
+            raise _unreachable(path, exc) from None
         if answer.status_code != 200:
             try:
                 reason = answer.json()["error"]["message"]
@@ -255,9 +256,8 @@ def witness(
 
 def _signed_by_log(text: str, log: NoteVerifier) -> str:
     """The note with the log's own signature only (others' cosignatures left out)."""
-    body, rest = text.split("\n\n", 1)
-    mine = [line for line in rest.splitlines() if line.split(" ")[1:2] == [log.name]]
-    return body + "\n\n" + "".join(line + "\n" for line in mine)
+    body, signatures = split_note(text)
+    return body + "\n" + "".join(sig.line() for sig in signatures if sig.name == log.name)
 
 
 def _check_extends(get: Get, previous: LogCheckpoint, head: LogCheckpoint) -> None:
