@@ -143,13 +143,10 @@ class _NamedKey:
 class NoteSigner(_NamedKey):
     """Signs notes as ``name`` with an Ed25519 key (signature type 0x01)."""
 
-    def signature_line(self, body: str) -> str:
-        sig = self.key.sign(_check_body(body).encode())
-        return f"{DASH} {self.name} {b64(self.verifier.key_id + sig)}\n"
-
     def sign(self, body: str) -> str:
         """The signed note of ``body`` (which ends with a newline)."""
-        return body + "\n" + self.signature_line(body)
+        sig = self.key.sign(_check_body(body).encode())
+        return body + "\n" + Signature(self.name, self.verifier.key_id, sig).line()
 
 
 @dataclass(frozen=True)
@@ -162,8 +159,8 @@ class Cosigner(_NamedKey):
         """``note`` with this witness's cosignature at ``timestamp`` (POSIX seconds) added."""
         body, _ = split_note(note)
         message = cosigned_message(body, timestamp)
-        value = self.verifier.key_id + _TIME.pack(timestamp) + self.key.sign(message)
-        return note + f"{DASH} {self.name} {b64(value)}\n"
+        signed = _TIME.pack(timestamp) + self.key.sign(message)
+        return note + Signature(self.name, self.verifier.key_id, signed).line()
 
 
 def cosigned_message(body: str, timestamp: int) -> bytes:

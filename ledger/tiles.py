@@ -146,11 +146,6 @@ class TileTree:
             return EMPTY_ROOT
         return self._node_hashes([(0, size)])[0]
 
-    def leaf(self, index: int) -> bytes:
-        """The hash of leaf ``index``."""
-        check_sizes(index, index + 1, self.size)
-        return self._node_hashes([(index, index + 1)])[0]
-
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """PATH(index, D[size]): proves leaf ``index`` is in the tree of ``size``."""
         check_sizes(index, size, self.size)
