@@ -21,7 +21,7 @@ from api.settings import ServerSettings
 from ledger.application import Ledger
 from projections.status import LedgerStatusLists
 from projections.store import ProjectionStore
-from services.transparency import TransparencyLog, log_signer
+from services.transparency import TransparencyLog, open_log
 
 LEARNER_ID_PATTERN = r"^[\x21-\x7e]{1,200}$"
 P = ParamSpec("P")
@@ -68,8 +68,7 @@ class LedgerContext:
         """
         if self._transparency is None:
             settings = self.settings
-            signer = log_signer(settings.log, self.ledger, settings.signing.base_url)
-            self._transparency = TransparencyLog(self.ledger.tree, signer, settings.log)
+            self._transparency = open_log(self.ledger, settings.log, settings.signing.base_url)
         return self._transparency
 
     @contextmanager

@@ -48,7 +48,7 @@ from ledger.outcomes import Channel
 from ledger.settings import Settings
 from ledger.tree import LogTree
 from services.audit import check_log
-from services.transparency import LogSettings, TransparencyLog, log_signer
+from services.transparency import LogSettings, open_log
 
 TREE_TARGET_PCT = 5.0
 PROOF_TARGET_MS = 5.0
@@ -171,7 +171,7 @@ def _measure_audit(settings: Settings, data: _Events, batch: int, repeats: int) 
     the chain audit over the whole log, in turns (wall seconds, medians)."""
     with Ledger.open(settings) as ledger:
         policy = LogSettings.from_env({}, origin=ORIGIN)
-        log = TransparencyLog(ledger.tree, log_signer(policy, ledger, ""), policy)
+        log = open_log(ledger, policy, "")
         saved = log.checkpoint(force=True)
         for _ in ledger.ingest_stream(_batches(data.more, batch)):
             log.tree.grow()

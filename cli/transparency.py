@@ -18,16 +18,14 @@ from services.transparency import (
     LogSettings,
     TransparencyLog,
     checkpoint_dict,
-    log_signer,
+    open_log,
 )
 from services.witness import WitnessError, http_get, http_post, submit, witness
 
 
 def transparency_log(ledger: Ledger) -> TransparencyLog:
     """The ledger's log with its checkpoint key and policy, from the environment."""
-    settings = LogSettings.from_env()
-    signer = log_signer(settings, ledger, SigningSettings.from_env().base_url)
-    return TransparencyLog(ledger.tree, signer, settings)
+    return open_log(ledger, LogSettings.from_env(), SigningSettings.from_env().base_url)
 
 
 def _pinned_key(given: str | None, ledger: Ledger) -> tuple[NoteVerifier, str]:

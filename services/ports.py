@@ -138,8 +138,11 @@ class IssuerKeys(Protocol):
 
 
 @runtime_checkable
-class LogKeys(Protocol):
-    """Where the log's key comes from when no key file is set (the ledger)."""
+class LogHome(Protocol):
+    """The log's stored tree, and where its key comes from when no key file is set (the
+    ledger)."""
+
+    tree: LogTree
 
     def log_key_seed(self) -> bytes:
         """32 bytes derived from the master key."""

@@ -35,7 +35,7 @@ from ledger.notes import (
 )
 from ledger.records import parse_instant, utc_now
 from ledger.tree import LogTree
-from services.ports import LogKeys
+from services.ports import LogHome
 from services.signing import read_ed25519_key
 
 # Leaves a server adds to the tree in one turn of its ledger thread (about a second of
@@ -50,6 +50,7 @@ __all__ = [
     "InclusionProof",
     "LogSettings",
     "TransparencyLog",
+    "open_log",
 ]
 
 
@@ -107,8 +108,9 @@ class LogSettings(FromEnv):
         return self.origin or base_url.split("://", 1)[-1].rstrip("/") + "/log"
 
 
-def log_signer(settings: LogSettings, keys: LogKeys, base_url: str) -> NoteSigner:
-    """The signer of the log's checkpoints.
+def open_log(home: LogHome, settings: LogSettings, base_url: str) -> TransparencyLog:
+    """The ledger's log as a verifiable log, its checkpoints signed as ``settings`` say
+    (the origin defaulted from ``base_url``, the server's public address).
 
     Raises:
         ConfigurationError: the key file is unusable.
@@ -117,8 +119,8 @@ def log_signer(settings: LogSettings, keys: LogKeys, base_url: str) -> NoteSigne
     if settings.key_file is not None:
         key = read_ed25519_key(settings.key_file, KEY_FILE)
     else:
-        key = Ed25519PrivateKey.from_private_bytes(keys.log_key_seed())
-    return NoteSigner(settings.origin_at(base_url), key)
+        key = Ed25519PrivateKey.from_private_bytes(home.log_key_seed())
+    return TransparencyLog(home.tree, NoteSigner(settings.origin_at(base_url), key), settings)
 
 
 @dataclass(frozen=True)
