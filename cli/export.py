@@ -42,7 +42,6 @@ from services.export import (
 from services.records import NoRecordError
 from services.signing import SigningSettings, issuance, rotate_signing_key
 from services.status import verify_here
-from services.transparency import logged_event
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
@@ -127,7 +126,7 @@ def export(args: argparse.Namespace) -> int:
                 LedgerRecords(ledger, store), signer, ledger,
                 args.learner, fmt=args.format, now=now, scope=args.scope,
                 deliver=lambda s: _write_private(Path(args.out), s.data),
-                prove=lambda position: logged_event(log, position),
+                proving=log,
             )  # fmt: skip
             proof_file = Path(args.out + ".logged.json")
             _write_private(proof_file, orjson.dumps(done.logged, option=orjson.OPT_INDENT_2))

@@ -13,6 +13,7 @@ from projections.export import SignedExport
 from schemas.names import EXPORT_WITHDRAWN, RECORD_EXPORTED
 from schemas.times import utc_seconds
 from services.ports import LearnerLog, Records, Signer
+from services.transparency import TransparencyLog, logged_event
 
 __all__ = [
     "ExportScopeError",
@@ -21,6 +22,7 @@ __all__ = [
     "RecordedExport",
     "SignedExport",
     "export_record",
+    "proof_of_export",
     "record_export",
     "sign_learner_export",
     "withdraw_export",
@@ -60,7 +62,7 @@ def export_record(
     now: datetime,
     scope: Collection[str] | None = None,
     deliver: Callable[[SignedExport], None] | None = None,
-    prove: Callable[[int], dict[str, Any]] | None = None,
+    proving: TransparencyLog | None = None,
 ) -> RecordedExport:
     """Sign the learner's standing credentials (all, or those in ``scope``), hand them over
     with ``deliver`` (e.g. write the file), and only then record that they left the ledger,
@@ -76,14 +78,15 @@ def export_record(
         LedgerError: the record of the export is refused (it was handed over already).
 
     Args:
-        prove: given the record's position, the proof that the log holds it (a signed
-            checkpoint covering it is made if none is yet).
+        proving: the log that proves it holds the record (a signed checkpoint covering
+            it is made if none is yet); none: no proof.
     """
     signed = sign_learner_export(records, signer, learner, fmt=fmt, now=now, scope=scope)
     if deliver is not None:
         deliver(signed)
     export_id, position = record_export(log, learner, signed)
-    return RecordedExport(signed, export_id, position, None if prove is None else prove(position))
+    logged = None if proving is None else logged_event(proving, position)
+    return RecordedExport(signed, export_id, position, logged)
 
 
 def sign_learner_export(
@@ -139,8 +142,11 @@ def record_export(log: LearnerLog, learner: str, export: SignedExport) -> tuple[
     return export.export_id, log.publish_own(RECORD_EXPORTED, learner, export.receipt())
 
 
-def export_position(records: Records, learner: str, export_id: str) -> int:
-    """The log position of the event that records one of the learner's exports.
+def proof_of_export(
+    records: Records, proving: TransparencyLog, learner: str, export_id: str
+) -> dict[str, Any]:
+    """The proof that the log holds the record of one of the learner's exports (see
+    ``services.transparency.logged_event``), made again from its position.
 
     Raises:
         NoRecordError: the learner has no record.
@@ -148,7 +154,7 @@ def export_position(records: Records, learner: str, export_id: str) -> int:
     """
     for export in records.activity(learner).get("exports", []):
         if export.get("exportId") == export_id:
-            return int(export["ref"]["position"])
+            return logged_event(proving, int(export["ref"]["position"]))
     raise NoSuchExportError(f"learner {learner!r} made no export {export_id!r}")
 
 

@@ -39,13 +39,12 @@ from services.export import (
     NoSuchExportError,
     NothingToExportError,
     RecordedExport,
-    export_position,
     export_record,
+    proof_of_export,
     withdraw_export,
 )
 from services.records import NoRecordError, learner_activity, learner_record
 from services.signing import issuance
-from services.transparency import logged_event
 
 router = APIRouter(prefix="/v1/learners/{learner_id}", tags=["learners"])
 COMMON = (401, 403, 404, 422, 503)
@@ -240,10 +239,10 @@ async def export_logged(
 
 def _logged(context: LedgerContext, learner: str, export_id: str) -> JsonResponse:
     try:
-        position = export_position(_records(context), learner, export_id)
+        logged = proof_of_export(_records(context), context.transparency(), learner, export_id)
     except (NoRecordError, NoSuchExportError):
         raise not_found() from None
-    return JsonResponse(logged_event(context.transparency(), position))
+    return JsonResponse(logged)
 
 
 @router.post(
@@ -307,7 +306,7 @@ def _export(
             fmt=fmt,
             now=now,
             scope=scope,
-            prove=lambda position: logged_event(log, position),
+            proving=log,
         )
     except NoRecordError:
         raise not_found() from None

@@ -30,13 +30,12 @@ from services.export import (
     NoSuchExportError,
     NothingToExportError,
     RecordedExport,
-    export_position,
     export_record,
+    proof_of_export,
     withdraw_export,
 )
 from services.records import NoRecordError
 from services.signing import issuance
-from services.transparency import logged_event
 
 router = APIRouter(include_in_schema=False)
 LINK_TTL_S = 300
@@ -161,10 +160,9 @@ async def logged(learner_id: OwnLearnerPage, export_id: str, context: LedgerDep)
 
 def _logged(context: LedgerContext, learner: str, export_id: str) -> dict[str, Any]:
     try:
-        position = export_position(records_of(context), learner, export_id)
+        return proof_of_export(records_of(context), context.transparency(), learner, export_id)
     except (NoRecordError, NoSuchExportError):
         raise not_found() from None
-    return logged_event(context.transparency(), position)
 
 
 @router.get("/exports/{token}")
@@ -201,7 +199,7 @@ def _export(context: LedgerContext, learner: str, fmt: Format) -> RecordedExport
             learner,
             fmt=fmt,
             now=datetime.now(UTC).replace(microsecond=0),
-            prove=lambda position: logged_event(log, position),
+            proving=log,
         )
     except NoRecordError:
         raise not_found() from None
