@@ -1,0 +1,494 @@
+//! The ledger's ingest hot path, compiled.
+//!
+//! `Preparer` does, for a whole batch and without the interpreter lock, what the Python
+//! pipeline does event by event for the common case: parse, check the nesting depth,
+//! validate against the catalogue's compiled schemas, compute the idempotency key, lift
+//! the personal fields out, and later encrypt them and encode the stored record. Anything
+//! unusual (an input it would refuse, a type it was not given) comes back as `None`, and
+//! the Python pipeline, which stays the authority on every rejection, takes that input
+//! through its own path. `chain_copy` hash-links a batch's rows and encodes them as one
+//! binary COPY block.
+//!
+//! The pure-Python twin of both lives in `ledger/fastpath.py`; the same contract tests run
+//! against the two.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use blake2::digest::{Update, VariableOutput};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const NONCE_LEN: usize = 12;
+const KEY_LEN: usize = 16;
+const HASH_LEN: usize = 32;
+// An integral float this large was an integer literal past 64 bits: the Python parser
+// refuses those, so such an input goes the Python way.
+const BIG: f64 = 9.2e18;
+// ledger.records.LEDGER_NAMESPACE
+const LEDGER_NAMESPACE: [u8; 16] = [
+    0x6f, 0x1d, 0x5c, 0x1e, 0x3b, 0x7a, 0x5d, 0x2e, 0x9a, 0x41, 0x0c, 0x8e, 0x7b, 0x2f, 0x4d, 0x10,
+];
+
+#[derive(Clone)]
+enum Part {
+    Key(String),
+    Index(usize),
+}
+
+type Found = Vec<(Vec<Part>, Value)>;
+
+struct EventType {
+    validator: jsonschema::Validator,
+    personal: Vec<Vec<String>>,
+    // Issued credentials embedding a signed one are verified by the Python pipeline.
+    embeds: bool,
+}
+
+struct Issuer {
+    id: String,
+    active: bool,
+    types: HashSet<String>,
+}
+
+struct Parsed {
+    event: Map<String, Value>,
+    topic: String,
+    key: [u8; KEY_LEN],
+    subject: Option<String>,
+    issuer: String,
+    found: Found,
+}
+
+/// Compiled schemas, limits and the registered issuers; prepares batches.
+#[pyclass(frozen, module = "lll_native")]
+struct Preparer {
+    types: HashMap<String, EventType>,
+    issuers: RwLock<HashMap<String, Issuer>>,
+    max_bytes: usize,
+    max_depth: usize,
+}
+
+/// A batch parsed by `Preparer.admit`, held until `Preparer.seal` encodes its records.
+#[pyclass(module = "lll_native")]
+struct Admitted {
+    events: Vec<Option<Parsed>>,
+    declined: Vec<usize>,
+}
+
+fn depth_ok(value: &Value, level: usize, limit: usize) -> bool {
+    match value {
+        Value::Object(map) => level <= limit && map.values().all(|v| depth_ok(v, level + 1, limit)),
+        Value::Array(items) => level <= limit && items.iter().all(|v| depth_ok(v, level + 1, limit)),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => !(f.fract() == 0.0 && f.abs() >= BIG),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+fn strip(node: &mut Value, template: &[String], here: &mut Vec<Part>, found: &mut Found) {
+    let (head, rest) = (&template[0], &template[1..]);
+    if head == "*" {
+        if rest.is_empty() {
+            return;
+        }
+        if let Value::Array(items) = node {
+            for (i, item) in items.iter_mut().enumerate() {
+                here.push(Part::Index(i));
+                strip(item, rest, here, found);
+                here.pop();
+            }
+        }
+        return;
+    }
+    let Value::Object(map) = node else { return };
+    if rest.is_empty() {
+        if let Some(value) = map.shift_remove(head.as_str()) {
+            let mut path = here.clone();
+            path.push(Part::Key(head.clone()));
+            found.push((path, value));
+        }
+    } else if let Some(child) = map.get_mut(head.as_str()) {
+        here.push(Part::Key(head.clone()));
+        strip(child, rest, here, found);
+        here.pop();
+    }
+}
+
+fn idempotency_key(source: &str, id: &str) -> [u8; KEY_LEN] {
+    let mut h = blake2::Blake2bVar::new(KEY_LEN).expect("16 is a valid BLAKE2b length");
+    h.update(source.as_bytes());
+    h.update(b"\x00");
+    h.update(id.as_bytes());
+    let mut out = [0u8; KEY_LEN];
+    h.finalize_variable(&mut out).expect("output length matches");
+    out
+}
+
+/// RFC 4122 name-based (SHA-1) UUID of `name` in the ledger's namespace: the stream id.
+fn stream_id(name: &str) -> [u8; 16] {
+    let mut h = sha1::Sha1::new();
+    Digest::update(&mut h, LEDGER_NAMESPACE);
+    Digest::update(&mut h, name.as_bytes());
+    let digest = h.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out[6] = (out[6] & 0x0f) | 0x50;
+    out[8] = (out[8] & 0x3f) | 0x80;
+    out
+}
+
+fn content_digest(topic: &str, key: &[u8], body: &[u8]) -> [u8; HASH_LEN] {
+    let mut h = Sha256::new();
+    Digest::update(&mut h, topic.as_bytes());
+    Digest::update(&mut h, b"\x00");
+    Digest::update(&mut h, key);
+    Digest::update(&mut h, body);
+    h.finalize().into()
+}
+
+fn found_json(found: &Found) -> Value {
+    Value::Array(
+        found
+            .iter()
+            .map(|(path, value)| {
+                let parts = path
+                    .iter()
+                    .map(|p| match p {
+                        Part::Key(k) => Value::String(k.clone()),
+                        Part::Index(i) => Value::from(*i),
+                    })
+                    .collect();
+                Value::Array(vec![Value::Array(parts), value.clone()])
+            })
+            .collect(),
+    )
+}
+
+impl Preparer {
+    fn parse(&self, raw: &[u8], issuers: &HashMap<String, Issuer>, channel: Option<&str>) -> Option<Parsed> {
+        if raw.len() > self.max_bytes {
+            return None;
+        }
+        let value: Value = serde_json::from_slice(raw).ok()?;
+        if !depth_ok(&value, 1, self.max_depth) {
+            return None;
+        }
+        let topic = value.get("type")?.as_str()?.to_owned();
+        let etype = self.types.get(&topic)?;
+        if !etype.validator.is_valid(&value) {
+            return None;
+        }
+        let Value::Object(mut event) = value else { return None };
+        let source = event.get("source")?.as_str()?;
+        let issuer = issuers.get(source)?;
+        if channel.is_some_and(|c| c != issuer.id) || !issuer.active || !issuer.types.contains(&topic) {
+            return None;
+        }
+        let key = idempotency_key(source, event.get("id")?.as_str()?);
+        let issuer = issuer.id.clone();
+        let subject = match event.get("subject") {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return None,
+        };
+        let data = event.get_mut("data")?;
+        if etype.embeds && data.get("embedded").is_some() {
+            return None;
+        }
+        let mut found = Found::new();
+        for template in &etype.personal {
+            strip(data, template, &mut Vec::new(), &mut found);
+        }
+        Some(Parsed { event, topic, key, subject, issuer, found })
+    }
+}
+
+type Sealed = (Vec<u8>, [u8; HASH_LEN], [u8; 16]);
+
+fn seal_one(
+    parsed: Parsed,
+    keys: &HashMap<String, Vec<u8>>,
+    now: &str,
+    ciphers: &mut HashMap<String, Aes256Gcm>,
+) -> Result<Sealed, String> {
+    let Parsed { mut event, topic, key, subject, issuer, found } = parsed;
+    // An empty subject is no learner: the event goes to its issuer's stream.
+    let stream = match subject.as_deref() {
+        Some(s) if !s.is_empty() => stream_id(&format!("learner:{s}")),
+        _ => stream_id(&format!("issuer:{issuer}")),
+    };
+    if !found.is_empty() {
+        let learner = subject.filter(|s| !s.is_empty()).ok_or("personal data and no learner")?;
+        if !ciphers.contains_key(&learner) {
+            let data_key = keys.get(&learner).ok_or("personal data and no data key")?;
+            let cipher = Aes256Gcm::new_from_slice(data_key).map_err(|_| "a data key is not 32 bytes")?;
+            ciphers.insert(learner.clone(), cipher);
+        }
+        let cipher = &ciphers[&learner];
+        let plain = serde_json::to_vec(&found_json(&found)).map_err(|e| e.to_string())?;
+        let mut aad = Vec::with_capacity(32);
+        aad.extend_from_slice(&stream);
+        aad.extend_from_slice(&key);
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad })
+            .map_err(|_| "encryption failed")?;
+        let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&sealed);
+        let text = base64::engine::general_purpose::STANDARD.encode(blob);
+        event.insert("pd".to_owned(), Value::String(text));
+    }
+    event.insert("issuer".to_owned(), Value::String(issuer));
+    event.insert("recordedAt".to_owned(), Value::String(now.to_owned()));
+    let body = serde_json::to_vec(&Value::Object(event)).map_err(|e| e.to_string())?;
+    let content = content_digest(&topic, &key, &body);
+    Ok((body, content, stream))
+}
+
+fn fixed<const N: usize>(bytes: &[u8], what: &str) -> PyResult<[u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|_| PyValueError::new_err(format!("{what} must be {N} bytes, not {}", bytes.len())))
+}
+
+#[pymethods]
+impl Preparer {
+    /// `resources`: (uri, JSON text) of every schema document; `types`: (name, JSON text
+    /// of the type's compiled wrapper schema, personal path templates, whether it may
+    /// embed a signed credential), for the types this preparer may take; `max_bytes` and
+    /// `max_depth`: the ingest limits.
+    #[new]
+    fn new(
+        resources: Vec<(String, String)>,
+        types: Vec<(String, String, Vec<Vec<String>>, bool)>,
+        max_bytes: usize,
+        max_depth: usize,
+    ) -> PyResult<Self> {
+        let bad = |e: &dyn std::fmt::Display| PyValueError::new_err(e.to_string());
+        let mut documents = Vec::with_capacity(resources.len());
+        for (uri, text) in resources {
+            let doc: Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+            documents.push((uri, doc));
+        }
+        let registry = jsonschema::Registry::new()
+            .extend(documents)
+            .map_err(|e| bad(&e))?
+            .prepare()
+            .map_err(|e| bad(&e))?;
+        let mut compiled = HashMap::new();
+        for (name, text, personal, embeds) in types {
+            let schema: Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+            let validator = jsonschema::options()
+                .with_registry(&registry)
+                .should_validate_formats(true)
+                .build(&schema)
+                .map_err(|e| bad(&e))?;
+            if personal.iter().any(|t| t.is_empty()) {
+                return Err(PyValueError::new_err(format!("{name}: an empty personal path")));
+            }
+            compiled.insert(name, EventType { validator, personal, embeds });
+        }
+        Ok(Preparer { types: compiled, issuers: RwLock::new(HashMap::new()), max_bytes, max_depth })
+    }
+
+    /// Replace the registered issuers: (source, id, active, types) each.
+    fn set_issuers(&self, issuers: Vec<(String, String, bool, Vec<String>)>) {
+        let table = issuers
+            .into_iter()
+            .map(|(source, id, active, types)| (source, Issuer { id, active, types: types.into_iter().collect() }))
+            .collect();
+        *self.issuers.write().expect("issuers lock") = table;
+    }
+
+    /// Parse, check, validate and authorise every input (`channel`: the issuer the
+    /// channel authenticates, or None). Inputs it cannot take are `declined()`.
+    fn admit(&self, py: Python<'_>, raws: &Bound<'_, PyList>, channel: Option<String>) -> PyResult<Admitted> {
+        // Anything but bytes or text is declined: the Python path says what it is.
+        let mut owned: Vec<Option<Vec<u8>>> = Vec::with_capacity(raws.len());
+        for raw in raws.iter() {
+            if let Ok(b) = raw.cast::<PyBytes>() {
+                owned.push(Some(b.as_bytes().to_vec()));
+            } else if let Ok(text) = raw.cast::<PyString>() {
+                owned.push(text.to_str().ok().map(|t| t.as_bytes().to_vec()));
+            } else {
+                owned.push(None);
+            }
+        }
+        let issuers = self.issuers.read().expect("issuers lock");
+        let events: Vec<Option<Parsed>> = py.detach(|| {
+            owned
+                .iter()
+                .map(|raw| raw.as_deref().and_then(|r| self.parse(r, &issuers, channel.as_deref())))
+                .collect()
+        });
+        let declined = events.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i).collect();
+        Ok(Admitted { events, declined })
+    }
+
+    /// Encode the stored records of the admitted inputs still held. `keys`: the data key
+    /// (32 bytes) of every learner whose events carry personal fields; `now`: the
+    /// recorded-at time. Returns columns over the sealed inputs, in input order:
+    /// (indexes, keys, streams, topics, bodies, content digests), and (index, reason) for
+    /// each input that failed.
+    #[allow(clippy::type_complexity)]
+    fn seal<'py>(
+        &self,
+        py: Python<'py>,
+        admitted: &mut Admitted,
+        keys: HashMap<String, Vec<u8>>,
+        now: &str,
+    ) -> PyResult<(Vec<usize>, [Bound<'py, PyList>; 5], Vec<(usize, String)>)> {
+        let work: Vec<(usize, Parsed)> =
+            admitted.events.iter_mut().enumerate().filter_map(|(i, e)| e.take().map(|p| (i, p))).collect();
+        let sealed: Vec<(usize, [u8; KEY_LEN], String, Result<Sealed, String>)> = py.detach(|| {
+            let mut ciphers = HashMap::new();
+            work.into_iter()
+                .map(|(i, parsed)| {
+                    let (key, topic) = (parsed.key, parsed.topic.clone());
+                    (i, key, topic, seal_one(parsed, &keys, now, &mut ciphers))
+                })
+                .collect()
+        });
+        let columns = [(); 5].map(|_| PyList::empty(py));
+        let mut indexes = Vec::with_capacity(sealed.len());
+        let mut failed = Vec::new();
+        let mut topics: HashMap<String, Bound<'py, PyString>> = HashMap::new();
+        for (i, key, topic, result) in sealed {
+            match result {
+                Ok((body, content, stream)) => {
+                    let name = topics.entry(topic).or_insert_with_key(|t| PyString::new(py, t)).clone();
+                    indexes.push(i);
+                    columns[0].append(PyBytes::new(py, &key))?;
+                    columns[1].append(PyBytes::new(py, &stream))?;
+                    columns[2].append(name)?;
+                    columns[3].append(PyBytes::new(py, &body))?;
+                    columns[4].append(PyBytes::new(py, &content))?;
+                }
+                Err(reason) => failed.push((i, reason)),
+            }
+        }
+        Ok((indexes, columns, failed))
+    }
+}
+
+#[pymethods]
+impl Admitted {
+    /// The inputs the Python pipeline must take itself, in input order.
+    fn declined(&self) -> Vec<usize> {
+        self.declined.clone()
+    }
+
+    /// Every learner the held inputs concern, and those of them whose inputs carry
+    /// personal fields (each once).
+    fn subjects(&self) -> (Vec<String>, Vec<String>) {
+        let (mut all, mut personal) = (HashSet::new(), HashSet::new());
+        for p in self.events.iter().flatten() {
+            if let Some(s) = &p.subject {
+                all.insert(s.clone());
+                if !p.found.is_empty() && !s.is_empty() {
+                    personal.insert(s.clone());
+                }
+            }
+        }
+        (all.into_iter().collect(), personal.into_iter().collect())
+    }
+
+    /// (index, idempotency key) of the inputs held, in input order.
+    fn held_keys<'py>(&self, py: Python<'py>) -> Vec<(usize, Bound<'py, PyBytes>)> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|p| (i, PyBytes::new(py, &p.key))))
+            .collect()
+    }
+
+    /// Give up the inputs of these learners (the Python pipeline takes them); their indexes.
+    fn decline(&mut self, subjects: HashSet<String>) -> Vec<usize> {
+        let mut given = Vec::new();
+        for (i, slot) in self.events.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|p| p.subject.as_ref().is_some_and(|s| subjects.contains(s))) {
+                *slot = None;
+                given.push(i);
+            }
+        }
+        self.declined.extend(&given);
+        self.declined.sort_unstable();
+        given
+    }
+}
+
+/// Hash-link rows after `prev` and encode them as one binary COPY block (header, rows of
+/// position, stream, version, topic, state, trailer) for positions from `first`.
+/// `rows`: (stream id 16 bytes, version, topic, key, body, content digest). Returns the
+/// block, the rows' chain hashes (32 bytes each, concatenated) and the new head.
+#[pyfunction]
+fn chain_copy<'py>(
+    py: Python<'py>,
+    prev: &[u8],
+    first: i64,
+    rows: Vec<(Vec<u8>, i64, String, Vec<u8>, Vec<u8>, Vec<u8>)>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let mut head: [u8; HASH_LEN] = fixed(prev, "the previous hash")?;
+    for (stream, _, _, key, _, content) in &rows {
+        fixed::<16>(stream, "a stream id")?;
+        fixed::<KEY_LEN>(key, "a key")?;
+        fixed::<HASH_LEN>(content, "a content digest")?;
+    }
+    let (block, hashes) = py.detach(|| {
+        let size: usize = rows.iter().map(|r| 19 + 12 + 16 + 12 + r.2.len() + 4 + 80 + r.4.len()).sum();
+        let mut block = Vec::with_capacity(size + 32);
+        block.extend_from_slice(b"PGCOPY\n\xff\r\n\x00");
+        block.extend_from_slice(&0i32.to_be_bytes());
+        block.extend_from_slice(&0i32.to_be_bytes());
+        let mut hashes = Vec::with_capacity(rows.len() * HASH_LEN);
+        for (n, (stream, version, topic, key, body, content)) in rows.iter().enumerate() {
+            let mut h = Sha256::new();
+            Digest::update(&mut h, head);
+            Digest::update(&mut h, stream);
+            Digest::update(&mut h, (*version as u64).to_be_bytes());
+            Digest::update(&mut h, content);
+            let digest: [u8; HASH_LEN] = h.finalize().into();
+            block.extend_from_slice(&5i16.to_be_bytes());
+            block.extend_from_slice(&8i32.to_be_bytes());
+            block.extend_from_slice(&(first + n as i64).to_be_bytes());
+            block.extend_from_slice(&16i32.to_be_bytes());
+            block.extend_from_slice(stream);
+            block.extend_from_slice(&8i32.to_be_bytes());
+            block.extend_from_slice(&version.to_be_bytes());
+            block.extend_from_slice(&(topic.len() as i32).to_be_bytes());
+            block.extend_from_slice(topic.as_bytes());
+            block.extend_from_slice(&((2 * HASH_LEN + KEY_LEN + body.len()) as i32).to_be_bytes());
+            block.extend_from_slice(&digest);
+            block.extend_from_slice(&head);
+            block.extend_from_slice(key);
+            block.extend_from_slice(body);
+            hashes.extend_from_slice(&digest);
+            head = digest;
+        }
+        block.extend_from_slice(&(-1i16).to_be_bytes());
+        (block, hashes)
+    });
+    Ok((PyBytes::new(py, &block), PyBytes::new(py, &hashes), PyBytes::new(py, &head)))
+}
+
+#[pymodule]
+fn lll_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Preparer>()?;
+    m.add_class::<Admitted>()?;
+    m.add_function(wrap_pyfunction!(chain_copy, m)?)?;
+    Ok(())
+}
