@@ -90,6 +90,7 @@ class Ledger:
             self.keyring,
             max_event_bytes=settings.max_event_bytes,
             max_json_depth=settings.max_json_depth,
+            native=settings.native,
         )
 
     @classmethod

@@ -112,10 +112,15 @@ class MasterKey:
 class DataKey:
     """One learner's AES-256-GCM data key."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_key")
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._key = key
+
+    def material(self) -> bytes:
+        """The key itself, for the compiled sealer (``lll_native``) only; never log it."""
+        return self._key
 
     def __repr__(self) -> str:
         return "DataKey(<secret>)"

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import orjson
 
 from credentials.inbound import issuer_binding, verification_record, verify_embedded
 from credentials.verification import Failure, Verification
 from ledger.crypto import DataKey, extract_personal, seal_personal
-from ledger.faults import BATCH_FAULTS, internal_problem, isolated
+from ledger.fastpath import AdmittedBatch, BatchPreparer, batch_preparer, declined_all
+from ledger.faults import BATCH_FAULTS, internal_problem, isolated, log
 from ledger.keys import KeyRing
 from ledger.outcomes import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 from ledger.persistence import LedgerRecorder, Trackings
@@ -41,6 +43,8 @@ from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import EventValidator, Problem, format_path
 
 CORRECTIONS = "corrections"
+# Stream ids kept as objects by the pipeline (a learner's recur batch after batch).
+MAX_STREAMS_CACHED = 100_000
 # The rule an embedded credential's failure breaks, where it is not its proof.
 RULES = {Failure.TOO_DEEP: "max-depth", Failure.ISSUER_NOT_BOUND: "issuer-binding"}
 
@@ -70,8 +74,22 @@ class _Candidate:
     verification: dict[str, str] | None = None
 
 
+@dataclass(slots=True)
+class _Held:
+    """One group of a batch: where it starts, its inputs, how they came, what the batch
+    preparer took of them."""
+
+    base: int
+    inputs: list[bytes | str]
+    channel: Channel
+    admitted: AdmittedBatch
+
+
 class IngestPipeline:
-    """Turns raw inputs into appended events, one atomic append per batch."""
+    """Turns raw inputs into appended events, one atomic append per batch.
+
+    ``native`` is the ``LEDGER_NATIVE`` mode of its batch preparer (None: the variable's).
+    """
 
     def __init__(
         self,
@@ -84,6 +102,7 @@ class IngestPipeline:
         max_event_bytes: int,
         max_json_depth: int = DEFAULT_MAX_DEPTH,
         clock: Callable[[], str] = utc_now,
+        native: str | None = None,
     ) -> None:
         self.recorder = recorder
         self.catalogue = catalogue
@@ -93,6 +112,11 @@ class IngestPipeline:
         self.max_event_bytes = max_event_bytes
         self.max_json_depth = max_json_depth
         self.clock = clock
+        self.fast: BatchPreparer = batch_preparer(
+            catalogue, validator, max_bytes=max_event_bytes, max_depth=max_json_depth, mode=native
+        )
+        self._issuers_seen = -1
+        self._streams: dict[bytes, UUID] = {}
 
     def process(
         self,
@@ -137,28 +161,58 @@ class IngestPipeline:
         """:meth:`prepare` for several groups at once (e.g. one per Kafka partition, each
         with its own channel), sharing one registry refresh and one round of key, erasure
         and correction look-ups. The batch covers the groups' inputs in order, as if
-        concatenated."""
+        concatenated.
+
+        The batch preparer (:mod:`ledger.fastpath`) takes every input it can, batch-wide;
+        the inputs it declines go through this pipeline's own path event by event."""
         self.registry.refresh()
+        if self._issuers_seen != self.registry.generation:
+            self.fast.set_issuers(self.registry.all())
+            self._issuers_seen = self.registry.generation
         results: list[Result | None] = []
         candidates: list[_Candidate] = []
+        held: list[_Held] = []
         for raws, channel in groups:
-            for raw in raws:
-                try:
-                    outcome = self._admit(len(results), raw, channel)
-                except BATCH_FAULTS:
-                    raise
-                except Exception as exc:
-                    outcome = Rejected((internal_problem(exc, "validating"),))
-                if isinstance(outcome, Rejected):
-                    results.append(outcome)
-                else:
-                    results.append(None)
-                    candidates.append(outcome)
-        candidates = self._check_learners(candidates, results)
-        candidates = self._check_corrections(candidates, results, in_flight)
+            inputs = raws if isinstance(raws, list) else list(raws)
+            one = _Held(len(results), inputs, channel, self._admit_batch(inputs, channel))
+            results.extend([None] * len(inputs))
+            held.append(one)
+            for i in one.admitted.declined():
+                self._take(one, i, results, candidates)
+        candidates = self._check_learners(candidates, results, held)
+        candidates = self._check_corrections(candidates, results, in_flight, held)
         candidates = self._check_embedded(candidates, results)
-        candidates, events = self._seal(candidates, results)
-        return PreparedBatch(results, [c.index for c in candidates], events)
+        indexes, events = self._seal(candidates, results, held)
+        return PreparedBatch(results, indexes, events)
+
+    def _admit_batch(self, inputs: list[bytes | str], channel: Channel) -> AdmittedBatch:
+        """What the batch preparer takes of a group; after a fault of its own, nothing
+        (the whole group takes this pipeline's path)."""
+        try:
+            return self.fast.admit(inputs, channel.issuer_id)
+        except Exception as exc:
+            log.error(
+                "the %s batch preparer failed (%s) on a group of %d inputs; they take the"
+                " pipeline's own path",
+                self.fast.name, type(exc).__name__, len(inputs),
+            )  # fmt: skip
+            return declined_all(len(inputs))
+
+    def _take(
+        self, held: _Held, i: int, results: list[Result | None], candidates: list[_Candidate]
+    ) -> None:
+        """Input ``i`` of a group, through this pipeline's own path."""
+        index = held.base + i
+        try:
+            outcome = self._admit(index, held.inputs[i], held.channel)
+        except BATCH_FAULTS:
+            raise
+        except Exception as exc:
+            outcome = Rejected((internal_problem(exc, "validating"),))
+        if isinstance(outcome, Rejected):
+            results[index] = outcome
+        else:
+            candidates.append(outcome)
 
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
@@ -213,12 +267,19 @@ class IngestPipeline:
         return _Candidate(index, event, etype, issuer, idempotency_key(source, event["id"]))
 
     def _check_learners(
-        self, candidates: list[_Candidate], results: list[Result | None]
+        self, candidates: list[_Candidate], results: list[Result | None], held: list[_Held]
     ) -> list[_Candidate]:
         subjects = {c.event["subject"] for c in candidates if "subject" in c.event}
+        for h in held:
+            subjects.update(h.admitted.subjects()[0])
         erased = self.keyring.erased_among(subjects) if subjects else set()
         if not erased:
             return candidates
+        # Inputs of erased learners take this pipeline's own path.
+        for h in held:
+            for i in h.admitted.decline(erased):
+                self._take(h, i, results, candidates)
+        candidates.sort(key=lambda c: c.index)
         # A re-sent event of an erased learner is still a duplicate, not a rejection.
         stored = self.recorder.positions_of(
             [c.key for c in candidates if c.event.get("subject") in erased]
@@ -236,7 +297,11 @@ class IngestPipeline:
         return kept
 
     def _check_corrections(
-        self, candidates: list[_Candidate], results: list[Result | None], in_flight: Set[bytes]
+        self,
+        candidates: list[_Candidate],
+        results: list[Result | None],
+        in_flight: Set[bytes],
+        held: list[_Held],
     ) -> list[_Candidate]:
         fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
         if not fixes:
@@ -249,8 +314,14 @@ class IngestPipeline:
         }
         wanted = set(targets.values())
         known = set(self.recorder.positions_of(list(wanted))) | (wanted & in_flight)
+        # A correction may refer to an event earlier in this batch, whichever path took it.
+        earlier = iter([(h.base + i, key) for h in held for i, key in h.admitted.held_keys()])
+        pending = next(earlier, None)
         kept = []
         for c in candidates:
+            while pending is not None and pending[0] < c.index:
+                known.add(pending[1])
+                pending = next(earlier, None)
             if c.etype.category == CORRECTIONS:
                 target = c.event["data"]["target"]
                 if target["source"] != c.event["source"]:
@@ -302,10 +373,11 @@ class IngestPipeline:
         return kept
 
     def _seal(
-        self, candidates: list[_Candidate], results: list[Result | None]
-    ) -> tuple[list[_Candidate], list[NewEvent]]:
-        """Encrypt each candidate's personal data and encode its record; the candidates
-        kept (one whose encoding fails is rejected as ``internal``) and their events."""
+        self, candidates: list[_Candidate], results: list[Result | None], held: list[_Held]
+    ) -> tuple[list[int], list[NewEvent]]:
+        """Encrypt each input's personal data and encode its record, on both paths; the
+        indexes of the inputs sealed, in input order, and their events (one whose encoding
+        fails is rejected as ``internal``)."""
 
         def extract(c: _Candidate) -> None:
             if c.etype.personal_paths:
@@ -314,12 +386,50 @@ class IngestPipeline:
         stage = "extracting the personal data of"
         extracted = [c for c, _ in isolated(candidates, stage, extract, _refuser(results))]
         needs_key = {c.event["subject"] for c in extracted if c.personal}
+        for h in held:
+            needs_key.update(h.admitted.subjects()[1])
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
         sealed = isolated(
             extracted, "sealing", lambda c: self._sealed(c, keys, now), _refuser(results)
         )
-        return [c for c, _ in sealed], [event for _, event in sealed]
+        slots: list[NewEvent | None] = [None] * len(results)
+        for c, event in sealed:
+            slots[c.index] = event
+        for h in held:
+            wanted = {s: keys[s].material() for s in h.admitted.subjects()[1]}
+            try:
+                indexes, columns, failed = self.fast.seal(h.admitted, wanted, now)
+            except BATCH_FAULTS:
+                raise
+            except Exception as exc:
+                # What it held is gone with it: each of those inputs is rejected (internal).
+                problem = internal_problem(exc, f"sealing (the {self.fast.name} preparer)")
+                declined = set(h.admitted.declined())
+                for i in range(len(h.inputs)):
+                    if i not in declined:
+                        results[h.base + i] = Rejected((problem,))
+                continue
+            streams = [self._stream(s) for s in columns[1]]
+            for i, event in zip(
+                indexes,
+                map(NewEvent._make, zip(columns[0], streams, *columns[2:], strict=False)),
+                strict=True,
+            ):
+                slots[h.base + i] = event
+            for i, reason in failed:
+                results[h.base + i] = Rejected((internal_problem(RuntimeError(reason), "sealing"),))
+        order = [i for i, e in enumerate(slots) if e is not None]
+        return order, [slots[i] for i in order]  # type: ignore[misc]
+
+    def _stream(self, raw: bytes) -> UUID:
+        """The stream id of 16 bytes, one object per stream (a batch repeats its learners)."""
+        stream = self._streams.get(raw)
+        if stream is None:
+            if len(self._streams) >= MAX_STREAMS_CACHED:
+                self._streams.clear()
+            stream = self._streams[raw] = UUID(bytes=raw)
+        return stream
 
     def _sealed(self, c: _Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
         event = c.event

@@ -96,6 +96,8 @@ class IssuerRegistry:
         builtin = _ledger_issuer(catalogue)
         self._by_id: dict[str, Issuer] = {builtin.id: builtin}
         self._by_source: dict[str, Issuer] = {builtin.source: builtin}
+        # Counts changes to the issuers held, so a copy of them knows when it is stale.
+        self.generation = 0
 
     def refresh(self, *, max_age_s: float = 0.0) -> None:
         """Apply registry events recorded since the last refresh.
@@ -137,6 +139,7 @@ class IssuerRegistry:
             self._by_source.pop(old.source, None)
         self._by_id[issuer.id] = issuer
         self._by_source[issuer.source] = issuer
+        self.generation += 1
 
     def get(self, issuer_id: str) -> Issuer | None:
         return self._by_id.get(issuer_id)

@@ -19,6 +19,7 @@ from ledger.dburl import VARIABLE as DATABASE_URL
 from ledger.dburl import DatabaseUrl, PostgresUrl, SQLiteUrl
 from ledger.env import FromEnv, variable
 from ledger.errors import ConfigurationError, MasterKeyMissingError
+from ledger.native import NATIVE_ENV, native_mode
 from schemas.limits import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING, MIN_DEPTH
 
 MASTER_KEY = "LEDGER_MASTER_KEY"
@@ -39,6 +40,7 @@ class Settings(FromEnv):
         max_json_depth: events (and credentials inside them, and presented credentials)
             nesting arrays or objects deeper than this are rejected (``max-depth``).
         batch_size: events per append transaction.
+        native: whether the compiled ingest hot path is used (see :mod:`ledger.native`).
     """
 
     data_dir: Path = variable("LEDGER_DATA_DIR", Path("ledger-data"))
@@ -48,6 +50,7 @@ class Settings(FromEnv):
         "LEDGER_MAX_JSON_DEPTH", DEFAULT_MAX_DEPTH, low=MIN_DEPTH, high=MAX_DEPTH_CEILING
     )
     batch_size: int = variable("LEDGER_BATCH_SIZE", 500, low=1, high=50_000)
+    native: str = variable(NATIVE_ENV, "auto", check=native_mode)
     _master_key: bytes | None = field(default=None, repr=False)
     database: SQLiteUrl | PostgresUrl = field(init=False, compare=False)
 

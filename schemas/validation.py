@@ -187,6 +187,18 @@ class EventValidator:
     def is_valid(self, event: Any) -> bool:
         return not self.validate(event)
 
+    def valid_as(self, event: Any, type_name: str) -> bool:
+        """Whether ``event`` is a valid event of the catalogue type ``type_name`` (the fast
+        verdict only: :meth:`validate` says what is wrong)."""
+        return bool(self._by_type[type_name].is_valid(event))
+
+    def schema_texts(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        """What the compiled preparer (``lll_native``) compiles the same validators from:
+        every schema document as (``$id``, JSON text), and each type's wrapper schema."""
+        resources = [(uri, json.dumps(dict(doc))) for uri, doc in self.catalogue.resources()]
+        wrappers = {t.name: json.dumps(self._wrapper(t)) for t in self.catalogue}
+        return resources, wrappers
+
 
 def _dedupe(problems: Any) -> list[Problem]:
     """Distinct problems, at most MAX_PROBLEMS, then one saying there were more."""

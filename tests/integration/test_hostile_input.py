@@ -148,10 +148,17 @@ def test_an_unexpected_error_in_one_input_rejects_it_internal_with_an_error_id(
 
 
 def test_an_unexpected_error_while_validating_is_that_inputs_rejection(
-    make_ledger: LedgerBuilder, monkeypatch: pytest.MonkeyPatch
+    make_ledger: LedgerBuilder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ledger = make_ledger()
     real = ledger.pipeline.validator.validate
+
+    def broken(raws: Any, channel: Any) -> Any:
+        raise RuntimeError("the batch preparer broke")
+
+    # The batch preparer fails first: the group takes the pipeline's own path, where the
+    # validator then fails on one input.
+    monkeypatch.setattr(ledger.pipeline.fast, "admit", broken)
 
     def fragile(event: Any) -> Any:
         if isinstance(event, dict) and event.get("id") == "trips":
@@ -162,6 +169,23 @@ def test_an_unexpected_error_while_validating_is_that_inputs_rejection(
     results = ledger.ingest([course("a"), course("trips"), course("b")], FILE)
     assert [type(r).__name__ for r in results] == ["Accepted", "Rejected", "Accepted"]
     assert results[1].problems[0].rule == "internal"  # type: ignore[union-attr]
+    assert "batch preparer failed (RuntimeError) on a group of 3 inputs" in caplog.text
+
+
+def test_a_fault_while_sealing_rejects_what_the_batch_preparer_held(
+    make_ledger: LedgerBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = make_ledger()
+
+    def broken(admitted: Any, keys: Any, now: str) -> Any:
+        raise RuntimeError("sealing broke")
+
+    monkeypatch.setattr(ledger.pipeline.fast, "seal", broken)
+    before = ledger.recorder.max_position()
+    results = ledger.ingest([course("a"), b"{", course("b")], FILE)
+    assert [type(r).__name__ for r in results] == ["Rejected"] * 3
+    assert [r.problems[0].rule for r in results] == ["internal", "json", "internal"]  # type: ignore[union-attr]
+    assert ledger.recorder.max_position() == before
 
 
 @backends

@@ -36,7 +36,17 @@ def test_the_core_reads_only_its_own_variables() -> None:
         "LEDGER_DATA_DIR",
         "LEDGER_MAX_EVENT_BYTES",
         "LEDGER_MAX_JSON_DEPTH",
+        "LEDGER_NATIVE",
     ]
+
+
+def test_the_native_mode_is_one_of_three() -> None:
+    assert Settings.from_env({}).native == "auto"
+    assert Settings.from_env({"LEDGER_NATIVE": " OFF "}).native == "off"
+    with pytest.raises(
+        ConfigurationError, match="LEDGER_NATIVE: 'fastest' is not one of auto, off, require"
+    ):
+        Settings.from_env({"LEDGER_NATIVE": "fastest"})
 
 
 def test_the_embedded_database_follows_the_data_dir() -> None:
