@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 
 from ledger.integrity import HASH_LEN, Checkpoint, StoredRow, seal
+from ledger.native import chain_copy
 from ledger.notes import SignedCheckpoint
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 from ledger.tiles import TileKey
@@ -75,25 +76,56 @@ class AppendPlan:
     stored: list[Row] = field(default_factory=list)
     slots: list[tuple[str, int]] = field(default_factory=list)
     head: bytes = b""
+    # Stream and version of each new event, in order.
+    versions: list[tuple[UUID, int]] = field(default_factory=list)
+    # The new events' chain hashes, in order: what the append checkpoint keeps for the
+    # Merkle tree (which then never reads the events themselves).
+    hashes: bytes = b""
+    # The new rows as one binary COPY block (see plan_block), when not kept in ``stored``.
+    block: bytes = b""
 
     @property
-    def hashes(self) -> bytes:
-        """The stored events' chain hashes, in order: what the append checkpoint keeps for
-        the Merkle tree (which then never reads the events themselves)."""
-        return b"".join([row[3][:HASH_LEN] for row in self.stored])
+    def count(self) -> int:
+        """How many events are new."""
+        return len(self.versions)
 
     def outcomes(self, positions: Sequence[int]) -> list[AppendOutcome]:
-        """Resolve the plan once the database has assigned ``positions`` to ``stored``."""
+        """Resolve the plan once the database has assigned ``positions`` to the new events."""
         out: list[AppendOutcome] = []
         for kind, ref in self.slots:
             if kind == "new":
-                stream, version, _, _ = self.stored[ref]
+                stream, version = self.versions[ref]
                 out.append(Appended(positions[ref], stream, version))
             elif kind == "repeat":
                 out.append(Duplicate(positions[ref]))
             else:
                 out.append(Duplicate(ref))
         return out
+
+
+def _place(
+    plan: AppendPlan, events: Sequence[NewEvent], existing: dict[bytes, int], heads: dict[UUID, int]
+) -> list[tuple[NewEvent, int]]:
+    """Fill ``plan.slots``: which events are new (with their stream versions, moving
+    ``heads``), repeats of an earlier one of the batch, or already stored."""
+    new: list[tuple[NewEvent, int]] = []
+    in_batch: dict[bytes, int] = {}
+    slots = plan.slots
+    for ev in events:
+        if ev.key in existing:
+            slots.append(("stored", existing[ev.key]))
+            continue
+        earlier = in_batch.get(ev.key)
+        if earlier is not None:
+            slots.append(("repeat", earlier))
+            continue
+        version = heads.get(ev.stream, 0) + 1
+        heads[ev.stream] = version
+        in_batch[ev.key] = len(new)
+        plan.versions.append((ev.stream, version))
+        new.append((ev, version))
+        slots.append(("new", len(new) - 1))
+    return new
 
 
 def plan_append(
@@ -111,23 +143,34 @@ def plan_append(
         prev: the hash of the last stored event (the chain head).
     """
     plan = AppendPlan(head=prev)
-    in_batch: dict[bytes, int] = {}
-    for ev in events:
-        if ev.key in existing:
-            plan.slots.append(("stored", existing[ev.key]))
-            continue
-        earlier = in_batch.get(ev.key)
-        if earlier is not None:
-            plan.slots.append(("repeat", earlier))
-            continue
-        version = heads.get(ev.stream, 0) + 1
-        heads[ev.stream] = version
+    for ev, version in _place(plan, events, existing, heads):
         state, prev = seal(prev, ev.stream, version, ev.topic, ev.key, ev.body, ev.content)
-        index = len(plan.stored)
-        in_batch[ev.key] = index
         plan.stored.append((ev.stream, version, ev.topic, state))
-        plan.slots.append(("new", index))
     plan.head = prev
+    plan.hashes = b"".join([row[3][:HASH_LEN] for row in plan.stored])
+    return plan
+
+
+def plan_block(
+    events: Sequence[NewEvent],
+    existing: dict[bytes, int],
+    heads: dict[UUID, int],
+    prev: bytes,
+    first: int,
+) -> AppendPlan:
+    """:func:`plan_append` with the new rows encoded as one binary COPY block (positions
+    from ``first``) by :func:`ledger.fastpath.chain_copy` instead of kept as rows."""
+    plan = AppendPlan(head=prev)
+    new = _place(plan, events, existing, heads)
+    if new:
+        plan.block, plan.hashes, plan.head = chain_copy()(
+            prev,
+            first,
+            [
+                (ev.stream.bytes, version, ev.topic, ev.key, ev.body, ev.content)
+                for ev, version in new
+            ],
+        )
     return plan
 
 

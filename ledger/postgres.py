@@ -17,12 +17,11 @@ from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
-    Row,
     StreamHeads,
     Trackings,
     as_trackings,
     check_partition,
-    plan_append,
+    plan_block,
 )
 from ledger.postgres_tree import TREE_GUARDED, PostgresTreeTables, tree_statements
 from ledger.recorders import PostgresEventsourcing
@@ -173,17 +172,35 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         )
         row = c.fetchone()
         prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
-        existing = self._positions(c, list({e.key for e in events}))
         heads = self._heads.read(
             list({e.stream for e in events}),
             last,
             changed_since=lambda position: self._versions(c, "notification_id > %b", position),
             load=lambda streams: self._versions_of(c, streams),
         )
-        plan = plan_append(events, existing, heads, prev)
+        # Optimistic: the batch is planned as if none of it were stored yet, and the
+        # unique index on keys, which the COPY checks anyway, catches any that is (a
+        # redelivery). Only then are the keys looked up and the batch planned again: in the
+        # common case the database is spared a second index probe per event.
+        plan = plan_block(events, {}, dict(heads), prev, last + 1)
+        if plan.count:
+            try:
+                with c.connection.transaction():
+                    self._copy_block(c, plan.block)
+            except psycopg.errors.UniqueViolation:
+                existing = self._positions(c, list({e.key for e in events}))
+                plan = plan_block(events, existing, dict(heads), prev, last + 1)
+                if plan.count:
+                    self._copy_block(c, plan.block)
         positions: list[int] = []
-        if plan.stored:
-            positions = self._copy_events(c, plan.stored, last)
+        if plan.count:
+            end = last + plan.count
+            c.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+                (self.t_events, end),
+                prepare=True,
+            )
+            positions = list(range(last + 1, end + 1))
             c.execute(
                 f"INSERT INTO {self.t_checkpoints}"
                 " (first_position, last_position, count, head, hashes) VALUES (%s, %s, %s, %s, %s)",
@@ -193,6 +210,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
             self.eventsourcing.notify(c)
         for position in as_trackings(tracking):
             self.eventsourcing.insert_tracking(c, position)
+        heads.update(plan.versions)
         return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
 
     def _versions(self, c: psycopg.Cursor[DictRow], where: str, value: Any) -> dict[UUID, int]:
@@ -218,31 +236,21 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         )
         return {r["originator_id"]: r["v"] for r in c.fetchall() if r["v"] is not None}
 
-    def _copy_events(
-        self, c: psycopg.Cursor[DictRow], stored: Sequence[Row], last: int
-    ) -> list[int]:
-        """Insert rows into eventsourcing's events table with binary COPY.
+    def _copy_block(self, c: psycopg.Cursor[DictRow], block: bytes) -> None:
+        """Insert a binary COPY block of rows (see :func:`ledger.persistence.plan_block`)
+        into eventsourcing's events table.
 
         COPY is several times faster than the recorder's INSERT of a composite array.
-        Under the EXCLUSIVE lock this transaction is the only writer and ``last`` the
-        log's last position, so the rows take the positions after it, given explicitly
-        (the unique index on positions would refuse any clash); the column's sequence
-        is then moved past them for anyone inserting through eventsourcing.
+        Under the EXCLUSIVE lock this transaction is the only writer and the rows take the
+        positions after the log's last, given explicitly (the unique index on positions
+        would refuse any clash); the column's sequence is then moved past them for anyone
+        inserting through eventsourcing.
         """
         with c.copy(
             f"COPY {self.t_events} (notification_id, originator_id, originator_version,"
             " topic, state) FROM STDIN (FORMAT BINARY)"
         ) as cp:
-            cp.set_types(["int8", "uuid", "int8", "text", "bytea"])
-            for position, values in enumerate(stored, start=last + 1):
-                cp.write_row((position, *values))
-        end = last + len(stored)
-        c.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
-            (self.t_events, end),
-            prepare=True,
-        )
-        return list(range(last + 1, end + 1))
+            cp.write(block)
 
     # -- reads ----------------------------------------------------------------------------
 
