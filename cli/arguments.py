@@ -133,4 +133,16 @@ def add_bench_commands(
     lg.add_argument("--postgres-url", help="also on PostgreSQL (default LEDGER_BENCH_POSTGRES_URL)")
     lg.add_argument("--out", help="JSON results file (default bench-results/log-<time>.json)")
     add_json(lg)
+    sc = s.add_parser(
+        "scale", help="PostgreSQL ingest until tens of millions are stored; rebuild and reads then"
+    )
+    sc.add_argument(
+        "--events", type=at_least_one, default=20_000_000, help="events to store (default 20 M)"
+    )
+    sc.add_argument("--chunk", type=at_least_one, default=1_000_000, help="events per rate shown")
+    sc.add_argument("--batch", type=at_least_one, default=2000, help="events per append")
+    sc.add_argument("--reads", type=at_least_one, default=2000, help="learner-record reads timed")
+    sc.add_argument("--keep", action="store_true", help="keep the schema (default: dropped)")
+    sc.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
+    sc.add_argument("--out", help="JSON results file (default bench-results/scale-<time>.json)")
     p.set_defaults(handler=handler)
