@@ -22,19 +22,18 @@ are at millions of events, and how long `ledger audit check` takes beside the ch
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.cpu import database_cpu
 from bench.databases import Fresh, backends, postgres_base, settings_for
 from bench.log_proofs import SYNTHETIC, Advance, measure_proofs, proof_sizes, proof_table
 from bench.report import conclude, machine, table
@@ -66,38 +65,20 @@ def _batches(lines: Sequence[bytes], batch: int) -> Iterator[tuple[Sequence[byte
     return ((lines[i : i + batch], Channel("file")) for i in range(0, len(lines), batch))
 
 
-def _database_cpu() -> float:
-    """CPU seconds used so far by this machine's PostgreSQL processes (their server,
-    backends and background workers, from /proc): 0 where there are none, as for SQLite,
-    whose work is this process's own."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
-        if name == "postgres":
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
 def _ingest_then_grow(settings: Settings, data: _Events, batch: int) -> dict[str, float]:
     """Ingest everything, then grow the tree over it; CPU (this process's and the
     database server's) and wall seconds of each."""
     with Ledger.open(settings) as ledger:
         register_issuers(ledger, data.issuers)
-        db, cpu, wall = _database_cpu(), time.process_time(), time.perf_counter()
+        db, cpu, wall = database_cpu(), time.process_time(), time.perf_counter()
         for _ in ledger.ingest_stream(_batches(data.lines, batch)):
             pass
         ingest_cpu, ingest_wall = time.process_time() - cpu, time.perf_counter() - wall
-        ingest_db = _database_cpu() - db
-        db, cpu, wall = _database_cpu(), time.process_time(), time.perf_counter()
+        ingest_db = database_cpu() - db
+        db, cpu, wall = database_cpu(), time.process_time(), time.perf_counter()
         size = LogTree(ledger.recorder).grow()
         tree_cpu, tree_wall = time.process_time() - cpu, time.perf_counter() - wall
-        tree_db = _database_cpu() - db
+        tree_db = database_cpu() - db
         _same_size(ledger, size)
     return _run(size, ingest_cpu, ingest_wall, tree_cpu, tree_wall, ingest_db, tree_db)
 
@@ -112,16 +93,16 @@ def _ingest_growing(settings: Settings, data: _Events, batch: int) -> dict[str, 
         register_issuers(ledger, data.issuers)
         tree = LogTree(ledger.recorder)
         tree_cpu = tree_wall = tree_db = 0.0
-        db, cpu, wall = _database_cpu(), time.process_time(), time.perf_counter()
+        db, cpu, wall = database_cpu(), time.process_time(), time.perf_counter()
         for _ in ledger.ingest_stream(_batches(data.lines, batch)):
             # The appends run in this thread: while it grows, the server serves only that.
-            grow_db, grow_cpu, grow_wall = _database_cpu(), time.thread_time(), time.perf_counter()
+            grow_db, grow_cpu, grow_wall = database_cpu(), time.thread_time(), time.perf_counter()
             size = tree.grow()
             tree_cpu += time.thread_time() - grow_cpu
             tree_wall += time.perf_counter() - grow_wall
-            tree_db += _database_cpu() - grow_db
+            tree_db += database_cpu() - grow_db
         total_cpu, total_wall = time.process_time() - cpu, time.perf_counter() - wall
-        total_db = _database_cpu() - db
+        total_db = database_cpu() - db
         _same_size(ledger, size)
     return _run(
         size, total_cpu - tree_cpu, total_wall - tree_wall, tree_cpu, tree_wall,

@@ -55,6 +55,11 @@ def add_bench_commands(
     ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
     ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
     ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
+    ing.add_argument(
+        "--workers",
+        action="store_true",
+        help="also drain the backlog with one and with two worker processes (the write lock)",
+    )
     pj = s.add_parser("projections", help="learner record rebuild: events/s against read+decode")
     pj.add_argument("--events", type=int, default=100_000)
     pj.add_argument(

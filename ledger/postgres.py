@@ -26,7 +26,7 @@ from ledger.persistence import (
 from ledger.postgres_tree import TREE_GUARDED, PostgresTreeTables, tree_statements
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
-from ledger.transactions import postgres_failures
+from ledger.transactions import LockClock, postgres_failures
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
@@ -97,6 +97,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         self.t_learner_keys = q + "ledger_learner_keys"
         self.name_tree_tables(q)
         self._heads = StreamHeads()
+        self.lock = LockClock()
         with postgres_failures(f"connection to {self.url}"):
             self.eventsourcing = PostgresEventsourcing(
                 self.database,
@@ -156,6 +157,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
             return []
         with self._tx(commit=True) as c:
             outcomes, update = self._append(c, events, tracking)
+        self.lock.released()
         self._heads.committed(update)
         return outcomes
 
@@ -164,7 +166,9 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
     ) -> tuple[list[AppendOutcome], HeadsUpdate]:
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
         # the chain head, stream versions and key checks below race-free.
+        self.lock.asked()
         self.eventsourcing.lock_events(c)
+        self.lock.granted()
         c.execute(
             f"SELECT notification_id AS n, substring(state from 1 for {HASH_LEN}) AS h"
             f" FROM {self.t_events} ORDER BY notification_id DESC LIMIT 1",
@@ -237,14 +241,11 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         return {r["originator_id"]: r["v"] for r in c.fetchall() if r["v"] is not None}
 
     def _copy_block(self, c: psycopg.Cursor[DictRow], block: bytes) -> None:
-        """Insert a binary COPY block of rows (see :func:`ledger.persistence.plan_block`)
-        into eventsourcing's events table.
-
-        COPY is several times faster than the recorder's INSERT of a composite array.
-        Under the EXCLUSIVE lock this transaction is the only writer and the rows take the
-        positions after the log's last, given explicitly (the unique index on positions
-        would refuse any clash); the column's sequence is then moved past them for anyone
-        inserting through eventsourcing.
+        """Insert a binary COPY block of rows (:func:`ledger.persistence.plan_block`) into
+        eventsourcing's events table: several times faster than its INSERT of an array.
+        Under the EXCLUSIVE lock this is the only writer; the rows' positions, given
+        explicitly, follow the log's last (the unique index refuses any clash), and the
+        column's sequence is then moved past them for anyone inserting through eventsourcing.
         """
         with c.copy(
             f"COPY {self.t_events} (notification_id, originator_id, originator_version,"
@@ -390,6 +391,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
                 (learner_id,),
             )
             outcomes, update = self._append(c, events, None)
+        self.lock.released()
         self._heads.committed(update)
         # The old row version holds the wrapped key until vacuumed; reclaim it now.
         with self._failures("VACUUM after erasure"), self.datastore.get_connection() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol, TypeVar
@@ -101,3 +102,28 @@ def sqlite_immediate(cursor: C) -> Iterator[C]:
         with contextlib.suppress(sqlite3.Error, PersistenceError):
             cursor.execute("ROLLBACK")
         raise
+
+
+class LockClock:
+    """How long this process's appends waited for the events table's write lock and held
+    it (through their commit): what a second writer on the same database costs."""
+
+    def __init__(self) -> None:
+        self.appends = 0
+        self.waited_s = 0.0
+        self.held_s = 0.0
+        self._asked = self._granted = 0.0
+
+    def asked(self) -> None:
+        self._asked = time.perf_counter()
+
+    def granted(self) -> None:
+        self._granted = time.perf_counter()
+        self.waited_s += self._granted - self._asked
+
+    def released(self) -> None:
+        self.appends += 1
+        self.held_s += time.perf_counter() - self._granted
+
+    def figures(self) -> dict[str, float]:
+        return {"appends": self.appends, "lock_waited_s": self.waited_s, "lock_held_s": self.held_s}

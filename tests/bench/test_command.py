@@ -12,6 +12,7 @@ from bench.fuzz import run_fuzz_bench
 from bench.ingest import run_ingest_bench
 from bench.log import run_log_bench
 from bench.projections import run_projection_bench
+from bench.scale import run_scale_bench
 from cli.commands import BENCH_GROUP, installed_benchmark
 from cli.main import build_parser
 
@@ -22,6 +23,7 @@ RUNS = {
     "api": run_api_bench,
     "fuzz": run_fuzz_bench,
     "log": run_log_bench,
+    "scale": run_scale_bench,
 }
 
 
