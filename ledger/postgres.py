@@ -212,8 +212,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
                 prepare=True,
             )
             self.eventsourcing.notify(c)
-        for position in as_trackings(tracking):
-            self.eventsourcing.insert_tracking(c, position)
+        self.eventsourcing.insert_trackings(c, as_trackings(tracking))
         heads.update(plan.versions)
         return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
 

@@ -75,6 +75,44 @@ class PostgresEventsourcing:
         position recorded for its name fails (IntegrityError), and the transaction with it."""
         self.recorder._insert_tracking(curs, tracking)
 
+    def insert_trackings(self, curs: Cursor[DictRow], trackings: Sequence[Tracking]) -> None:
+        """:meth:`insert_tracking` for several names in one statement (a Kafka poll has a
+        position per partition: one round trip, not one each); any one not beyond the
+        position recorded for its name fails the lot (IntegrityError)."""
+        from eventsourcing.persistence import IntegrityError
+        from psycopg.sql import SQL, Identifier
+
+        names = [t.application_name for t in trackings]
+        if (
+            len(trackings) < 2
+            or len(set(names)) < len(names)
+            or not self.datastore.single_row_tracking
+        ):
+            for tracking in trackings:
+                self.insert_tracking(curs, tracking)
+            return
+        self.recorder._check_has_multi_row_tracking_table(curs)
+        table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(self.recorder.tracking_table_name)
+        )
+        # eventsourcing's single-row upsert (insert_tracking_statement), for many rows.
+        curs.execute(
+            SQL(
+                "INSERT INTO {0} (application_name, notification_id)"
+                " SELECT * FROM unnest(%s::text[], %s::bigint[])"
+                " ON CONFLICT (application_name) DO UPDATE"
+                " SET notification_id = EXCLUDED.notification_id"
+                " WHERE {0}.notification_id < EXCLUDED.notification_id"
+                " RETURNING application_name"
+            ).format(table),
+            (names, [t.notification_id for t in trackings]),
+            prepare=True,
+        )
+        recorded = {row["application_name"] for row in curs.fetchall()}
+        if len(recorded) < len(names):
+            behind = sorted(set(names) - recorded)
+            raise IntegrityError(f"Failed to record tracking for {', '.join(behind)}")
+
     def max_tracking_id(self, curs: Cursor[DictRow], name: str) -> int | None:
         """The last position recorded for ``name`` (``None`` before the first), read on
         ``curs``: one attempt, where the public method makes ten."""

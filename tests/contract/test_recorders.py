@@ -33,6 +33,7 @@ CALLED = {
     (es_postgres.PostgresProcessRecorder, "_lock_table"): ["self", "curs"],
     (es_postgres.PostgresProcessRecorder, "_notify_channel"): ["self", "curs"],
     (es_postgres.PostgresProcessRecorder, "_insert_tracking"): ["self", "curs", "tracking"],
+    (es_postgres.PostgresProcessRecorder, "_check_has_multi_row_tracking_table"): ["self", "c"],
     (es_postgres.PostgresProcessRecorder, "_max_tracking_id"): [
         "self",
         "application_name",
@@ -248,3 +249,30 @@ def test_postgres_tracking_is_recorded_in_our_transaction_and_a_stale_one_refuse
         stale()
     # The whole transaction rolled back, the partition that was ahead included.
     assert (max_tracking_id("kafka:t:0"), max_tracking_id("kafka:t:1")) == (10, 3)
+
+
+def test_postgres_trackings_of_many_names_go_in_one_statement_and_a_stale_one_fails_all(
+    pg_es: PostgresEventsourcing,
+) -> None:
+    names = [f"kafka:t:{p}" for p in range(32)]
+
+    def positions() -> list[int | None]:
+        with pg_es.datastore.get_connection() as conn, conn.cursor() as curs:
+            return [pg_es.max_tracking_id(curs, n) for n in names]
+
+    with pg_es.datastore.transaction(commit=True) as curs:
+        pg_es.insert_trackings(curs, [Tracking(n, 10 + p) for p, n in enumerate(names)])
+    assert positions() == [10 + p for p in range(32)]
+    with pg_es.datastore.transaction(commit=True) as curs:
+        pg_es.insert_trackings(curs, [Tracking(n, 100 + p) for p, n in enumerate(names[:5])])
+    assert positions() == [100 + p for p in range(5)] + [10 + p for p in range(5, 32)]
+
+    def stale(name: str, position: int) -> None:
+        with pg_es.datastore.transaction(commit=True) as curs:
+            pg_es.insert_trackings(curs, [Tracking(names[9], 500), Tracking(name, position)])
+
+    with pytest.raises(CONFLICTS, match=names[0]):
+        stale(names[0], 100)  # not beyond the position recorded
+    with pytest.raises(CONFLICTS):
+        stale(names[9], 400)  # the same name twice: one by one, the second not beyond the first
+    assert positions()[9] == 19  # each transaction rolled back whole
