@@ -28,6 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from bench.databases import drop_schemas, postgres_base, settings_for
 from bench.report import conclude, machine, percentile, table
 from bench.seeding import demo_population, register_issuers
+from cli.output import progress_bar
 from ledger.application import Ledger
 from ledger.collector import tune_gc
 from ledger.dburl import DatabaseUrl, PostgresUrl
@@ -176,11 +177,12 @@ def run_scale_bench(args: argparse.Namespace) -> int:
         store = open_projection_store(settings)
         try:
             with Ledger.open(settings) as ledger:
-                console.print("rebuilding the learner record")
                 runner = Projector(ledger, store, LearnerRecordProjection())
-                began = time.perf_counter()
-                covered = runner.rebuild()
-                rebuild_s = time.perf_counter() - began
+                head = ledger.recorder.max_position()
+                with progress_bar("rebuild the learner record", head) as advance:
+                    began = time.perf_counter()
+                    covered = runner.rebuild(advance)
+                    rebuild_s = time.perf_counter() - began
                 reads = _reads(ledger, store, _stored_learners(events, args.events, args.reads))
         finally:
             store.close()

@@ -2,20 +2,26 @@
 
 File ingest, the Kafka worker and the HTTP API all hand batches of raw events to
 :class:`IngestPipeline`; each input comes back accepted (with its position), recognised
-as a duplicate, or rejected with problems naming the field and the rule.
+as a duplicate, or rejected with problems naming the field and the rule. A batch
+preparer (:mod:`ledger.fastpath`, compiled or in Python) takes what it can of each batch
+at once; the inputs it declines take this module's own path, event by event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import orjson
 
-from credentials.inbound import issuer_binding, verification_record, verify_embedded
-from credentials.verification import Failure, Verification
+from ledger.candidates import (
+    Candidate,
+    Held,
+    check_corrections,
+    check_embedded,
+    refuser,
+    reject,
+)
 from ledger.crypto import DataKey, extract_personal, seal_personal
 from ledger.fastpath import AdmittedBatch, BatchPreparer, batch_preparer, declined_all
 from ledger.faults import BATCH_FAULTS, internal_problem, isolated, log
@@ -30,8 +36,8 @@ from ledger.records import (
     learner_stream,
     utc_now,
 )
-from ledger.registry import Issuer, IssuerRegistry
-from schemas.catalogue import Catalogue, EventType
+from ledger.registry import IssuerRegistry
+from schemas.catalogue import Catalogue
 from schemas.limits import (
     DEFAULT_MAX_DEPTH,
     MAX_PATH_CHARS,
@@ -39,50 +45,10 @@ from schemas.limits import (
     parser_refused_depth,
     too_deep,
 )
-from schemas.names import CREDENTIAL_ISSUED
-from schemas.validation import EventValidator, Problem, format_path
+from schemas.validation import EventValidator, format_path
 
-CORRECTIONS = "corrections"
 # Stream ids kept as objects by the pipeline (a learner's recur batch after batch).
 MAX_STREAMS_CACHED = 100_000
-# The rule an embedded credential's failure breaks, where it is not its proof.
-RULES = {Failure.TOO_DEEP: "max-depth", Failure.ISSUER_NOT_BOUND: "issuer-binding"}
-
-
-def _reject(path: str, rule: str, message: str) -> Rejected:
-    return Rejected((Problem(path, rule, message),))
-
-
-def _refuser(results: list[Result | None]) -> Callable[[int, Problem], None]:
-    """Records an input's refusal in ``results``."""
-
-    def refuse(index: int, problem: Problem) -> None:
-        results[index] = Rejected((problem,))
-
-    return refuse
-
-
-@dataclass(slots=True)
-class _Candidate:
-    index: int
-    event: dict[str, Any]
-    etype: EventType
-    issuer: Issuer
-    key: bytes
-    stripped: dict[str, Any] | None = None
-    personal: list[tuple[list[str | int], Any]] | None = None
-    verification: dict[str, str] | None = None
-
-
-@dataclass(slots=True)
-class _Held:
-    """One group of a batch: where it starts, its inputs, how they came, what the batch
-    preparer took of them."""
-
-    base: int
-    inputs: list[bytes | str]
-    channel: Channel
-    admitted: AdmittedBatch
 
 
 class IngestPipeline:
@@ -170,11 +136,11 @@ class IngestPipeline:
             self.fast.set_issuers(self.registry.all())
             self._issuers_seen = self.registry.generation
         results: list[Result | None] = []
-        candidates: list[_Candidate] = []
-        held: list[_Held] = []
+        candidates: list[Candidate] = []
+        held: list[Held] = []
         for raws, channel in groups:
             inputs = raws if isinstance(raws, list) else list(raws)
-            one = _Held(len(results), inputs, channel, self._admit_batch(inputs, channel))
+            one = Held(len(results), inputs, channel, self._admit_batch(inputs, channel))
             results.extend([None] * len(inputs))
             held.append(one)
             for i in one.admitted.declined():
@@ -199,7 +165,7 @@ class IngestPipeline:
             return declined_all(len(inputs))
 
     def _take(
-        self, held: _Held, i: int, results: list[Result | None], candidates: list[_Candidate]
+        self, held: Held, i: int, results: list[Result | None], candidates: list[Candidate]
     ) -> None:
         """Input ``i`` of a group, through this pipeline's own path."""
         index = held.base + i
@@ -222,53 +188,53 @@ class IngestPipeline:
             results[index] = (
                 Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)
             )
-        return [r if r is not None else _reject("", "internal", "not processed") for r in results]
+        return [r if r is not None else reject("", "internal", "not processed") for r in results]
 
-    def _admit(self, index: int, raw: bytes | str, channel: Channel) -> _Candidate | Rejected:
+    def _admit(self, index: int, raw: bytes | str, channel: Channel) -> Candidate | Rejected:
         data = raw.encode() if isinstance(raw, str) else raw
         if len(data) > self.max_event_bytes:
-            return _reject(
+            return reject(
                 "", "max-size", f"event is {len(data)} bytes; the limit is {self.max_event_bytes}"
             )
         try:
             event = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             if parser_refused_depth(exc):
-                return _reject("", "max-depth", depth_message(self.max_json_depth))
-            return _reject("", "json", f"not valid JSON: {exc}")
+                return reject("", "max-depth", depth_message(self.max_json_depth))
+            return reject("", "json", f"not valid JSON: {exc}")
         limit = self.max_json_depth
         if (where := too_deep(data, event, limit)) is not None:
-            return _reject(format_path(where)[:MAX_PATH_CHARS], "max-depth", depth_message(limit))
+            return reject(format_path(where)[:MAX_PATH_CHARS], "max-depth", depth_message(limit))
         problems = self.validator.validate(event)
         if problems:
             return Rejected(tuple(problems))
         source: str = event["source"]
         issuer = self.registry.by_source(source)
         if issuer is None:
-            return _reject(
+            return reject(
                 "source", "registered-issuer", "no registered issuer publishes from this source"
             )
         if channel.issuer_id is not None and issuer.id != channel.issuer_id:
-            return _reject(
+            return reject(
                 "source",
                 "matches-channel",
                 f"source belongs to issuer {issuer.id!r}, but this channel is "
                 f"authenticated as issuer {channel.issuer_id!r}",
             )
         if not issuer.active:
-            return _reject("source", "active-issuer", f"issuer {issuer.id!r} is suspended")
+            return reject("source", "active-issuer", f"issuer {issuer.id!r} is suspended")
         if event["type"] not in issuer.types:
-            return _reject(
+            return reject(
                 "type",
                 "issuer-authorised",
                 f"issuer {issuer.id!r} is not registered to publish {event['type']}",
             )
         etype = self.catalogue.get(event["type"])
-        return _Candidate(index, event, etype, issuer, idempotency_key(source, event["id"]))
+        return Candidate(index, event, etype, issuer, idempotency_key(source, event["id"]))
 
     def _check_learners(
-        self, candidates: list[_Candidate], results: list[Result | None], held: list[_Held]
-    ) -> list[_Candidate]:
+        self, candidates: list[Candidate], results: list[Result | None], held: list[Held]
+    ) -> list[Candidate]:
         subjects = {c.event["subject"] for c in candidates if "subject" in c.event}
         for h in held:
             subjects.update(h.admitted.subjects()[0])
@@ -291,107 +257,49 @@ class IngestPipeline:
             elif c.key in stored:
                 results[c.index] = Duplicated(stored[c.key])
             else:
-                results[c.index] = _reject(
+                results[c.index] = reject(
                     "subject", "not-erased", "this learner was erased; no new events are accepted"
                 )
         return kept
 
     def _check_corrections(
         self,
-        candidates: list[_Candidate],
+        candidates: list[Candidate],
         results: list[Result | None],
         in_flight: Set[bytes],
-        held: list[_Held],
-    ) -> list[_Candidate]:
-        fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
-        if not fixes:
-            return candidates
-        targets = {
-            c.index: idempotency_key(
-                c.event["data"]["target"]["source"], c.event["data"]["target"]["id"]
-            )
-            for c in fixes
-        }
-        wanted = set(targets.values())
-        known = set(self.recorder.positions_of(list(wanted))) | (wanted & in_flight)
+        held: list[Held],
+    ) -> list[Candidate]:
         # A correction may refer to an event earlier in this batch, whichever path took it.
-        earlier = iter([(h.base + i, key) for h in held for i, key in h.admitted.held_keys()])
-        pending = next(earlier, None)
-        kept = []
-        for c in candidates:
-            while pending is not None and pending[0] < c.index:
-                known.add(pending[1])
-                pending = next(earlier, None)
-            if c.etype.category == CORRECTIONS:
-                target = c.event["data"]["target"]
-                if target["source"] != c.event["source"]:
-                    results[c.index] = _reject(
-                        "data.target.source",
-                        "own-events-only",
-                        "an issuer may retract or correct only its own events",
-                    )
-                    continue
-                if targets[c.index] not in known:
-                    results[c.index] = _reject(
-                        "data.target", "exists", "no stored event has this source and id"
-                    )
-                    continue
-            kept.append(c)
-            known.add(c.key)
-        return kept
+        earlier = [(h.base + i, key) for h in held for i, key in h.admitted.held_keys()]
+        return check_corrections(
+            candidates, results, in_flight, earlier, self.recorder.positions_of
+        )
 
     def _check_embedded(
-        self, candidates: list[_Candidate], results: list[Result | None]
-    ) -> list[_Candidate]:
-        # Only events embedding an issuer-signed credential pay for its canonicalisation.
-        checked_at = self.clock()
-
-        def verify(c: _Candidate) -> Verification | None:
-            embedded = (
-                c.event["data"].get("embedded") if c.event["type"] == CREDENTIAL_ISSUED else None
-            )
-            if embedded is None:
-                return None
-            outcome = verify_embedded(embedded, max_depth=self.max_json_depth)
-            if outcome:
-                # A valid proof by someone else proves nothing about this issuer.
-                bound = issuer_binding(embedded, c.issuer.dids)
-                if not bound:
-                    return bound
-                c.verification = verification_record(embedded, outcome, checked_at)
-            return outcome
-
-        kept = []
-        for c, outcome in isolated(
-            candidates, "verifying the credential of", verify, _refuser(results)
-        ):
-            if outcome is not None and not outcome:
-                rule = RULES.get(outcome.failure, "proof") if outcome.failure else "proof"
-                results[c.index] = _reject("data.embedded.credential", rule, outcome.reason)
-                continue
-            kept.append(c)
-        return kept
+        self, candidates: list[Candidate], results: list[Result | None]
+    ) -> list[Candidate]:
+        return check_embedded(candidates, results, self.clock(), self.max_json_depth)
 
     def _seal(
-        self, candidates: list[_Candidate], results: list[Result | None], held: list[_Held]
+        self, candidates: list[Candidate], results: list[Result | None], held: list[Held]
     ) -> tuple[list[int], list[NewEvent]]:
         """Encrypt each input's personal data and encode its record, on both paths; the
         indexes of the inputs sealed, in input order, and their events (one whose encoding
         fails is rejected as ``internal``)."""
 
-        def extract(c: _Candidate) -> None:
+        def extract(c: Candidate) -> None:
             if c.etype.personal_paths:
                 c.stripped, c.personal = extract_personal(c.event["data"], c.etype.personal_paths)
 
         stage = "extracting the personal data of"
-        extracted = [c for c, _ in isolated(candidates, stage, extract, _refuser(results))]
+        extracted = [c for c, _ in isolated(candidates, stage, extract, refuser(results))]
         needs_key = {c.event["subject"] for c in extracted if c.personal}
         for h in held:
             needs_key.update(h.admitted.subjects()[1])
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
         sealed = isolated(
-            extracted, "sealing", lambda c: self._sealed(c, keys, now), _refuser(results)
+            extracted, "sealing", lambda c: self._sealed(c, keys, now), refuser(results)
         )
         slots: list[NewEvent | None] = [None] * len(results)
         for c, event in sealed:
@@ -413,14 +321,15 @@ class IngestPipeline:
             streams = [self._stream(s) for s in columns[1]]
             for i, event in zip(
                 indexes,
-                map(NewEvent._make, zip(columns[0], streams, *columns[2:], strict=False)),
+                map(NewEvent._make, zip(columns[0], streams, *columns[2:], strict=True)),
                 strict=True,
             ):
                 slots[h.base + i] = event
             for i, reason in failed:
                 results[h.base + i] = Rejected((internal_problem(RuntimeError(reason), "sealing"),))
-        order = [i for i, e in enumerate(slots) if e is not None]
-        return order, [slots[i] for i in order]  # type: ignore[misc]
+        return [i for i, e in enumerate(slots) if e is not None], [
+            e for e in slots if e is not None
+        ]
 
     def _stream(self, raw: bytes) -> UUID:
         """The stream id of 16 bytes, one object per stream (a batch repeats its learners)."""
@@ -431,7 +340,7 @@ class IngestPipeline:
             stream = self._streams[raw] = UUID(bytes=raw)
         return stream
 
-    def _sealed(self, c: _Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
+    def _sealed(self, c: Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
         event = c.event
         subject = event.get("subject")
         stream = learner_stream(subject) if subject else issuer_stream(c.issuer.id)

@@ -15,7 +15,7 @@ from bench.fuzz import fuzz_pipeline, fuzz_world
 from bench.hostile import MUTATIONS, hostile_inputs
 from credentials.jwt import sign_jwt
 from credentials.keys import did_key_of
-from ledger import pipeline as pipeline_module
+from ledger import candidates as candidates_module
 from ledger.crypto import encode_key, generate_key
 from ledger.errors import ConfigurationError
 from ledger.ingest import RejectsFile, ingest_lines
@@ -127,7 +127,7 @@ def test_an_unexpected_error_in_one_input_rejects_it_internal_with_an_error_id(
     def broken(embedded: Any, **kwargs: Any) -> Any:
         raise KeyError(secret)
 
-    monkeypatch.setattr(pipeline_module, "verify_embedded", broken)
+    monkeypatch.setattr(candidates_module, "verify_embedded", broken)
     raws = [
         course("fine-1"),
         issued("boom", {"format": "ob3-jwt", "credential": token}),
@@ -143,7 +143,7 @@ def test_an_unexpected_error_in_one_input_rejects_it_internal_with_an_error_id(
     error_id = problem.message.split("error id ")[1].split(")")[0]
     (record,) = [r for r in caplog.records if error_id in r.getMessage()]
     assert "KeyError" in record.getMessage()
-    assert "pipeline.py" in record.getMessage()
+    assert "candidates.py" in record.getMessage()
     assert secret not in caplog.text
 
 
