@@ -117,7 +117,8 @@ async def _ingest(
             if task.done():
                 task.result()
                 raise RuntimeError("ingest worker stopped early")
-            if first is None and worker.first_records_at is not None:
+            if drain and first is None and worker.first_records_at is not None:
+                # The backlog only: paced and concurrent runs share the CPU with publishers.
                 first = sampler.mark()
             await asyncio.sleep(0.05)
         finished = time.time()
@@ -144,8 +145,9 @@ async def _ingest(
             "p99": round(percentile(latencies, 0.99) * 1000, 1),
             "max": round(max(latencies) * 1000, 1),
         },
-        # CPU of each process kind from the first records to the last commit, per event.
-        "cpu_us_per_event": {k: round(v / counted * 1e6, 1) for k, v in cpu.items()},
+        # The backlog's CPU of each process kind from the first records to the last
+        # commit, per event (None for the runs beside publishers).
+        "cpu_us_per_event": {k: round(v / counted * 1e6, 1) for k, v in cpu.items()} or None,
         "batches": worker.stats.batches,
         "rejected": worker.stats.rejected,
         "worker_startup_seconds": round((worker.first_records_at or finished) - launched, 3)

@@ -30,13 +30,18 @@ from ledger.settings import Settings
 WATCH_S = 0.05
 
 
-def _worker(settings: Settings, config: WorkerConfig, stop: ProcessEvent, out: Any) -> None:
-    """One worker process: consume until ``stop``, then put its figures on ``out``."""
+def _worker(
+    settings: Settings, config: WorkerConfig, go: Any, stop: ProcessEvent, out: Any
+) -> None:
+    """One worker process: once every worker is ready (``go``, a barrier), consume until
+    ``stop``, then put its figures on ``out``. Joining the group together, the workers
+    share the partitions from the first rebalance on."""
 
     async def run() -> dict[str, Any]:
         with Ledger.open(settings) as ledger:
             tune_gc()
             worker = IngestWorker(ledger, config)
+            await asyncio.to_thread(go.wait, 120)
             halt = asyncio.Event()
             task = asyncio.create_task(worker.run(halt))
             while not stop.is_set() and not task.done():
@@ -60,13 +65,13 @@ def drain_with_workers(
 ) -> dict[str, Any]:
     """Drain a published backlog of ``expected`` events with ``workers`` processes."""
     spawn = multiprocessing.get_context("spawn")
-    stop, out = spawn.Event(), spawn.Queue()
+    go, stop, out = spawn.Barrier(workers), spawn.Event(), spawn.Queue()
     with Ledger.open(settings) as ledger:
         base = ledger.recorder.max_position()
         procs = [
             spawn.Process(
                 target=_worker,
-                args=(settings, _named(config, n), stop, out),
+                args=(settings, _named(config, n), go, stop, out),
                 name=f"bench-worker-{n}",
             )
             for n in range(workers)

@@ -1,0 +1,48 @@
+"""`ledger bench ingest --workers` runs end to end, tiny, against the real broker and
+PostgreSQL: the three runs, the references, the backlog's CPU by process kind, and the
+backlog drained by one and by two worker processes with the write lock's figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tests.bench.running import ledger_bench
+from tests.conftest import postgres_url
+from tests.integration.kafka_support import kafka_bootstrap
+
+EVENTS = 3000
+
+
+def test_bench_ingest_saves_every_run_the_cpu_split_and_the_write_lock(tmp_path: Path) -> None:
+    out = tmp_path / "ingest.json"
+    done = ledger_bench(
+        "ingest",
+        *("--events", str(EVENTS), "--paced-rate", "1000", "--reference-events", "200"),
+        *("--postgres-url", postgres_url(), "--bootstrap", kafka_bootstrap()),
+        *("--workers", "--out", str(out)),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, Any] = orjson.loads(out.read_bytes())
+    backlog = report["ledger_via_kafka_backlog"]
+    assert backlog["events"] >= EVENTS - 10
+    assert backlog["rejected"] == 0
+    cpu = backlog["cpu_us_per_event"]
+    assert set(cpu) == {"this process", "its children", "postgresql", "kafka (jvm)"}
+    assert cpu["this process"] > 0
+    assert cpu["its children"] > 0  # the preparing process
+    assert report["ledger_via_kafka_paced"]["cpu_us_per_event"] is None
+    assert isinstance(report["target_met"], bool)
+    assert isinstance(report["paced_p99_target_met"], bool)
+    one, two = report["scale_out"]
+    assert (one["workers"], two["workers"]) == (1, 2)
+    for run in (one, two):
+        assert sum(w["accepted"] for w in run["per_worker"]) == run["events"] == backlog["events"]
+        assert sum(w["appends"] for w in run["per_worker"]) >= run["workers"]
+        assert 0 < run["lock_occupancy"] <= 1
+        assert run["lock_held_ms_per_append"] > 0
+    assert len(two["per_worker"]) == 2  # how they split the partitions depends on timing
+    assert "write lock held" in done.stdout
