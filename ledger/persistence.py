@@ -1,4 +1,5 @@
-"""The store port: what every storage adapter provides, and the append plan they share.
+"""The store port: what every storage adapter provides (the append plan they share is
+:mod:`ledger.plan`).
 
 Adapters (``ledger.sqlite``, ``ledger.postgres``) wrap the ``eventsourcing`` recorders
 for the events table, the notification log and tracking, and add the tables the ledger
@@ -14,19 +15,15 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
-from ledger.integrity import HASH_LEN, Checkpoint, StoredRow, seal
-from ledger.native import chain_copy
+from ledger.integrity import HASH_LEN, Checkpoint, StoredRow
 from ledger.notes import SignedCheckpoint
-from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
+from ledger.records import AppendOutcome, NewEvent
 from ledger.tiles import TileKey
-
-# A row of the events table: stream (originator id), version, topic, state.
-Row = tuple[UUID, int, str, bytes]
 
 # Streams fall into this many slices (the low 4 bits of their id); a read of the log can
 # be limited to the streams of one part of them, so that work on different streams (a
@@ -63,115 +60,6 @@ class KeyRecord:
     @property
     def erased(self) -> bool:
         return self.wrapped is None
-
-
-@dataclass
-class AppendPlan:
-    """What one append will write, decided under the write lock.
-
-    ``slots[i]`` says what became of input ``i``: an index into ``stored`` (new, or a
-    repeat of an earlier event of the same batch) or the position of an existing event.
-    """
-
-    stored: list[Row] = field(default_factory=list)
-    slots: list[tuple[str, int]] = field(default_factory=list)
-    head: bytes = b""
-    # Stream and version of each new event, in order.
-    versions: list[tuple[UUID, int]] = field(default_factory=list)
-    # The new events' chain hashes, in order: what the append checkpoint keeps for the
-    # Merkle tree (which then never reads the events themselves).
-    hashes: bytes = b""
-    # The new rows as one binary COPY block (see plan_block), when not kept in ``stored``.
-    block: bytes = b""
-
-    @property
-    def count(self) -> int:
-        """How many events are new."""
-        return len(self.versions)
-
-    def outcomes(self, positions: Sequence[int]) -> list[AppendOutcome]:
-        """Resolve the plan once the database has assigned ``positions`` to the new events."""
-        out: list[AppendOutcome] = []
-        for kind, ref in self.slots:
-            if kind == "new":
-                stream, version = self.versions[ref]
-                out.append(Appended(positions[ref], stream, version))
-            elif kind == "repeat":
-                out.append(Duplicate(positions[ref]))
-            else:
-                out.append(Duplicate(ref))
-        return out
-
-
-def _place(
-    plan: AppendPlan, events: Sequence[NewEvent], existing: dict[bytes, int], heads: dict[UUID, int]
-) -> list[tuple[NewEvent, int]]:
-    """Fill ``plan.slots``: which events are new (with their stream versions, moving
-    ``heads``), repeats of an earlier one of the batch, or already stored."""
-    new: list[tuple[NewEvent, int]] = []
-    in_batch: dict[bytes, int] = {}
-    slots = plan.slots
-    for ev in events:
-        if ev.key in existing:
-            slots.append(("stored", existing[ev.key]))
-            continue
-        earlier = in_batch.get(ev.key)
-        if earlier is not None:
-            slots.append(("repeat", earlier))
-            continue
-        version = heads.get(ev.stream, 0) + 1
-        heads[ev.stream] = version
-        in_batch[ev.key] = len(new)
-        plan.versions.append((ev.stream, version))
-        new.append((ev, version))
-        slots.append(("new", len(new) - 1))
-    return new
-
-
-def plan_append(
-    events: Sequence[NewEvent],
-    existing: dict[bytes, int],
-    heads: dict[UUID, int],
-    prev: bytes,
-) -> AppendPlan:
-    """Decide versions, chain hashes and duplicates for a batch.
-
-    Args:
-        events: the batch, in the order it must be stored.
-        existing: positions of already stored events, by idempotency key.
-        heads: current last version of each stream the batch touches.
-        prev: the hash of the last stored event (the chain head).
-    """
-    plan = AppendPlan(head=prev)
-    for ev, version in _place(plan, events, existing, heads):
-        state, prev = seal(prev, ev.stream, version, ev.topic, ev.key, ev.body, ev.content)
-        plan.stored.append((ev.stream, version, ev.topic, state))
-    plan.head = prev
-    plan.hashes = b"".join([row[3][:HASH_LEN] for row in plan.stored])
-    return plan
-
-
-def plan_block(
-    events: Sequence[NewEvent],
-    existing: dict[bytes, int],
-    heads: dict[UUID, int],
-    prev: bytes,
-    first: int,
-) -> AppendPlan:
-    """:func:`plan_append` with the new rows encoded as one binary COPY block (positions
-    from ``first``) by :func:`ledger.fastpath.chain_copy` instead of kept as rows."""
-    plan = AppendPlan(head=prev)
-    new = _place(plan, events, existing, heads)
-    if new:
-        plan.block, plan.hashes, plan.head = chain_copy()(
-            prev,
-            first,
-            [
-                (ev.stream.bytes, version, ev.topic, ev.key, ev.body, ev.content)
-                for ev, version in new
-            ],
-        )
-    return plan
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
-    plan_block,
 )
+from ledger.plan import plan_block
 from ledger.postgres_tree import TREE_GUARDED, PostgresTreeTables, tree_statements
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent

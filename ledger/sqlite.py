@@ -22,8 +22,8 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
-    plan_append,
 )
+from ledger.plan import plan_append
 from ledger.recorders import SQLiteEventsourcing
 from ledger.records import AppendOutcome, NewEvent, utc_now
 from ledger.sqlite_tree import (

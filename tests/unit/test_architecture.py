@@ -180,6 +180,7 @@ def test_front_ends_leave_operations_to_the_services() -> None:
 CONCRETE = (
     "ledger.application",
     "ledger.persistence",
+    "ledger.plan",
     "ledger.sqlite",
     "ledger.postgres",
     "projections.runner",
