@@ -59,7 +59,7 @@ def open_recorder(settings: Settings) -> LedgerRecorder:
     if isinstance(database, PostgresUrl):
         from ledger.postgres import PostgresLedgerRecorder
 
-        return PostgresLedgerRecorder(database)
+        return PostgresLedgerRecorder(database, native=settings.native)
     from ledger.sqlite import SQLiteLedgerRecorder
 
     return SQLiteLedgerRecorder(database.path)

@@ -4,7 +4,7 @@ credentials."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,10 @@ from ledger.faults import isolated
 from ledger.outcomes import Channel, Rejected, Result
 from ledger.records import idempotency_key
 from ledger.registry import Issuer
-from schemas.catalogue import EventType
+from schemas.catalogue import CORRECTIONS, EventType
 from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import Problem
 
-CORRECTIONS = "corrections"
 # The rule an embedded credential's failure breaks, where it is not its proof.
 RULES = {Failure.TOO_DEEP: "max-depth", Failure.ISSUER_NOT_BOUND: "issuer-binding"}
 
@@ -67,12 +66,13 @@ def check_corrections(
     candidates: list[Candidate],
     results: list[Result | None],
     in_flight: Set[bytes],
-    earlier: list[tuple[int, bytes]],
+    earlier: Callable[[], Iterable[tuple[int, bytes]]],
     positions_of: Callable[[list[bytes]], Mapping[bytes, int]],
 ) -> list[Candidate]:
     """Refuse corrections of another issuer's events, or of events neither stored, in
-    flight, nor earlier in the batch (``earlier``: index and key of the inputs the batch
-    preparer took, in order); the candidates kept."""
+    flight, nor earlier in the batch (``earlier()``: index and key of the inputs the batch
+    preparer took, in order, asked for only when the batch holds a correction); the
+    candidates kept."""
     fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
     if not fixes:
         return candidates
@@ -84,7 +84,7 @@ def check_corrections(
     }
     wanted = set(targets.values())
     known = set(positions_of(list(wanted))) | (wanted & in_flight)
-    taken = iter(earlier)
+    taken = iter(earlier())
     pending = next(taken, None)
     kept = []
     for c in candidates:

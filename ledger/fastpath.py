@@ -26,12 +26,10 @@ from ledger.integrity import content_digest
 from ledger.native import native_module
 from ledger.records import idempotency_key, issuer_stream, learner_stream
 from ledger.registry import Issuer
-from schemas.catalogue import Catalogue, EventType
+from schemas.catalogue import CORRECTIONS, Catalogue, EventType
 from schemas.limits import deeper_than, may_nest_deeper
 from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import EventValidator
-
-CORRECTIONS = "corrections"
 
 # Per sealed input, in input order: (indexes, [keys, streams, topics, bodies, contents]),
 # then (index, reason) of each input whose sealing failed.

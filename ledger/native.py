@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from ledger.errors import ConfigurationError
 from ledger.integrity import HASH_LEN
@@ -58,6 +58,9 @@ def native_module(mode: str | None = None) -> Any | None:
 # (stream id, version, topic, key, body, content digest)
 ChainRow = tuple[bytes, int, str, bytes, bytes, bytes]
 
+# chain_copy's signature: (previous hash, first position, rows) -> (block, hashes, head).
+ChainCopy = Callable[[bytes, int, Sequence[ChainRow]], tuple[bytes, bytes, bytes]]
+
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 
 
@@ -89,8 +92,8 @@ def chain_copy_python(
     return b"".join(parts), b"".join(hashes), prev
 
 
-def chain_copy() -> Any:
+def chain_copy(mode: str | None = None) -> ChainCopy:
     """``lll_native.chain_copy`` when available (see :func:`native_module`), else
     :func:`chain_copy_python`."""
-    module = native_module()
-    return chain_copy_python if module is None else module.chain_copy
+    module = native_module(mode)
+    return chain_copy_python if module is None else cast(ChainCopy, module.chain_copy)

@@ -9,7 +9,7 @@ at once; the inputs it declines take this module's own path, event by event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from uuid import UUID
 
 import orjson
@@ -270,7 +270,9 @@ class IngestPipeline:
         held: list[Held],
     ) -> list[Candidate]:
         # A correction may refer to an event earlier in this batch, whichever path took it.
-        earlier = [(h.base + i, key) for h in held for i, key in h.admitted.held_keys()]
+        def earlier() -> Iterable[tuple[int, bytes]]:
+            return ((h.base + i, key) for h in held for i, key in h.admitted.held_keys())
+
         return check_corrections(
             candidates, results, in_flight, earlier, self.recorder.positions_of
         )
@@ -294,8 +296,10 @@ class IngestPipeline:
         stage = "extracting the personal data of"
         extracted = [c for c, _ in isolated(candidates, stage, extract, refuser(results))]
         needs_key = {c.event["subject"] for c in extracted if c.personal}
-        for h in held:
-            needs_key.update(h.admitted.subjects()[1])
+        # The learners whose inputs each group's batch preparer sealed personal fields of.
+        personal = [h.admitted.subjects()[1] for h in held]
+        for learners in personal:
+            needs_key.update(learners)
         keys: dict[str, DataKey] = self.keyring.for_writing(needs_key) if needs_key else {}
         now = self.clock()
         sealed = isolated(
@@ -304,8 +308,8 @@ class IngestPipeline:
         slots: list[NewEvent | None] = [None] * len(results)
         for c, event in sealed:
             slots[c.index] = event
-        for h in held:
-            wanted = {s: keys[s].material() for s in h.admitted.subjects()[1]}
+        for h, learners in zip(held, personal, strict=True):
+            wanted = {s: keys[s].material() for s in learners}
             try:
                 indexes, columns, failed = self.fast.seal(h.admitted, wanted, now)
             except BATCH_FAULTS:

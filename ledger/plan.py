@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from ledger.integrity import HASH_LEN, seal
-from ledger.native import chain_copy
+from ledger.native import ChainCopy
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 
 # A row of the events table: stream (originator id), version, topic, state.
@@ -108,13 +108,15 @@ def plan_block(
     heads: dict[UUID, int],
     prev: bytes,
     first: int,
+    encode: ChainCopy,
 ) -> AppendPlan:
     """:func:`plan_append` with the new rows encoded as one binary COPY block (positions
-    from ``first``) by :func:`ledger.native.chain_copy` instead of kept as rows."""
+    from ``first``) by ``encode`` (:func:`ledger.native.chain_copy`) instead of kept as
+    rows."""
     plan = AppendPlan(head=prev)
     new = _place(plan, events, existing, heads)
     if new:
-        plan.block, plan.hashes, plan.head = chain_copy()(
+        plan.block, plan.hashes, plan.head = encode(
             prev,
             first,
             [

@@ -13,6 +13,7 @@ from psycopg.rows import DictRow
 from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
+from ledger.native import chain_copy
 from ledger.persistence import (
     HeadsUpdate,
     KeyRecord,
@@ -87,8 +88,9 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
 
     url_scheme = "postgresql"
 
-    def __init__(self, url: str | PostgresUrl, *, pool_size: int = 4) -> None:
+    def __init__(self, url: str | PostgresUrl, *, pool_size: int = 4, native: str | None = None):
         self.database = PostgresUrl.of(url) if isinstance(url, str) else url
+        self._encode = chain_copy(native)  # rows to COPY, in this LEDGER_NATIVE mode
         self.url = self.database.redacted
         self.schema = self.database.schema
         q = f'"{self.schema}".'
@@ -186,14 +188,14 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         # unique index on keys, which the COPY checks anyway, catches any that is (a
         # redelivery). Only then are the keys looked up and the batch planned again: in the
         # common case the database is spared a second index probe per event.
-        plan = plan_block(events, {}, dict(heads), prev, last + 1)
+        plan = plan_block(events, {}, dict(heads), prev, last + 1, self._encode)
         if plan.count:
             try:
                 with c.connection.transaction():
                     self._copy_block(c, plan.block)
             except psycopg.errors.UniqueViolation:
                 existing = self._positions(c, list({e.key for e in events}))
-                plan = plan_block(events, existing, dict(heads), prev, last + 1)
+                plan = plan_block(events, existing, dict(heads), prev, last + 1, self._encode)
                 if plan.count:
                     self._copy_block(c, plan.block)
         positions: list[int] = []

@@ -15,6 +15,8 @@ ENVELOPE_FILE = SCHEMA_DIR / "envelope.v1.json"
 DEFS_FILE = SCHEMA_DIR / "defs.v1.json"
 EVENTS_DIR = SCHEMA_DIR / "events"
 TYPE_PREFIX = "org.lll."
+# The category of events that retract or correct earlier ones (checked against the log).
+CORRECTIONS = "corrections"
 
 # Annotation keywords our schemas carry beside standard JSON Schema.
 SUBJECT_KEYWORD = "x-lll-subject"
