@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from ledger.crypto import DataKey, MasterKey, generate_key
-from ledger.errors import LearnerErasedError
+from ledger.errors import LearnerErasedError, StoreError
 from ledger.persistence import KeyRecord, LedgerRecorder
 
 CACHE_SIZE = 50_000
@@ -72,32 +72,34 @@ class KeyRing:
     def for_writing(self, learner_ids: Iterable[str]) -> dict[str, DataKey]:
         """Data keys for these learners, creating keys for learners who have none.
 
+        Learners not cached take one round trip together: a new key is offered for each,
+        and the store keeps the one a learner already has (or its tombstone).
+
         Raises:
             LearnerErasedError: one of them was erased.
             MasterKeyMissingError: no master key is configured.
         """
         wanted = set(learner_ids)
-        erased = self.erased_among(wanted)
-        if erased:
-            raise LearnerErasedError(sorted(erased)[0])
-        missing = [lid for lid in wanted if self._cache.get(lid) is None]
-        if missing:
+        unknown = [lid for lid in wanted if lid not in self._cache]
+        if unknown:
             master = self._master_key()
-            fresh = [
-                KeyRecord(lid, master.key_id, master.wrap(lid, generate_key()), None)
-                for lid in missing
+            offered = {lid: generate_key() for lid in unknown}
+            records = [
+                KeyRecord(lid, master.key_id, master.wrap(lid, raw), None)
+                for lid, raw in offered.items()
             ]
-            self._recorder.insert_keys(fresh)
-            # Another writer may have created some first: read back what won.
-            for record in self._recorder.load_keys(missing).values():
-                self._load(record)
-        out: dict[str, DataKey] = {}
-        for lid in wanted:
-            key = self._cache.get(lid)
-            if key is None:
-                raise LearnerErasedError(lid)
-            out[lid] = key
-        return out
+            wrapped = {r.learner_id: r.wrapped for r in records}
+            for record in self._recorder.insert_keys(records).values():
+                if record.wrapped is not None and record.wrapped == wrapped[record.learner_id]:
+                    self._remember(record.learner_id, DataKey(offered[record.learner_id]))
+                else:
+                    self._load(record)
+        if any(lid not in self._cache for lid in wanted):
+            raise StoreError("the key store returned no key for a learner it was given")
+        erased = sorted(lid for lid in wanted if self._cache[lid] is None)
+        if erased:
+            raise LearnerErasedError(erased[0])
+        return {lid: key for lid in wanted if (key := self._cache.get(lid)) is not None}
 
     def for_reading(self, learner_id: str) -> DataKey | None:
         """The learner's key, or None when erased or never created."""

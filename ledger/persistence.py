@@ -91,6 +91,12 @@ class StreamHeads:
         self._position: int | None = None
         self._mutex = threading.Lock()
 
+    def unknown(self, streams: Sequence[UUID]) -> list[UUID]:
+        """Which of ``streams`` the cache has no version of (an adapter may read theirs
+        together with the log's last position, then hand them to :meth:`read`'s load)."""
+        with self._mutex:
+            return [s for s in streams if s not in self._versions]
+
     def read(
         self,
         streams: Sequence[UUID],
@@ -211,8 +217,10 @@ class LedgerRecorder(ABC):
         """Wrapped keys (or tombstones) of the learners that have one."""
 
     @abstractmethod
-    def insert_keys(self, records: Sequence[KeyRecord]) -> None:
-        """Store new wrapped keys; a learner that already has a key keeps it."""
+    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
+        """Store new wrapped keys; a learner that already has a key (or a tombstone) keeps
+        it. Returns the stored record of each learner in ``records``: the one given, or
+        the one kept."""
 
     @abstractmethod
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:

@@ -12,18 +12,15 @@ from psycopg.rows import DictRow
 
 from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
-from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
+from ledger.integrity import KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.native import chain_copy
 from ledger.persistence import (
-    HeadsUpdate,
     KeyRecord,
     LedgerRecorder,
     StreamHeads,
-    Trackings,
-    as_trackings,
     check_partition,
 )
-from ledger.plan import plan_block
+from ledger.postgres_append import PostgresAppends
 from ledger.postgres_tree import TREE_GUARDED, PostgresTreeTables, tree_statements
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
@@ -83,7 +80,7 @@ def schema_statements(schema: str) -> list[str]:
     ]
 
 
-class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
+class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder):
     """The ledger in PostgreSQL, through eventsourcing's PostgreSQL process recorder."""
 
     url_scheme = "postgresql"
@@ -120,6 +117,17 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
         ):
             yield curs
 
+    @contextmanager
+    def _statement(self, what: str = "read") -> Iterator[psycopg.Cursor[DictRow]]:
+        """A cursor for one statement outside any transaction block (the pool's
+        connections are in autocommit): one round trip, where a transaction takes three."""
+        with (
+            self._failures(what),
+            self.datastore.get_connection() as conn,
+            conn.cursor() as curs,
+        ):
+            yield curs
+
     def _failures(self, what: str) -> AbstractContextManager[None]:
         """Driver failures as ours; after a lost connection the pool is checked too: a
         restarted server broke every pooled connection, not just this one, so they are
@@ -149,110 +157,6 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
 
     def close(self) -> None:
         self.eventsourcing.close()
-
-    # -- append ---------------------------------------------------------------------------
-
-    def append(
-        self, events: Sequence[NewEvent], *, tracking: Trackings = None
-    ) -> list[AppendOutcome]:
-        if not events and not as_trackings(tracking):
-            return []
-        with self._tx(commit=True) as c:
-            outcomes, update = self._append(c, events, tracking)
-        self.lock.released()
-        self._heads.committed(update)
-        return outcomes
-
-    def _append(
-        self, c: psycopg.Cursor[DictRow], events: Sequence[NewEvent], tracking: Trackings
-    ) -> tuple[list[AppendOutcome], HeadsUpdate]:
-        # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
-        # the chain head, stream versions and key checks below race-free.
-        self.lock.asked()
-        self.eventsourcing.lock_events(c)
-        self.lock.granted()
-        c.execute(
-            f"SELECT notification_id AS n, substring(state from 1 for {HASH_LEN}) AS h"
-            f" FROM {self.t_events} ORDER BY notification_id DESC LIMIT 1",
-            prepare=True,
-        )
-        row = c.fetchone()
-        prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
-        heads = self._heads.read(
-            list({e.stream for e in events}),
-            last,
-            changed_since=lambda position: self._versions(c, "notification_id > %b", position),
-            load=lambda streams: self._versions_of(c, streams),
-        )
-        # Optimistic: the batch is planned as if none of it were stored yet, and the
-        # unique index on keys, which the COPY checks anyway, catches any that is (a
-        # redelivery). Only then are the keys looked up and the batch planned again: in the
-        # common case the database is spared a second index probe per event.
-        plan = plan_block(events, {}, dict(heads), prev, last + 1, self._encode)
-        if plan.count:
-            try:
-                with c.connection.transaction():
-                    self._copy_block(c, plan.block)
-            except psycopg.errors.UniqueViolation:
-                existing = self._positions(c, list({e.key for e in events}))
-                plan = plan_block(events, existing, dict(heads), prev, last + 1, self._encode)
-                if plan.count:
-                    self._copy_block(c, plan.block)
-        positions: list[int] = []
-        if plan.count:
-            end = last + plan.count
-            c.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
-                (self.t_events, end),
-                prepare=True,
-            )
-            positions = list(range(last + 1, end + 1))
-            c.execute(
-                f"INSERT INTO {self.t_checkpoints}"
-                " (first_position, last_position, count, head, hashes) VALUES (%s, %s, %s, %s, %s)",
-                (positions[0], positions[-1], len(positions), plan.head, plan.hashes),
-                prepare=True,
-            )
-            self.eventsourcing.notify(c)
-        self.eventsourcing.insert_trackings(c, as_trackings(tracking))
-        heads.update(plan.versions)
-        return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
-
-    def _versions(self, c: psycopg.Cursor[DictRow], where: str, value: Any) -> dict[UUID, int]:
-        """Last version of each stream with rows matching ``where``."""
-        c.execute(
-            f"SELECT originator_id, max(originator_version) AS v FROM {self.t_events}"
-            f" WHERE {where} GROUP BY originator_id",
-            (value,),
-            prepare=True,
-            binary=True,
-        )
-        return {r["originator_id"]: r["v"] for r in c.fetchall()}
-
-    def _versions_of(self, c: psycopg.Cursor[DictRow], streams: list[UUID]) -> dict[UUID, int]:
-        """Last version of each of ``streams`` that has rows: one index probe each."""
-        c.execute(
-            "SELECT s.id AS originator_id, (SELECT max(originator_version)"
-            f" FROM {self.t_events} WHERE originator_id = s.id) AS v"
-            " FROM unnest(%b::uuid[]) AS s(id)",
-            (streams,),
-            prepare=True,
-            binary=True,
-        )
-        return {r["originator_id"]: r["v"] for r in c.fetchall() if r["v"] is not None}
-
-    def _copy_block(self, c: psycopg.Cursor[DictRow], block: bytes) -> None:
-        """Insert a binary COPY block of rows (:func:`ledger.persistence.plan_block`) into
-        eventsourcing's events table: several times faster than its INSERT of an array.
-        Under the EXCLUSIVE lock this is the only writer; the rows' positions, given
-        explicitly, follow the log's last (the unique index refuses any clash), and the
-        column's sequence is then moved past them for anyone inserting through eventsourcing.
-        """
-        with c.copy(
-            f"COPY {self.t_events} (notification_id, originator_id, originator_version,"
-            " topic, state) FROM STDIN (FORMAT BINARY)"
-        ) as cp:
-            cp.write(block)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -293,7 +197,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
             return self._rows(c.fetchall())
 
     def select_stream(self, stream: UUID, *, after_version: int = 0) -> list[StoredRow]:
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             c.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
                 f" FROM {self.t_events} WHERE originator_id = %s AND originator_version > %s"
@@ -324,7 +228,7 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
             ]
 
     def positions_of(self, keys: Sequence[bytes]) -> dict[bytes, int]:
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             return self._positions(c, list(keys))
 
     def _positions(self, c: psycopg.Cursor[DictRow], keys: list[bytes]) -> dict[bytes, int]:
@@ -351,37 +255,36 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
     # -- learner keys ---------------------------------------------------------------------
 
     def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             c.execute(
                 f"SELECT learner_id, key_id, wrapped, erased_at FROM {self.t_learner_keys}"
                 " WHERE learner_id = ANY(%s)",
                 (list(learner_ids),),
                 prepare=True,
             )
-            return {
-                r["learner_id"]: KeyRecord(
-                    r["learner_id"],
-                    r["key_id"],
-                    None if r["wrapped"] is None else bytes(r["wrapped"]),
-                    None if r["erased_at"] is None else r["erased_at"].isoformat(),
-                )
-                for r in c.fetchall()
-            }
+            return {r["learner_id"]: _key_record(r) for r in c.fetchall()}
 
-    def insert_keys(self, records: Sequence[KeyRecord]) -> None:
+    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
         if not records:
-            return
-        with self._tx(commit=True) as c:
+            return {}
+        learners = [r.learner_id for r in records]
+        with self._statement("write") as c:
+            # One statement, committed on its own: the keys added, and those kept (the
+            # outer SELECT reads the table as it was, without the rows added).
             c.execute(
-                f"INSERT INTO {self.t_learner_keys} (learner_id, key_id, wrapped)"
+                f"WITH added AS (INSERT INTO {self.t_learner_keys} (learner_id, key_id, wrapped)"
                 " SELECT * FROM unnest(%s::text[], %s::text[], %b::bytea[])"
-                " ON CONFLICT (learner_id) DO NOTHING",
-                (
-                    [r.learner_id for r in records],
-                    [r.key_id for r in records],
-                    [r.wrapped for r in records],
-                ),
+                " ON CONFLICT (learner_id) DO NOTHING"
+                " RETURNING learner_id, key_id, wrapped, erased_at)"
+                " SELECT * FROM added UNION ALL SELECT learner_id, key_id, wrapped, erased_at"
+                f" FROM {self.t_learner_keys} WHERE learner_id = ANY(%s)",
+                (learners, [r.key_id for r in records], [r.wrapped for r in records], learners),
+                prepare=True,
             )
+            stored = {r["learner_id"]: _key_record(r) for r in c.fetchall()}
+        # A key another writer added after the statement began is in neither part.
+        late = [learner for learner in learners if learner not in stored]
+        return stored | self.load_keys(late) if late else stored
 
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         with self._tx(commit=True) as c:
@@ -391,10 +294,19 @@ class PostgresLedgerRecorder(PostgresTreeTables, LedgerRecorder):
                 " SET wrapped = NULL, erased_at = now()",
                 (learner_id,),
             )
-            outcomes, update = self._append(c, events, None)
+            outcomes, update = self._append(c, events, None, optimistic=False, begin=False)
         self.lock.released()
         self._heads.committed(update)
         # The old row version holds the wrapped key until vacuumed; reclaim it now.
         with self._failures("VACUUM after erasure"), self.datastore.get_connection() as conn:
             conn.execute(f"VACUUM {self.t_learner_keys}")
         return outcomes
+
+
+def _key_record(row: DictRow) -> KeyRecord:
+    return KeyRecord(
+        row["learner_id"],
+        row["key_id"],
+        None if row["wrapped"] is None else bytes(row["wrapped"]),
+        None if row["erased_at"] is None else row["erased_at"].isoformat(),
+    )

@@ -14,7 +14,7 @@ there first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import StoredEvent, Tracking
@@ -25,9 +25,14 @@ from ledger.dburl import PostgresUrl
 if TYPE_CHECKING:  # imported when used: an SQLite ledger never loads the PostgreSQL driver
     from psycopg import Cursor
     from psycopg.rows import DictRow
+    from psycopg.sql import Composable
 
 # The eventsourcing release the private methods below are pinned on (see the contract test).
 PINNED_VERSION = "9.5"
+
+
+def _checked() -> None:
+    """Nothing left to check (each position was checked as it was recorded)."""
 
 
 class PostgresEventsourcing:
@@ -61,6 +66,18 @@ class PostgresEventsourcing:
         """The events and tracking tables, if missing (eventsourcing's public method)."""
         self.recorder.create_table()
 
+    def lock_statements(self) -> list[Composable]:
+        """The statements :meth:`lock_events` runs (they take no parameters, so they can
+        share one message with others)."""
+        from psycopg.sql import SQL, Composable
+
+        statements: list[Composable] = []
+        for statement in self.recorder.lock_table_statements:
+            if not isinstance(statement, Composable | str):
+                raise TypeError(f"unexpected lock statement: {statement!r}")
+            statements.append(statement if isinstance(statement, Composable) else SQL(statement))
+        return statements
+
     def lock_events(self, curs: Cursor[DictRow]) -> None:
         """Take the events table's EXCLUSIVE lock for the rest of ``curs``'s transaction:
         writers wait for it, readers do not."""
@@ -79,18 +96,22 @@ class PostgresEventsourcing:
         """:meth:`insert_tracking` for several names in one statement (a Kafka poll has a
         position per partition: one round trip, not one each); any one not beyond the
         position recorded for its name fails the lot (IntegrityError)."""
+        self.send_trackings(curs, trackings)()
+
+    def send_trackings(
+        self, curs: Cursor[DictRow], trackings: Sequence[Tracking]
+    ) -> Callable[[], None]:
+        """:meth:`insert_trackings`, its check left for later: the statement is sent and
+        the check returned, to call once its result is in (at once, or after the sync of
+        the pipeline it was sent in)."""
         from eventsourcing.persistence import IntegrityError
         from psycopg.sql import SQL, Identifier
 
         names = [t.application_name for t in trackings]
-        if (
-            len(trackings) < 2
-            or len(set(names)) < len(names)
-            or not self.datastore.single_row_tracking
-        ):
+        if not trackings or len(set(names)) < len(names) or not self.datastore.single_row_tracking:
             for tracking in trackings:
                 self.insert_tracking(curs, tracking)
-            return
+            return _checked
         self.recorder._check_has_multi_row_tracking_table(curs)
         table = SQL("{0}.{1}").format(
             Identifier(self.datastore.schema), Identifier(self.recorder.tracking_table_name)
@@ -108,10 +129,14 @@ class PostgresEventsourcing:
             (names, [t.notification_id for t in trackings]),
             prepare=True,
         )
-        recorded = {row["application_name"] for row in curs.fetchall()}
-        if len(recorded) < len(names):
-            behind = sorted(set(names) - recorded)
-            raise IntegrityError(f"Failed to record tracking for {', '.join(behind)}")
+
+        def check() -> None:
+            recorded = {row["application_name"] for row in curs.fetchall()}
+            if len(recorded) < len(names):
+                behind = sorted(set(names) - recorded)
+                raise IntegrityError(f"Failed to record tracking for {', '.join(behind)}")
+
+        return check
 
     def max_tracking_id(self, curs: Cursor[DictRow], name: str) -> int | None:
         """The last position recorded for ``name`` (``None`` before the first), read on

@@ -269,24 +269,12 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
     # -- learner keys ---------------------------------------------------------------------
 
     def load_keys(self, learner_ids: Sequence[str]) -> dict[str, KeyRecord]:
-        found: dict[str, KeyRecord] = {}
         with self._read() as c:
-            for chunk in chunks(list(learner_ids)):
-                marks = ",".join("?" * len(chunk))
-                c.execute(
-                    "SELECT learner_id, key_id, wrapped, erased_at FROM ledger_learner_keys"
-                    f" WHERE learner_id IN ({marks})",
-                    chunk,
-                )
-                for lid, kid, wrapped, erased in c.fetchall():
-                    found[lid] = KeyRecord(
-                        lid, kid, None if wrapped is None else bytes(wrapped), erased
-                    )
-        return found
+            return _load_keys(c, list(learner_ids))
 
-    def insert_keys(self, records: Sequence[KeyRecord]) -> None:
+    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
         if not records:
-            return
+            return {}
         now = utc_now()
         with self._write() as c:
             c.executemany(
@@ -294,6 +282,7 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
                 " (learner_id, key_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
                 [(r.learner_id, r.key_id, r.wrapped, now) for r in records],
             )
+            return _load_keys(c, [r.learner_id for r in records])
 
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         now = utc_now()
@@ -317,3 +306,18 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
             self.datastore.get_connection(commit=True) as conn,
         ):
             conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _load_keys(c: SQLiteCursor, learner_ids: list[str]) -> dict[str, KeyRecord]:
+    """The key records of these learners that have one."""
+    found: dict[str, KeyRecord] = {}
+    for chunk in chunks(learner_ids):
+        marks = ",".join("?" * len(chunk))
+        c.execute(
+            "SELECT learner_id, key_id, wrapped, erased_at FROM ledger_learner_keys"
+            f" WHERE learner_id IN ({marks})",
+            chunk,
+        )
+        for lid, kid, wrapped, erased in c.fetchall():
+            found[lid] = KeyRecord(lid, kid, None if wrapped is None else bytes(wrapped), erased)
+    return found

@@ -118,10 +118,14 @@ def test_appended_log_passes_audit_with_one_checkpoint_per_append(
 
 
 def test_insert_keys_keeps_the_first_key_of_a_learner(recorder: LedgerRecorder) -> None:
-    recorder.insert_keys([KeyRecord("lrn_A", "k1", b"first", None)])
-    recorder.insert_keys(
+    assert recorder.insert_keys([KeyRecord("lrn_A", "k1", b"first", None)]) == {
+        "lrn_A": KeyRecord("lrn_A", "k1", b"first", None)
+    }
+    stored = recorder.insert_keys(
         [KeyRecord("lrn_A", "k1", b"second", None), KeyRecord("lrn_B", "k1", b"b", None)]
     )
+    # What is stored for each learner given: the key kept, and the one added.
+    assert {k: r.wrapped for k, r in stored.items()} == {"lrn_A": b"first", "lrn_B": b"b"}
     keys = recorder.load_keys(["lrn_A", "lrn_B", "lrn_C"])
     assert keys["lrn_A"].wrapped == b"first"
     assert keys["lrn_B"].wrapped == b"b"
@@ -136,6 +140,9 @@ def test_destroy_key_leaves_a_tombstone_and_records_the_erasure(
     )
     outcomes = recorder.destroy_key("lrn_A", [new_event("erased", "lrn_A")])
     assert isinstance(outcomes[0], Appended)
+    # A key offered after the erasure is not stored: the tombstone is what comes back.
+    again = recorder.insert_keys([KeyRecord("lrn_A", "k1", b"new", None)])
+    assert again["lrn_A"].erased
     keys = recorder.load_keys(["lrn_A", "lrn_B"])
     assert keys["lrn_A"].erased
     assert keys["lrn_A"].erased_at

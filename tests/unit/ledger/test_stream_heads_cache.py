@@ -65,3 +65,10 @@ def test_a_long_gap_or_a_full_cache_starts_afresh() -> None:
     log.heads = {A: 7}
     assert read(cache, log, [A], 100) == {A: 7}  # gap of 90 > 5: reload, no range scan
     assert ("since", 10) not in log.asked
+
+
+def test_unknown_names_the_streams_a_read_would_load() -> None:
+    cache, log = StreamHeads(), FakeLog({A: 4})
+    assert cache.unknown([A, B]) == [A, B]
+    read(cache, log, [A, B], 10)
+    assert cache.unknown([A, B, C]) == [C]
