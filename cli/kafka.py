@@ -76,7 +76,7 @@ def consume(args: argparse.Namespace) -> int:
         kafka,
         topics=tuple(issuer_topic(i) for i in args.issuer or ()),
         batch_size=args.batch_size or kafka.worker_batch(settings.batch_size),
-        prepare_in_process=args.prepare == "process",
+        prepare_in_process={"process": True, "thread": False}.get(args.prepare),
         **{name: value for name, value in given.items() if value not in (None, "")},
     )
     with Ledger.open(settings) as ledger:

@@ -134,10 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--prepare",
-        choices=("process", "thread"),
-        default="process",
-        help="where batches are parsed, validated and encrypted: a child process (default;"
-        " uses a second core) or a thread of the worker",
+        choices=("auto", "process", "thread"),
+        default="auto",
+        help="where batches are parsed, validated and encrypted: a child process (uses a"
+        " second core) or a thread of the worker; auto (default): a thread when the compiled"
+        " preparer is in use, else a child process",
     )
     p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on this port")
     p.add_argument("--metrics-host", default="127.0.0.1", help="address for /metrics")

@@ -95,7 +95,10 @@ class WorkerConfig:
         session_timeout_ms: how long the group waits for a silent member.
         prepare_in_process: prepare batches (parse, validate, encrypt) in a child
             process, so that work and the appends use both cores instead of sharing
-            one interpreter lock; off, a thread of this process prepares them.
+            one interpreter lock; False: a thread of this process prepares them. None
+            (the default): a thread when the compiled batch preparer is in use (it works
+            without the interpreter lock, and a thread spares each poll two trips
+            between processes), else a child process.
         max_outage_s: exit (OutageTooLongError) once PostgreSQL or Kafka has failed
             every attempt for longer than this; 0 retries forever.
     """
@@ -109,7 +112,7 @@ class WorkerConfig:
     client_id: str = "lll-ingest"
     instance_id: str | None = None
     session_timeout_ms: int = 10_000
-    prepare_in_process: bool = True
+    prepare_in_process: bool | None = None
     max_outage_s: int = KafkaSettings.worker_max_outage_s
 
     @classmethod

@@ -96,6 +96,8 @@ class IngestWorker:
         self.assigned = asyncio.Event()
         # When the first records arrived (startup and group join are over by then).
         self.first_records_at: float | None = None
+        # Where batches are prepared: "process" (a child) or "thread" (set by run()).
+        self.preparing_in: str | None = None
         # The append in flight, and the polls prepared behind it (made by run()).
         self._pending: asyncio.Task[bool] | None = None
         self._sequencer: Sequencer[Parts] | None = None
@@ -108,6 +110,10 @@ class IngestWorker:
         self.kafka = Outage("Kafka", limit_s=config.max_outage_s, on_retry=self._retried)
         # An outage too long, met in a rebalance callback (aiokafka would swallow it).
         self._fatal: OutageTooLongError | None = None
+        # Offsets appended to the ledger and not yet committed to Kafka, and the commit
+        # on its way (off the appends' path: only lag reporting reads them).
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committing: asyncio.Task[None] | None = None
 
     def _retried(self) -> None:
         self.stats.retries += 1
@@ -178,9 +184,13 @@ class IngestWorker:
         if not topics:
             raise StoreError("no issuer topics to read: register issuers first")
         await self.clients.ensure_topics(topics, dead_letter=self.config.dead_letter_topic)
+        in_process = self.config.prepare_in_process
+        if in_process is None:
+            in_process = self.ledger.pipeline.fast.name != "native"
+        self.preparing_in = "process" if in_process else "thread"
         preparer: Preparer = (
             PreparerProcess(self.ledger.settings, recent=RECENT_BATCHES)
-            if self.config.prepare_in_process
+            if in_process
             else PreparerThread(self.ledger.pipeline, recent=RECENT_BATCHES)
         )
         self._sequencer = Sequencer(preparer, depth=LOOKAHEAD)
@@ -226,6 +236,8 @@ class IngestWorker:
                 raise self._fatal
             await self.drain()
         finally:
+            if self._committing is not None:
+                self._committing.cancel()
             # Bounded: with the broker away, closing would wait for it indefinitely.
             for close in (self._consumer.stop, self._producer.stop):
                 with contextlib.suppress(TimeoutError, KafkaError):
@@ -248,7 +260,9 @@ class IngestWorker:
         flight. False when that failed (everything in hand dropped, positions re-read)."""
         while (prepared := self._ahead().next()) is not None:
             await self._hand_over(prepared.tag, prepared.batch)
-        return await self._appended()
+        stored = await self._appended()
+        await self._committed_to_kafka()
+        return stored
 
     async def _appended(self) -> bool:
         """Wait for the append in flight; False when it failed (then recovered)."""
@@ -270,8 +284,11 @@ class IngestWorker:
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Start preparing this poll, then hand the poll before it over to the append.
 
-        Three polls are in flight: one appending, one prepared or being prepared, and
-        this one queued behind it, so the preparer never waits for the loop.
+        Behind a backlog (full polls) three polls are in flight: one appending, one
+        prepared or being prepared, and this one queued behind it, so the preparer never
+        waits for the loop. A poll short of a full batch is handed over as well, once
+        prepared: queued, it would wait for the next poll, adding an append's time to
+        its latency.
         """
         parts = self._where().in_sequence(records)
         if not parts:
@@ -279,7 +296,8 @@ class IngestWorker:
         if self.first_records_at is None:
             self.first_records_at = time.time()
         self._where().advance(parts)
-        self.stats.consumed += sum(len(msgs) for _, msgs in parts)
+        count = sum(len(msgs) for _, msgs in parts)
+        self.stats.consumed += count
         groups = [
             (
                 [m.value or b"" for m in msgs],
@@ -290,6 +308,12 @@ class IngestWorker:
         previous = self._ahead().submit(groups, parts)
         if previous is not None:
             await self._hand_over(previous.tag, previous.batch)
+        if count < self.config.batch_size:
+            # A poll short of a full batch: the worker keeps up, and the preparer needs no
+            # poll queued ahead of it. This one is appended as soon as it is prepared and
+            # the append before it is done, not once the next poll arrives.
+            while (prepared := self._ahead().next()) is not None:
+                await self._hand_over(prepared.tag, prepared.batch)
 
     async def _hand_over(
         self,
@@ -332,22 +356,30 @@ class IngestWorker:
         self.stats.batches += 1
         if self.on_commit is not None:
             self.on_commit([m for _, msgs in parts for m in msgs], time.time())
-        await self._commit_to_kafka(parts)
+        self._to_commit.update({tp: msgs[-1].offset + 1 for tp, msgs in parts})
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_to_kafka())
         return True
 
-    async def _commit_to_kafka(self, parts: Parts) -> None:
+    async def _commit_to_kafka(self) -> None:
+        """Commit the offsets appended so far to Kafka; those appended while a commit is
+        on its way go in the next. The next append does not wait for it: positions come
+        from the ledger, and only lag reporting reads Kafka's offsets."""
         consumer = self._consumer
         assert consumer is not None
-        try:
-            # Bounded: with the broker away, the commit would wait for it, and so would
-            # the next append.
-            await asyncio.wait_for(
-                consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in parts}),
-                KAFKA_COMMIT_TIMEOUT_S,
-            )
-        except (KafkaError, TimeoutError) as exc:
-            # Only lag reporting depends on it; positions come from the ledger.
-            log.info("offset commit to Kafka failed: %s", describe(exc))
+        while self._to_commit:
+            offsets, self._to_commit = self._to_commit, {}
+            try:
+                # Bounded: with the broker away, the commit would wait for it.
+                await asyncio.wait_for(consumer.commit(offsets), KAFKA_COMMIT_TIMEOUT_S)
+            except (KafkaError, TimeoutError) as exc:
+                log.info("offset commit to Kafka failed: %s", describe(exc))
+
+    async def _committed_to_kafka(self) -> None:
+        """Wait for the commit to Kafka on its way, if any (it fails only by logging)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
 
     async def _update_lag(self) -> None:
         self.stats.lag = await self._where().lag()

@@ -186,8 +186,10 @@ def test_two_workers_share_partitions_and_one_stopping_hands_over(scenario: Scen
     published = publish_population(scenario, seed=25, learners=1500)
     keys = keys_of(published)
     # Small batches keep the run long enough for the hand-over to happen mid-ingest.
-    a = scenario.start_worker("a", "--session-timeout-ms", "6000", "--batch-size", "20")
-    # b prepares in a thread, a in its child process: both modes in one group.
+    # a prepares in its child process, b in a thread: both modes in one group.
+    a = scenario.start_worker(
+        "a", "--session-timeout-ms", "6000", "--batch-size", "20", "--prepare", "process"
+    )
     scenario.start_worker(
         "b", "--session-timeout-ms", "6000", "--batch-size", "20", "--prepare", "thread"
     )
