@@ -16,6 +16,8 @@ from consumers.topics import issuer_topic
 
 # Bounded in-flight sends: memory stays flat for files of any size.
 WINDOW = 5000
+# How far ahead of a --rate the sends may get before pausing (seconds).
+PACE_S = 0.002
 
 
 @dataclass
@@ -78,17 +80,21 @@ async def publish_lines(
         max_batch_size=512 * 1024,
         max_request_size=4 << 20,
     )
-    started = time.perf_counter()
     await producer.start()
     try:
+        # The topic's partitions before the first send: a --rate's clock then starts
+        # with the sends, not with the metadata's round trips.
+        await producer.partitions_for(summary.topic)
+        started = time.perf_counter()
         pending: list[asyncio.Future[Any]] = []
         for count, raw in enumerate(lines):
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 continue
-            if rate and count % 50 == 0:
+            if rate:
+                # Steady, not in bursts: a sleep whenever this is PACE_S ahead of the rate.
                 ahead = started + count / rate - time.perf_counter()
-                if ahead > 0:
+                if ahead > PACE_S:
                     await asyncio.sleep(ahead)
             pending.append(
                 await producer.send(summary.topic, line, key=partition_key(line, issuer_id))
