@@ -39,7 +39,7 @@ from consumers.positions import Parts, Positions, tracking_name
 from consumers.settings import WorkerConfig
 from consumers.topics import issuer_of_topic, registered_topics
 from ledger.application import Ledger
-from ledger.errors import StoreConflictError, StoreError
+from ledger.errors import ErasedMeanwhileError, StoreConflictError, StoreError
 from ledger.outcomes import Channel, PreparedBatch
 from ledger.parallel import RECENT_BATCHES, PreparerProcess
 from ledger.sequencer import Preparer, PreparerThread, Sequencer
@@ -275,7 +275,9 @@ class IngestWorker:
             # Another worker moved past these offsets after a rebalance (a conflict), or
             # PostgreSQL is away: the transaction rolled back whole, or its fate is not
             # known. Either way the positions are read again; only an outage waits.
-            if isinstance(exc, StoreConflictError):
+            if isinstance(exc, ErasedMeanwhileError):
+                log.warning("append refused: a learner of the batch was erased meanwhile")
+            elif isinstance(exc, StoreConflictError):
                 self.stats.conflicts += 1
                 log.warning("append refused: another worker moved past these offsets first")
             await self._recover("append", exc)

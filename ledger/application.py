@@ -265,6 +265,8 @@ class Ledger:
             parsed.append((record, sealed))
         keyring = self.keyring
         if sealed_for:
+            # Nothing erased by another process is decrypted from a key cached before.
+            keyring.catch_up()
             keyring.preload(sealed_for)
         events: list[LedgerEvent] = []
         for row, (record, sealed) in zip(rows, parsed, strict=True):

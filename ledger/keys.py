@@ -27,11 +27,34 @@ class KeyRing:
         self._master: MasterKey | None = None
         # learner id -> DataKey, or None when the learner was erased
         self._cache: OrderedDict[str, DataKey | None] = OrderedDict()
+        # The last erasure (by its log position) the cache reflects; set before the first
+        # key is cached, so any erasure after that is caught up (see catch_up).
+        self._erasures_seen: int | None = None
 
     def _master_key(self) -> MasterKey:
         if self._master is None:
             self._master = MasterKey(self._master_source())
         return self._master
+
+    def catch_up(self) -> int:
+        """Drop the cached keys of learners erased since the last call, by any process
+        (an erasure elsewhere leaves this cache holding a key the store destroyed).
+        Returns the last erasure's position the cache now reflects, for the append to
+        check that none of its learners was erased after it (``erasures_seen``)."""
+        if self._erasures_seen is None:
+            self._erasures_seen, _ = self._recorder.erasures_after(None)
+            return self._erasures_seen
+        self._erasures_seen, erased = self._recorder.erasures_after(self._erasures_seen)
+        for learner_id in erased:
+            if learner_id in self._cache:
+                self._remember(learner_id, None)
+        return self._erasures_seen
+
+    def _watch(self) -> None:
+        """Before the first key is read from the store: note the last erasure. Those
+        before it show in what the store answers; later ones are caught up from here."""
+        if self._erasures_seen is None:
+            self._erasures_seen, _ = self._recorder.erasures_after(None)
 
     def _remember(self, learner_id: str, key: DataKey | None) -> None:
         self._cache[learner_id] = key
@@ -51,6 +74,7 @@ class KeyRing:
         """Fetch the keys of these learners not cached yet, in one query."""
         unknown = [lid for lid in set(learner_ids) if lid not in self._cache]
         if unknown:
+            self._watch()
             for record in self._recorder.load_keys(unknown).values():
                 self._load(record)
 
@@ -82,6 +106,7 @@ class KeyRing:
         wanted = set(learner_ids)
         unknown = [lid for lid in wanted if lid not in self._cache]
         if unknown:
+            self._watch()
             master = self._master_key()
             offered = {lid: generate_key() for lid in unknown}
             records = [
@@ -104,6 +129,7 @@ class KeyRing:
     def for_reading(self, learner_id: str) -> DataKey | None:
         """The learner's key, or None when erased or never created."""
         if learner_id not in self._cache:
+            self._watch()
             record = self._recorder.load_keys([learner_id]).get(learner_id)
             if record is None:
                 return None

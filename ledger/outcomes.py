@@ -58,10 +58,14 @@ class PreparedBatch:
     results: list[Result | None]
     indexes: list[int]
     events: list[NewEvent]
+    # The last erasure its preparation knew of (KeyRing.catch_up): the append refuses the
+    # batch if one of its learners was erased after it.
+    erasures_seen: int | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Column by column: a fraction of the cost of pickling event by event.
-        return (_unpickle_batch, (self.results, self.indexes, list(zip(*self.events, strict=True))))
+        columns = list(zip(*self.events, strict=True))
+        return (_unpickle_batch, (self.results, self.indexes, columns, self.erasures_seen))
 
     def rejected(self) -> list[tuple[int, Rejected]]:
         """Inputs already refused, with their index in the batch."""
@@ -69,6 +73,10 @@ class PreparedBatch:
 
 
 def _unpickle_batch(
-    results: list[Result | None], indexes: list[int], columns: list[tuple[Any, ...]]
+    results: list[Result | None],
+    indexes: list[int],
+    columns: list[tuple[Any, ...]],
+    erasures_seen: int | None,
 ) -> PreparedBatch:
-    return PreparedBatch(results, indexes, list(map(NewEvent._make, zip(*columns, strict=True))))
+    events = list(map(NewEvent._make, zip(*columns, strict=True)))
+    return PreparedBatch(results, indexes, events, erasures_seen)

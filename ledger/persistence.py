@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from eventsourcing.persistence import Tracking
 
 from ledger.integrity import HASH_LEN, Checkpoint, StoredRow
 from ledger.notes import SignedCheckpoint
-from ledger.records import AppendOutcome, NewEvent
+from ledger.records import AppendOutcome, NewEvent, learner_stream
 from ledger.tiles import TileKey
 
 # Streams fall into this many slices (the low 4 bits of their id); a read of the log can
@@ -142,6 +142,12 @@ class StreamHeads:
 Trackings = Tracking | Sequence[Tracking] | None
 
 
+def erased_streams(learners: Iterable[str], events: Sequence[NewEvent]) -> list[str]:
+    """Which of ``learners`` the events are about (by their learner streams)."""
+    streams = {e.stream for e in events}
+    return [learner for learner in learners if learner_stream(learner) in streams]
+
+
 def as_trackings(tracking: Trackings) -> list[Tracking]:
     """Normalise one, several or no upstream positions to a list."""
     if tracking is None:
@@ -162,7 +168,11 @@ class LedgerRecorder(ABC):
 
     @abstractmethod
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Trackings = None
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Trackings = None,
+        erasures_seen: int | None = None,
     ) -> list[AppendOutcome]:
         """Atomically append a batch: all of its new events or none.
 
@@ -171,6 +181,9 @@ class LedgerRecorder(ABC):
         order within each stream and in the global sequence. ``tracking`` (consumed
         upstream positions, e.g. one per Kafka partition) is recorded in the same
         transaction; a position not beyond the one recorded fails the whole append.
+        ``erasures_seen`` (the last erasure the batch's preparation knew of, see
+        :meth:`erasures_after`): an event of a learner erased since then fails the whole
+        append (:class:`~ledger.errors.ErasedMeanwhileError`).
         """
 
     @abstractmethod
@@ -223,9 +236,16 @@ class LedgerRecorder(ABC):
         the one kept."""
 
     @abstractmethod
+    def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
+        """The learners erased after the erasure at log ``position`` (each erasure is
+        known by its event's position, in commit order), and the last erasure's position
+        (0 before the first). ``None``: that position alone, no learners."""
+
+    @abstractmethod
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         """Crypto-shred: replace a learner's wrapped key by a tombstone and append
-        ``events`` (the erasure record), in one transaction."""
+        ``events`` (the erasure record), in one transaction; the first event's position
+        is the erasure's (:meth:`erasures_after`)."""
 
     # -- the Merkle tree over the log (see ledger.tree) -------------------------------------
 

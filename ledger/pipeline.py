@@ -132,6 +132,8 @@ class IngestPipeline:
         The batch preparer (:mod:`ledger.fastpath`) takes every input it can, batch-wide;
         the inputs it declines go through this pipeline's own path event by event."""
         self.registry.refresh()
+        # Learners erased elsewhere since the last batch lose their cached keys first.
+        erasures_seen = self.keyring.catch_up()
         if self._issuers_seen != self.registry.generation:
             self.fast.set_issuers(self.registry.all())
             self._issuers_seen = self.registry.generation
@@ -149,7 +151,7 @@ class IngestPipeline:
         candidates = self._check_corrections(candidates, results, in_flight, held)
         candidates = self._check_embedded(candidates, results)
         indexes, events = self._seal(candidates, results, held)
-        return PreparedBatch(results, indexes, events)
+        return PreparedBatch(results, indexes, events, erasures_seen)
 
     def _admit_batch(self, inputs: list[bytes | str], channel: Channel) -> AdmittedBatch:
         """What the batch preparer takes of a group; after a fault of its own, nothing
@@ -183,7 +185,9 @@ class IngestPipeline:
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
         results = list(batch.results)
-        outcomes = self.recorder.append(batch.events, tracking=tracking)
+        outcomes = self.recorder.append(
+            batch.events, tracking=tracking, erasures_seen=batch.erasures_seen
+        )
         for index, out in zip(batch.indexes, outcomes, strict=True):
             results[index] = (
                 Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)

@@ -28,7 +28,7 @@ from ledger.transactions import LockClock, postgres_failures
 
 EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", *TREE_GUARDED)
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", "ledger_erasures", *TREE_GUARDED)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substring(state from {KEY_OFFSET + 1} for {KEY_LEN})"
 
@@ -69,6 +69,9 @@ def schema_statements(schema: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {q}ledger_learner_keys ("
         " learner_id text PRIMARY KEY, key_id text NOT NULL, wrapped bytea,"
         " created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)",
+        # Each erasure by its event's log position: how other processes learn of it.
+        f"CREATE TABLE IF NOT EXISTS {q}ledger_erasures (position bigint PRIMARY KEY,"
+        " learner_id text NOT NULL)",
         *tree_statements(q),
         f"CREATE OR REPLACE FUNCTION {q}ledger_append_only() RETURNS trigger LANGUAGE plpgsql"
         " AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
@@ -94,6 +97,7 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
         self.t_events = q + EVENTS_TABLE
         self.t_checkpoints = q + "ledger_checkpoints"
         self.t_learner_keys = q + "ledger_learner_keys"
+        self.t_erasures = q + "ledger_erasures"
         self.name_tree_tables(q)
         self._heads = StreamHeads()
         self.lock = LockClock()
@@ -286,6 +290,21 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
         late = [learner for learner in learners if learner not in stored]
         return stored | self.load_keys(late) if late else stored
 
+    def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
+        with self._statement() as c:
+            if position is None:
+                c.execute(f"SELECT coalesce(max(position), 0) AS p FROM {self.t_erasures}")
+                row = c.fetchone()
+                return (int(row["p"]) if row else 0), []
+            c.execute(
+                f"SELECT position, learner_id FROM {self.t_erasures} WHERE position > %s"
+                " ORDER BY position",
+                (position,),
+                prepare=True,
+            )
+            rows = c.fetchall()
+        return (rows[-1]["position"] if rows else position), [r["learner_id"] for r in rows]
+
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         with self._tx(commit=True) as c:
             c.execute(
@@ -295,6 +314,11 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
                 (learner_id,),
             )
             outcomes, update = self._append(c, events, None, optimistic=False, begin=False)
+            c.execute(
+                f"INSERT INTO {self.t_erasures} (position, learner_id) VALUES (%s, %s)"
+                " ON CONFLICT (position) DO NOTHING",
+                (outcomes[0].position, learner_id),
+            )
         self.lock.released()
         self._heads.committed(update)
         # The old row version holds the wrapped key until vacuumed; reclaim it now.

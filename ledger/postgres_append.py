@@ -35,9 +35,10 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
+from ledger.errors import ERASED_MEANWHILE, ErasedMeanwhileError
 from ledger.integrity import GENESIS, HASH_LEN
 from ledger.native import ChainCopy
-from ledger.persistence import HeadsUpdate, StreamHeads, Trackings, as_trackings
+from ledger.persistence import HeadsUpdate, StreamHeads, Trackings, as_trackings, erased_streams
 from ledger.plan import plan_block
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
@@ -56,6 +57,7 @@ class PostgresAppends:
 
     t_events: str
     t_checkpoints: str
+    t_erasures: str
     eventsourcing: PostgresEventsourcing
     lock: LockClock
     _heads: StreamHeads
@@ -68,21 +70,32 @@ class PostgresAppends:
         raise NotImplementedError
 
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Trackings = None
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Trackings = None,
+        erasures_seen: int | None = None,
     ) -> list[AppendOutcome]:
         if not events and not as_trackings(tracking):
             return []
         with self._failures("write"):
             try:
-                return self._append_once(events, tracking, optimistic=True)
+                return self._append_once(events, tracking, erasures_seen, optimistic=True)
             except _RedeliveredError:
-                return self._append_once(events, tracking, optimistic=False)
+                return self._append_once(events, tracking, erasures_seen, optimistic=False)
 
     def _append_once(
-        self, events: Sequence[NewEvent], tracking: Trackings, *, optimistic: bool
+        self,
+        events: Sequence[NewEvent],
+        tracking: Trackings,
+        erasures_seen: int | None,
+        *,
+        optimistic: bool,
     ) -> list[AppendOutcome]:
         with self._explicit() as c:
-            outcomes, update = self._append(c, events, tracking, optimistic=optimistic)
+            outcomes, update = self._append(
+                c, events, tracking, optimistic=optimistic, erasures_seen=erasures_seen
+            )
         self.lock.released()
         self._heads.committed(update)
         return outcomes
@@ -112,10 +125,13 @@ class PostgresAppends:
         *,
         optimistic: bool,
         begin: bool = True,
+        erasures_seen: int | None = None,
     ) -> tuple[list[AppendOutcome], HeadsUpdate]:
         """The batch appended inside ``c``'s transaction, begun here when ``begin`` (the
         caller began it otherwise). ``optimistic``: the rows are copied as if none were
-        stored (:class:`_RedeliveredError` when one was); else the keys are looked up first."""
+        stored (:class:`_RedeliveredError` when one was); else the keys are looked up first.
+        ``erasures_seen``: refused if one of the batch's learners was erased since (read
+        under the lock, which erasures take too)."""
         streams = list({e.stream for e in events})
         asked = self._heads.unknown(streams)
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
@@ -128,17 +144,30 @@ class PostgresAppends:
                 " FROM {1} ORDER BY notification_id DESC LIMIT 1"
             ).format(HASH_LEN, sql.SQL(self.t_events)),
         ]
+        after_head = len(opening)
         if asked:
             opening.append(self._versions_of_sql(asked))
+        if erasures_seen is not None:
+            opening.append(
+                sql.SQL("SELECT learner_id FROM {0} WHERE position > {1}").format(
+                    sql.SQL(self.t_erasures), sql.Literal(erasures_seen)
+                )
+            )
         self.lock.asked()
         c.execute(sql.SQL("; ").join(opening))
-        for _ in range(len(opening) - (2 if asked else 1)):
+        for _ in range(after_head - 1):
             c.nextset()
         row = c.fetchone()
         loaded: dict[UUID, int] = {}
-        if asked and c.nextset():
+        if asked:
+            c.nextset()
             loaded = found_versions(c.fetchall())
         self.lock.granted()
+        if erasures_seen is not None:
+            c.nextset()
+            erased = erased_streams([r["learner_id"] for r in c.fetchall()], events)
+            if erased:
+                raise ErasedMeanwhileError(ERASED_MEANWHILE.format(len(erased)))
         prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
         known = set(asked)
 

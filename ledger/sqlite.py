@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
+from ledger.errors import ERASED_MEANWHILE, ErasedMeanwhileError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -22,6 +23,7 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
+    erased_streams,
 )
 from ledger.plan import plan_append
 from ledger.recorders import SQLiteEventsourcing
@@ -39,7 +41,7 @@ from ledger.transactions import sqlite_failures, sqlite_immediate
 _stream_id = functools.lru_cache(maxsize=1 << 16)(UUID)
 HEX_DIGITS = "0123456789abcdef"
 
-GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", *TREE_GUARDED)
+GUARDED_TABLES = (EVENTS_TABLE, "ledger_checkpoints", "ledger_erasures", *TREE_GUARDED)
 # The idempotency key sits at a fixed place in every stored state (see integrity).
 KEY_EXPR = f"substr(state, {KEY_OFFSET + 1}, {KEY_LEN})"
 
@@ -53,6 +55,9 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ledger_learner_keys ("
     " learner_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, wrapped BLOB,"
     " created_at TEXT NOT NULL, erased_at TEXT) WITHOUT ROWID",
+    # Each erasure by its event's log position: how other processes learn of it.
+    "CREATE TABLE IF NOT EXISTS ledger_erasures (position INTEGER PRIMARY KEY,"
+    " learner_id TEXT NOT NULL)",
     *TREE_SCHEMA,
     *(
         f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
@@ -127,11 +132,23 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
     # -- append ---------------------------------------------------------------------------
 
     def append(
-        self, events: Sequence[NewEvent], *, tracking: Trackings = None
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Trackings = None,
+        erasures_seen: int | None = None,
     ) -> list[AppendOutcome]:
         if not events and not as_trackings(tracking):
             return []
         with self._write() as c:
+            if erasures_seen is not None:
+                # Under the write lock, which erasures take too.
+                c.execute(
+                    "SELECT learner_id FROM ledger_erasures WHERE position > ?", (erasures_seen,)
+                )
+                erased = erased_streams([r[0] for r in c.fetchall()], events)
+                if erased:
+                    raise ErasedMeanwhileError(ERASED_MEANWHILE.format(len(erased)))
             outcomes, update = self._append(c, events, tracking)
         self._heads.committed(update)
         return outcomes
@@ -284,6 +301,19 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
             )
             return _load_keys(c, [r.learner_id for r in records])
 
+    def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
+        with self._read() as c:
+            if position is None:
+                c.execute("SELECT coalesce(max(position), 0) FROM ledger_erasures")
+                return int(c.fetchone()[0]), []
+            c.execute(
+                "SELECT position, learner_id FROM ledger_erasures WHERE position > ?"
+                " ORDER BY position",
+                (position,),
+            )
+            rows = c.fetchall()
+        return (int(rows[-1][0]) if rows else position), [r[1] for r in rows]
+
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:
         now = utc_now()
         with self._write() as c:
@@ -295,6 +325,10 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
                 (learner_id, now, now),
             )
             outcomes, update = self._append(c, events, None)
+            c.execute(
+                "INSERT OR IGNORE INTO ledger_erasures (position, learner_id) VALUES (?, ?)",
+                (outcomes[0].position, learner_id),
+            )
         self._heads.committed(update)
         self._checkpoint_wal()
         return outcomes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import Tracking
 
-from ledger.errors import StoreConflictError
+from ledger.errors import ErasedMeanwhileError, StoreConflictError
 from ledger.integrity import ChainVerifier
 from ledger.persistence import KeyRecord, LedgerRecorder, partition_of
 from ledger.records import Appended, Duplicate, learner_stream
@@ -130,6 +130,26 @@ def test_insert_keys_keeps_the_first_key_of_a_learner(recorder: LedgerRecorder) 
     assert keys["lrn_A"].wrapped == b"first"
     assert keys["lrn_B"].wrapped == b"b"
     assert "lrn_C" not in keys
+
+
+def test_erasures_are_known_by_position_and_refuse_appends_prepared_before_them(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    assert recorder.erasures_after(None) == (0, [])
+    recorder.append([new_event("a", "lrn_A"), new_event("b", "lrn_B")])
+    position = recorder.destroy_key("lrn_A", [new_event("erased", "lrn_A")])[0].position
+    assert recorder.erasures_after(None) == (position, [])
+    assert recorder.erasures_after(0) == (position, ["lrn_A"])
+    assert recorder.erasures_after(position) == (position, [])
+    head = recorder.max_position()
+    with pytest.raises(ErasedMeanwhileError):
+        recorder.append([new_event("c", "lrn_B"), new_event("d", "lrn_A")], erasures_seen=0)
+    assert recorder.max_position() == head
+    # Another learner's batch goes in; so does one prepared after the erasure.
+    assert isinstance(recorder.append([new_event("e", "lrn_B")], erasures_seen=0)[0], Appended)
+    assert isinstance(
+        recorder.append([new_event("f", "lrn_A")], erasures_seen=position)[0], Appended
+    )
 
 
 def test_destroy_key_leaves_a_tombstone_and_records_the_erasure(
