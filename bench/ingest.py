@@ -18,6 +18,10 @@ in for institutions' systems, which run elsewhere, and at full priority their Py
 producers (about 100 µs of CPU per message) would take the cores the ledger's append
 needs at the moment it needs them. They still run, and their own delays count: each
 message's latency starts with its Kafka timestamp, set when it is handed to the producer.
+The paced run's percentiles count from the moment every publisher is sending (the first
+message of the last one to start): before it, the others are still starting (a Python
+interpreter and its imports each) on the same cores. All its messages are in
+``latency_ms_all``, printed beside.
 """
 
 from __future__ import annotations
@@ -97,7 +101,8 @@ async def _ingest(
     ``drain=True``: everything is published first, then the worker empties the topics
     (the worker's own capacity; latency then includes the time spent waiting in Kafka).
     """
-    latencies: list[float] = []
+    # (topic, Kafka timestamp, latency) of each message stored.
+    stored: list[tuple[str, float, float]] = []
     commits: list[float] = []
     cpu: dict[str, float] = {}
     with CpuSampler() as sampler, Ledger.open(settings) as ledger:
@@ -106,7 +111,9 @@ async def _ingest(
 
         def observe(messages: list[Any], committed: float) -> None:
             commits.append(committed)
-            latencies.extend(committed - m.timestamp / 1000 for m in messages)
+            stored.extend(
+                (m.topic, m.timestamp / 1000, committed - m.timestamp / 1000) for m in messages
+            )
 
         worker.on_commit = observe
         stop = asyncio.Event()
@@ -144,17 +151,18 @@ async def _ingest(
         for p in publishers:
             p.wait(timeout=60)
     counted = worker.stats.accepted
+    # Paced: latency from the moment every publisher is sending (the first message of the
+    # last publisher to start); the messages before, sent while the others still start
+    # up on the same cores, count in latency_ms_all only.
+    steady_from = _all_sending(stored) if rate else 0.0
     return {
         "mode": "drain" if drain else ("paced" if rate else "concurrent"),
         "publish_rate": rate,
         "events": counted,
         "seconds": round(finished - started, 3),
         "events_per_second": round(counted / (finished - started)),
-        "latency_ms": {
-            "p50": round(percentile(latencies, 0.50) * 1000, 1),
-            "p99": round(percentile(latencies, 0.99) * 1000, 1),
-            "max": round(max(latencies) * 1000, 1),
-        },
+        "latency_ms": _latency([lat for _, sent, lat in stored if sent >= steady_from]),
+        "latency_ms_all": _latency([lat for _, _, lat in stored]),
         # The backlog's CPU of each process kind from the first records to the last
         # commit, per event (None for the runs beside publishers).
         "cpu_us_per_event": {k: round(v / counted * 1e6, 1) for k, v in cpu.items()} or None,
@@ -166,6 +174,23 @@ async def _ingest(
         if drain
         else None,
     }
+
+
+def _latency(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(latencies, 0.50) * 1000, 1),
+        "p99": round(percentile(latencies, 0.99) * 1000, 1),
+        "max": round(max(latencies) * 1000, 1),
+        "messages": len(latencies),
+    }
+
+
+def _all_sending(stored: list[tuple[str, float, float]]) -> float:
+    """When the last of the publishers sent its first message (Kafka timestamps)."""
+    first: dict[str, float] = {}
+    for topic, sent, _ in stored:
+        first[topic] = min(sent, first.get(topic, sent))
+    return max(first.values())
 
 
 def _publish(
@@ -386,8 +411,9 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         backlog,
         f"backlog CPU µs per event: {cpu}",
         f"paced at {args.paced_rate}/s: p99 {paced['latency_ms']['p99']} ms, target < "
-        f"{PACED_P99_MS} ms — {report['paced_p99_target_met']} (publishers at nice"
-        f" {PUBLISHER_NICE})",
+        f"{PACED_P99_MS} ms — {report['paced_p99_target_met']} (from the moment every publisher"
+        f" sends; from the first message: p99 {paced['latency_ms_all']['p99']} ms; publishers"
+        f" at nice {PUBLISHER_NICE})",
         *(
             f"{r['workers']} worker(s): {r['events_per_second']:,}/s; write lock held "
             f"{r['lock_occupancy']:.0%} of the run, {r['lock_held_ms_per_append']} ms per append, "
