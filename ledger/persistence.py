@@ -144,8 +144,10 @@ Trackings = Tracking | Sequence[Tracking] | None
 
 def erased_streams(learners: Iterable[str], events: Sequence[NewEvent]) -> list[str]:
     """Which of ``learners`` the events are about (by their learner streams)."""
-    streams = {e.stream for e in events}
-    return [learner for learner in learners if learner_stream(learner) in streams]
+    erased = {learner_stream(learner): learner for learner in learners}
+    if not erased:
+        return []
+    return list({erased[e.stream] for e in events if e.stream in erased})
 
 
 def as_trackings(tracking: Trackings) -> list[Tracking]:
