@@ -18,7 +18,13 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credentials.errors import CredentialError
-from ledger.errors import ConfigurationError, LearnerErasedError, LedgerError, StoreError
+from ledger.errors import (
+    ConfigurationError,
+    ErasedMeanwhileError,
+    LearnerErasedError,
+    LedgerError,
+    StoreError,
+)
 
 log = logging.getLogger("api")
 
@@ -153,6 +159,15 @@ async def _ledger(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ConfigurationError):
         # Names the missing setting, never its value.
         return error_json(503, "not-configured", str(exc))
+    if isinstance(exc, ErasedMeanwhileError):
+        # Sent again, the batch is stored without that learner's events (refused then).
+        return error_json(
+            503,
+            "erased-meanwhile",
+            "a learner of this batch was erased while it was being stored; nothing was"
+            " stored: send the batch again",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, StoreError):
         log.error("store error on %s %s: %s", request.method, _route(request), type(exc).__name__)
         return error_json(503, "store-unavailable", "the ledger's store is unavailable")

@@ -206,3 +206,22 @@ def test_neither_tokens_nor_personal_data_reach_the_logs(
     assert personal, "the learner needs personal data for this test to mean anything"
     for secret in (token, learner, "x.y.z", *personal):
         assert secret not in text
+
+
+def test_a_batch_whose_learner_was_erased_meanwhile_is_a_503_to_send_again() -> None:
+    from fastapi import FastAPI
+
+    from api.errors import install_error_handlers
+    from ledger.errors import ErasedMeanwhileError
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/v1/events")
+    def ingest() -> None:
+        raise ErasedMeanwhileError("1 learner(s) of this batch were erased")
+
+    response = TestClient(app).post("/v1/events")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert _error(response)["code"] == "erased-meanwhile"
