@@ -34,12 +34,6 @@ class StoreConflictError(StoreError):
     stored); the transaction rolled back whole. Re-read the positions and go on."""
 
 
-ERASED_MEANWHILE = (
-    "{} learner(s) of this batch were erased after it was prepared; nothing was appended:"
-    " prepare it again"
-)
-
-
 class ErasedMeanwhileError(StoreConflictError):
     """A learner of the batch was erased (by another process) after the batch was
     prepared; nothing was appended. Prepare the batch again: that learner's events are

@@ -42,19 +42,20 @@ class KeyRing:
         Returns the last erasure's position the cache now reflects, for the append to
         check that none of its learners was erased after it (``erasures_seen``)."""
         if self._erasures_seen is None:
-            self._erasures_seen, _ = self._recorder.erasures_after(None)
-            return self._erasures_seen
+            return self._watch()
         self._erasures_seen, erased = self._recorder.erasures_after(self._erasures_seen)
         for learner_id in erased:
             if learner_id in self._cache:
                 self._remember(learner_id, None)
         return self._erasures_seen
 
-    def _watch(self) -> None:
-        """Before the first key is read from the store: note the last erasure. Those
-        before it show in what the store answers; later ones are caught up from here."""
+    def _watch(self) -> int:
+        """Before the first key is read from the store: note the last erasure (returned).
+        Those before it show in what the store answers; later ones are caught up from
+        here."""
         if self._erasures_seen is None:
             self._erasures_seen, _ = self._recorder.erasures_after(None)
+        return self._erasures_seen
 
     def _remember(self, learner_id: str, key: DataKey | None) -> None:
         self._cache[learner_id] = key

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
+from ledger.errors import ErasedMeanwhileError
 from ledger.integrity import HASH_LEN, Checkpoint, StoredRow
 from ledger.notes import SignedCheckpoint
 from ledger.records import AppendOutcome, NewEvent, learner_stream
@@ -142,12 +143,19 @@ class StreamHeads:
 Trackings = Tracking | Sequence[Tracking] | None
 
 
-def erased_streams(learners: Iterable[str], events: Sequence[NewEvent]) -> list[str]:
-    """Which of ``learners`` the events are about (by their learner streams)."""
-    erased = {learner_stream(learner): learner for learner in learners}
-    if not erased:
-        return []
-    return list({erased[e.stream] for e in events if e.stream in erased})
+def refuse_erased(learners: Iterable[str], events: Sequence[NewEvent]) -> None:
+    """Refuse a batch about any of ``learners``, erased since it was prepared.
+
+    Raises:
+        ErasedMeanwhileError: some of the events are about one of them.
+    """
+    streams = {learner_stream(learner): learner for learner in learners}
+    erased = {streams[e.stream] for e in events if e.stream in streams} if streams else set()
+    if erased:
+        raise ErasedMeanwhileError(
+            f"{len(erased)} learner(s) of this batch were erased after it was prepared;"
+            " nothing was appended: prepare it again"
+        )
 
 
 def as_trackings(tracking: Trackings) -> list[Tracking]:

@@ -35,10 +35,9 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
-from ledger.errors import ERASED_MEANWHILE, ErasedMeanwhileError
 from ledger.integrity import GENESIS, HASH_LEN
 from ledger.native import ChainCopy
-from ledger.persistence import HeadsUpdate, StreamHeads, Trackings, as_trackings, erased_streams
+from ledger.persistence import HeadsUpdate, StreamHeads, Trackings, as_trackings, refuse_erased
 from ledger.plan import plan_block
 from ledger.recorders import PostgresEventsourcing
 from ledger.records import AppendOutcome, NewEvent
@@ -165,9 +164,7 @@ class PostgresAppends:
         self.lock.granted()
         if erasures_seen is not None:
             c.nextset()
-            erased = erased_streams([r["learner_id"] for r in c.fetchall()], events)
-            if erased:
-                raise ErasedMeanwhileError(ERASED_MEANWHILE.format(len(erased)))
+            refuse_erased([r["learner_id"] for r in c.fetchall()], events)
         prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
         known = set(asked)
 

@@ -13,7 +13,6 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteCursor
 
-from ledger.errors import ERASED_MEANWHILE, ErasedMeanwhileError
 from ledger.integrity import GENESIS, HASH_LEN, KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
 from ledger.persistence import (
     HeadsUpdate,
@@ -23,7 +22,7 @@ from ledger.persistence import (
     Trackings,
     as_trackings,
     check_partition,
-    erased_streams,
+    refuse_erased,
 )
 from ledger.plan import plan_append
 from ledger.recorders import SQLiteEventsourcing
@@ -146,9 +145,7 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
                 c.execute(
                     "SELECT learner_id FROM ledger_erasures WHERE position > ?", (erasures_seen,)
                 )
-                erased = erased_streams([r[0] for r in c.fetchall()], events)
-                if erased:
-                    raise ErasedMeanwhileError(ERASED_MEANWHILE.format(len(erased)))
+                refuse_erased([r[0] for r in c.fetchall()], events)
             outcomes, update = self._append(c, events, tracking)
         self._heads.committed(update)
         return outcomes
