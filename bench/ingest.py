@@ -13,14 +13,8 @@ capacity (latency), and a full backlog, timed from the worker's first records to
 last commit (the worker's capacity: startup is reported apart). The target is judged on
 the backlog run.
 
-The paced run's publishers run at a lower CPU priority (nice PUBLISHER_NICE): they stand
-in for institutions' systems, which run elsewhere, and at full priority their Python
-producers (about 100 µs of CPU per message) would take the cores the ledger's append
-needs at the moment it needs them. They still run, and their own delays count: each
-message's latency starts with its Kafka timestamp, set when it is handed to the producer.
-The paced run's percentiles count from the moment every publisher is sending (the first
-message of the last one to start): before it, the others are still starting (a Python
-interpreter and its imports each) on the same cores. All its messages are in
+The paced run's publishers run at a lower CPU priority and its percentiles count from the
+moment every publisher is sending (see :mod:`bench.publishers`); all its messages are in
 ``latency_ms_all``, printed beside.
 """
 
@@ -28,10 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -45,8 +35,9 @@ from rich.console import Console
 
 from bench.cpu import CpuSampler
 from bench.databases import drop_schemas, postgres_base, settings_for
+from bench.publishers import PUBLISHER_NICE, all_sending, latency, publish
 from bench.reference import measure_reference
-from bench.report import conclude, machine, percentile, table
+from bench.report import conclude, machine, table
 from bench.seeding import demo_population, register_issuers
 from bench.workers import drain_with_workers
 from consumers.settings import KafkaSettings, WorkerConfig
@@ -64,8 +55,6 @@ TARGET = 60_000
 TARGET_RATIO = 0.5
 # Publish → durable append p99 while publishing at --paced-rate (ms).
 PACED_P99_MS = 100
-# CPU priority of the paced run's publishers (see above).
-PUBLISHER_NICE = 10
 # Pause between runs (seconds).
 SETTLE_S = 5
 
@@ -119,7 +108,7 @@ async def _ingest(
         stop = asyncio.Event()
         publishers = []
         if drain:
-            publishers = _publish(files, config.bootstrap)
+            publishers = publish(files, config.bootstrap)
             for p in publishers:
                 p.wait(timeout=600)
         task = asyncio.create_task(worker.run(stop))
@@ -128,7 +117,7 @@ async def _ingest(
             # The load starts once the worker holds its partitions.
             await asyncio.wait_for(worker.assigned.wait(), timeout=60)
             started = time.time()
-            publishers = _publish(files, config.bootstrap, rate, expected)
+            publishers = publish(files, config.bootstrap, rate, expected)
         first: dict[int, tuple[str, float]] | None = None
         while worker.stats.accepted + worker.stats.duplicates < expected:
             if task.done():
@@ -154,15 +143,15 @@ async def _ingest(
     # Paced: latency from the moment every publisher is sending (the first message of the
     # last publisher to start); the messages before, sent while the others still start
     # up on the same cores, count in latency_ms_all only.
-    steady_from = _all_sending(stored) if rate else 0.0
+    steady_from = all_sending(stored) if rate else 0.0
     return {
         "mode": "drain" if drain else ("paced" if rate else "concurrent"),
         "publish_rate": rate,
         "events": counted,
         "seconds": round(finished - started, 3),
         "events_per_second": round(counted / (finished - started)),
-        "latency_ms": _latency([lat for _, sent, lat in stored if sent >= steady_from]),
-        "latency_ms_all": _latency([lat for _, _, lat in stored]),
+        "latency_ms": latency([lat for _, sent, lat in stored if sent >= steady_from]),
+        "latency_ms_all": latency([lat for _, _, lat in stored]),
         # The backlog's CPU of each process kind from the first records to the last
         # commit, per event (None for the runs beside publishers).
         "cpu_us_per_event": {k: round(v / counted * 1e6, 1) for k, v in cpu.items()} or None,
@@ -174,65 +163,6 @@ async def _ingest(
         if drain
         else None,
     }
-
-
-def _latency(latencies: list[float]) -> dict[str, float]:
-    return {
-        "p50": round(percentile(latencies, 0.50) * 1000, 1),
-        "p99": round(percentile(latencies, 0.99) * 1000, 1),
-        "max": round(max(latencies) * 1000, 1),
-        "messages": len(latencies),
-    }
-
-
-def _all_sending(stored: list[tuple[str, float, float]]) -> float:
-    """When the last of the publishers sent its first message (Kafka timestamps)."""
-    first: dict[str, float] = {}
-    for topic, sent, _ in stored:
-        first[topic] = min(sent, first.get(topic, sent))
-    return max(first.values())
-
-
-def _publish(
-    files: dict[str, Path], bootstrap: str, rate: int | None = None, total: int = 0
-) -> list[subprocess.Popen[bytes]]:
-    """One publisher process per issuer, as institutions would run them; with ``rate``,
-    each paced to its share of it."""
-    shares = {i: _lines(p) / max(total, 1) for i, p in files.items()} if rate else {}
-    pace = (
-        {i: ["--rate", f"{rate * shares[i]:.1f}"] for i in files}
-        if rate
-        else {i: [] for i in files}
-    )
-    publishers = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "publish",
-                str(path),
-                "--issuer",
-                issuer,
-                "--bootstrap",
-                bootstrap,
-                "--json",
-                *pace[issuer],
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for issuer, path in files.items()
-    ]
-    if rate:
-        for p in publishers:
-            with contextlib.suppress(ProcessLookupError):
-                os.setpriority(os.PRIO_PROCESS, p.pid, PUBLISHER_NICE)
-    return publishers
-
-
-def _lines(path: Path) -> int:
-    with path.open("rb") as fh:
-        return sum(1 for _ in fh)
 
 
 def _raw_copy(url: str, schema: str) -> dict[str, Any]:
@@ -297,7 +227,7 @@ def _run(
         )  # fmt: skip
         expected = sum(len(v) for v in by_source.values())
         if workers:
-            for p in _publish(files, bootstrap):
+            for p in publish(files, bootstrap):
                 p.wait(timeout=600)
             return drain_with_workers(settings, config, expected, workers), schema
         return asyncio.run(
