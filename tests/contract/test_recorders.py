@@ -20,6 +20,7 @@ import pytest
 from eventsourcing import postgres as es_postgres
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+from psycopg.sql import SQL
 
 from ledger.dburl import PostgresUrl
 from ledger.recorders import PINNED_VERSION, PostgresEventsourcing, SQLiteEventsourcing
@@ -207,6 +208,23 @@ def test_postgres_lock_events_holds_off_other_writers_but_not_readers(
     with psycopg.connect(**url.connection_kwargs(), autocommit=True) as after:
         after.execute("SET lock_timeout = '200ms'")
         _lock_for_insert(after, table)  # released with the transaction
+
+
+def test_postgres_lock_statements_are_the_lock_appends_take_in_one_message(
+    pg_es: PostgresEventsourcing, pg_schema_url: str
+) -> None:
+    # The PostgreSQL append sends these with BEGIN and its first reads, not lock_events.
+    url = PostgresUrl.of(pg_schema_url)
+    table = f'"{url.schema}".{EVENTS}'
+    with (
+        psycopg.connect(**url.connection_kwargs(), autocommit=True) as other,
+        pg_es.datastore.transaction(commit=True) as curs,
+    ):
+        curs.execute(SQL("; ").join(pg_es.lock_statements()))
+        other.execute("SET lock_timeout = '200ms'")
+        assert other.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            _lock_for_insert(other, table)
 
 
 def _lock_for_insert(conn: psycopg.Connection[tuple[object, ...]], table: str) -> None:
