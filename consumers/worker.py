@@ -267,8 +267,7 @@ class IngestWorker:
     async def drain(self) -> bool:
         """Store everything read so far: the batch being prepared, then the append in
         flight. False when that failed (everything in hand dropped, positions re-read)."""
-        while (prepared := self._ahead().next()) is not None:
-            await self._hand_over(prepared.tag, prepared.batch)
+        await self._hand_over_all()
         stored = await self._appended()
         await self._committed_to_kafka()
         return stored
@@ -323,8 +322,12 @@ class IngestWorker:
             # A poll short of a full batch: the worker keeps up, and the preparer needs no
             # poll queued ahead of it. This one is appended as soon as it is prepared and
             # the append before it is done, not once the next poll arrives.
-            while (prepared := self._ahead().next()) is not None:
-                await self._hand_over(prepared.tag, prepared.batch)
+            await self._hand_over_all()
+
+    async def _hand_over_all(self) -> None:
+        """Hand every poll waiting over to the append, oldest first."""
+        while (prepared := self._ahead().next()) is not None:
+            await self._hand_over(prepared.tag, prepared.batch)
 
     async def _hand_over(
         self,
