@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -196,15 +197,7 @@ def test_postgres_lock_events_holds_off_other_writers_but_not_readers(
 ) -> None:
     url = PostgresUrl.of(pg_schema_url)
     table = f'"{url.schema}".{EVENTS}'
-    with (
-        psycopg.connect(**url.connection_kwargs(), autocommit=True) as other,
-        pg_es.datastore.transaction(commit=True) as curs,
-    ):
-        pg_es.lock_events(curs)
-        other.execute("SET lock_timeout = '200ms'")
-        assert other.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            _lock_for_insert(other, table)
+    _holds_off_writers_not_readers(pg_es, url, pg_es.lock_events)
     with psycopg.connect(**url.connection_kwargs(), autocommit=True) as after:
         after.execute("SET lock_timeout = '200ms'")
         _lock_for_insert(after, table)  # released with the transaction
@@ -214,13 +207,24 @@ def test_postgres_lock_statements_are_the_lock_appends_take_in_one_message(
     pg_es: PostgresEventsourcing, pg_schema_url: str
 ) -> None:
     # The PostgreSQL append sends these with BEGIN and its first reads, not lock_events.
-    url = PostgresUrl.of(pg_schema_url)
+    _holds_off_writers_not_readers(
+        pg_es,
+        PostgresUrl.of(pg_schema_url),
+        lambda curs: curs.execute(SQL("; ").join(pg_es.lock_statements())),
+    )
+
+
+def _holds_off_writers_not_readers(
+    pg_es: PostgresEventsourcing, url: PostgresUrl, lock: Callable[[Any], object]
+) -> None:
+    """Inside a transaction that ran ``lock``, another connection reads the events table
+    but cannot take an INSERT's lock on it."""
     table = f'"{url.schema}".{EVENTS}'
     with (
         psycopg.connect(**url.connection_kwargs(), autocommit=True) as other,
         pg_es.datastore.transaction(commit=True) as curs,
     ):
-        curs.execute(SQL("; ").join(pg_es.lock_statements()))
+        lock(curs)
         other.execute("SET lock_timeout = '200ms'")
         assert other.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
         with pytest.raises(psycopg.errors.LockNotAvailable):
