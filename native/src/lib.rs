@@ -21,7 +21,7 @@ use base64::Engine;
 use blake2::digest::{Update, VariableOutput};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -222,13 +222,16 @@ fn seal_one(
     keys: &HashMap<String, Vec<u8>>,
     now: &str,
     ciphers: &mut HashMap<String, Aes256Gcm>,
+    streams: &mut HashMap<String, [u8; 16]>,
 ) -> Result<Sealed, String> {
     let Parsed { mut event, topic, key, subject, issuer, found } = parsed;
     // An empty subject is no learner: the event goes to its issuer's stream.
-    let stream = match subject.as_deref() {
-        Some(s) if !s.is_empty() => stream_id(&format!("learner:{s}")),
-        _ => stream_id(&format!("issuer:{issuer}")),
+    let name = match subject.as_deref() {
+        Some(s) if !s.is_empty() => format!("learner:{s}"),
+        _ => format!("issuer:{issuer}"),
     };
+    // A batch repeats its learners: each stream id is hashed once.
+    let stream = *streams.entry(name).or_insert_with_key(|name| stream_id(name));
     if !found.is_empty() {
         let learner = subject.filter(|s| !s.is_empty()).ok_or("personal data and no learner")?;
         if !ciphers.contains_key(&learner) {
@@ -317,22 +320,27 @@ impl Preparer {
     /// Parse, check, validate and authorise every input (`channel`: the issuer the
     /// channel authenticates, or None). Inputs it cannot take are `declined()`.
     fn admit(&self, py: Python<'_>, raws: &Bound<'_, PyList>, channel: Option<String>) -> PyResult<Admitted> {
+        // The inputs are read in place, not copied: bytes and text objects are immutable,
+        // and `items` holds a reference to each while the interpreter lock is released.
+        let items: Vec<Bound<'_, PyAny>> = raws.iter().collect();
         // Anything but bytes or text is declined: the Python path says what it is.
-        let mut owned: Vec<Option<Vec<u8>>> = Vec::with_capacity(raws.len());
-        for raw in raws.iter() {
-            if let Ok(b) = raw.cast::<PyBytes>() {
-                owned.push(Some(b.as_bytes().to_vec()));
-            } else if let Ok(text) = raw.cast::<PyString>() {
-                owned.push(text.to_str().ok().map(|t| t.as_bytes().to_vec()));
-            } else {
-                owned.push(None);
-            }
-        }
+        let views: Vec<Option<&[u8]>> = items
+            .iter()
+            .map(|raw| {
+                if let Ok(b) = raw.cast::<PyBytes>() {
+                    Some(b.as_bytes())
+                } else if let Ok(text) = raw.cast::<PyString>() {
+                    text.to_str().ok().map(str::as_bytes)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let issuers = self.issuers.read().expect("issuers lock");
         let events: Vec<Option<Parsed>> = py.detach(|| {
-            owned
+            views
                 .iter()
-                .map(|raw| raw.as_deref().and_then(|r| self.parse(r, &issuers, channel.as_deref())))
+                .map(|raw| raw.and_then(|r| self.parse(r, &issuers, channel.as_deref())))
                 .collect()
         });
         let declined = events.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i).collect();
@@ -355,11 +363,11 @@ impl Preparer {
         let work: Vec<(usize, Parsed)> =
             admitted.events.iter_mut().enumerate().filter_map(|(i, e)| e.take().map(|p| (i, p))).collect();
         let sealed: Vec<(usize, [u8; KEY_LEN], String, Result<Sealed, String>)> = py.detach(|| {
-            let mut ciphers = HashMap::new();
+            let (mut ciphers, mut streams) = (HashMap::new(), HashMap::new());
             work.into_iter()
                 .map(|(i, parsed)| {
                     let (key, topic) = (parsed.key, parsed.topic.clone());
-                    (i, key, topic, seal_one(parsed, &keys, now, &mut ciphers))
+                    (i, key, topic, seal_one(parsed, &keys, now, &mut ciphers, &mut streams))
                 })
                 .collect()
         });
@@ -433,29 +441,56 @@ impl Admitted {
 
 /// Hash-link rows after `prev` and encode them as one binary COPY block (header, rows of
 /// position, stream, version, topic, state, trailer) for positions from `first`.
-/// `rows`: (stream id 16 bytes, version, topic, key, body, content digest). Returns the
-/// block, the rows' chain hashes (32 bytes each, concatenated) and the new head.
+/// `rows`: a sequence of (stream id 16 bytes, version, topic, key, body, content digest),
+/// read in place (not copied) while the block is built without the interpreter lock.
+/// Returns the block, the rows' chain hashes (32 bytes each, concatenated) and the new head.
+// A row's fields read in place: stream, version, topic, key, body, content digest.
+type RowView<'a> = (&'a [u8], i64, &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
+fn bytes_of<'a>(field: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]> {
+    match field.cast::<PyBytes>() {
+        Ok(b) => Ok(b.as_bytes()),
+        Err(_) => Err(PyValueError::new_err(format!("{what} must be bytes"))),
+    }
+}
+
 #[pyfunction]
 fn chain_copy<'py>(
     py: Python<'py>,
     prev: &[u8],
     first: i64,
-    rows: Vec<(Vec<u8>, i64, String, Vec<u8>, Vec<u8>, Vec<u8>)>,
+    rows: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let mut head: [u8; HASH_LEN] = fixed(prev, "the previous hash")?;
-    for (stream, _, _, key, _, content) in &rows {
+    // Each row's fields, held here so the views below stay valid with the lock released.
+    let mut held: Vec<[Bound<'py, PyAny>; 6]> = Vec::new();
+    for row in rows.try_iter()? {
+        let row = row?;
+        let tuple = row.cast::<PyTuple>().map_err(|_| PyValueError::new_err("a row must be a tuple"))?;
+        if tuple.len() != 6 {
+            return Err(PyValueError::new_err(format!("a row has 6 fields, not {}", tuple.len())));
+        }
+        held.push([0, 1, 2, 3, 4, 5].map(|i| tuple.get_item(i).expect("index checked")));
+    }
+    let mut views: Vec<RowView<'_>> = Vec::with_capacity(held.len());
+    for [stream, version, topic, key, body, content] in &held {
+        let stream = bytes_of(stream, "a stream id")?;
         fixed::<16>(stream, "a stream id")?;
+        let key = bytes_of(key, "a key")?;
         fixed::<KEY_LEN>(key, "a key")?;
+        let content = bytes_of(content, "a content digest")?;
         fixed::<HASH_LEN>(content, "a content digest")?;
+        let topic = topic.cast::<PyString>().map_err(|_| PyValueError::new_err("a topic must be text"))?;
+        views.push((stream, version.extract()?, topic.to_str()?.as_bytes(), key, bytes_of(body, "a body")?, content));
     }
     let (block, hashes) = py.detach(|| {
-        let size: usize = rows.iter().map(|r| 19 + 12 + 16 + 12 + r.2.len() + 4 + 80 + r.4.len()).sum();
+        let size: usize = views.iter().map(|r| 19 + 12 + 16 + 12 + r.2.len() + 4 + 80 + r.4.len()).sum();
         let mut block = Vec::with_capacity(size + 32);
         block.extend_from_slice(b"PGCOPY\n\xff\r\n\x00");
         block.extend_from_slice(&0i32.to_be_bytes());
         block.extend_from_slice(&0i32.to_be_bytes());
-        let mut hashes = Vec::with_capacity(rows.len() * HASH_LEN);
-        for (n, (stream, version, topic, key, body, content)) in rows.iter().enumerate() {
+        let mut hashes = Vec::with_capacity(views.len() * HASH_LEN);
+        for (n, (stream, version, topic, key, body, content)) in views.iter().enumerate() {
             let mut h = Sha256::new();
             Digest::update(&mut h, head);
             Digest::update(&mut h, stream);
@@ -470,7 +505,7 @@ fn chain_copy<'py>(
             block.extend_from_slice(&8i32.to_be_bytes());
             block.extend_from_slice(&version.to_be_bytes());
             block.extend_from_slice(&(topic.len() as i32).to_be_bytes());
-            block.extend_from_slice(topic.as_bytes());
+            block.extend_from_slice(topic);
             block.extend_from_slice(&((2 * HASH_LEN + KEY_LEN + body.len()) as i32).to_be_bytes());
             block.extend_from_slice(&digest);
             block.extend_from_slice(&head);

@@ -278,6 +278,11 @@ def test_a_copy_block_refuses_a_wrong_sized_hash() -> None:
             chain(b"short", 1, [])
     with pytest.raises(ValueError, match="16 bytes"):
         compiled().chain_copy(GENESIS, 1, [(b"x", 1, "t", bytes(16), b"", bytes(32))])
+    # The compiled one reads the rows in place: a field of the wrong type is named.
+    with pytest.raises(ValueError, match="a body must be bytes"):
+        compiled().chain_copy(GENESIS, 1, [(bytes(16), 1, "t", bytes(16), "{}", bytes(32))])
+    with pytest.raises(ValueError, match="a row has 6 fields, not 2"):
+        compiled().chain_copy(GENESIS, 1, [(bytes(16), 1)])
 
 
 def test_the_compiled_module_is_chosen_by_ledger_native(monkeypatch: pytest.MonkeyPatch) -> None:
