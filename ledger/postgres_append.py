@@ -46,6 +46,20 @@ from ledger.transactions import LockClock
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
+@contextmanager
+def rolled_back_on_error(conn: psycopg.Connection[DictRow]) -> Iterator[None]:
+    """Roll back the transaction a block began explicitly on an autocommit connection
+    when the block raises, before the connection goes back to the pool."""
+    try:
+        yield
+    except BaseException:
+        if conn.info.transaction_status in _OPEN:
+            # A broken connection has nothing to roll back; the pool replaces it.
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
 class _RedeliveredError(Exception):
     """The optimistic COPY met an event stored before: append again, keys looked up."""
 
@@ -104,17 +118,10 @@ class PostgresAppends:
         """A cursor on a pooled connection (autocommit) whose transaction the block opens
         with ``BEGIN`` in its first message; committed when the block ends, rolled back
         when it raises."""
-        with self.eventsourcing.datastore.get_connection() as conn:
+        with self.eventsourcing.datastore.get_connection() as conn, rolled_back_on_error(conn):
             c = conn.cursor()
-            try:
-                yield c
-                c.execute("COMMIT")
-            except BaseException:
-                if conn.info.transaction_status in _OPEN:
-                    # A broken connection has nothing to roll back; the pool replaces it.
-                    with contextlib.suppress(psycopg.Error):
-                        conn.execute("ROLLBACK")
-                raise
+            yield c
+            c.execute("COMMIT")
 
     def _append(
         self,
