@@ -43,11 +43,21 @@ class KeyRing:
         check that none of its learners was erased after it (``erasures_seen``)."""
         if self._erasures_seen is None:
             return self._watch()
-        self._erasures_seen, erased = self._recorder.erasures_after(self._erasures_seen)
+        return self.caught_up(*self._recorder.erasures_after(self._erasures_seen))
+
+    @property
+    def erasures_seen(self) -> int | None:
+        """The last erasure's position the cache reflects (None before the first look)."""
+        return self._erasures_seen
+
+    def caught_up(self, position: int, erased: list[str]) -> int:
+        """:meth:`catch_up` with what the caller read itself:
+        ``LedgerRecorder.erasures_after(erasures_seen)``. Returns ``position``."""
         for learner_id in erased:
             if learner_id in self._cache:
                 self._remember(learner_id, None)
-        return self._erasures_seen
+        self._erasures_seen = position
+        return position
 
     def _watch(self) -> int:
         """Before the first key is read from the store: note the last erasure (returned).

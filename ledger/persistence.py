@@ -243,13 +243,25 @@ class LedgerRecorder(ABC):
     def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
         """Store new wrapped keys; a learner that already has a key (or a tombstone) keeps
         it. Returns the stored record of each learner in ``records``: the one given, or
-        the one kept."""
+        the one kept. The keys may be committed without waiting for them to be durable,
+        but are durable by the time any append committed after this call is."""
 
     @abstractmethod
     def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
         """The learners erased after the erasure at log ``position`` (each erasure is
         known by its event's position, in commit order), and the last erasure's position
         (0 before the first). ``None``: that position alone, no learners."""
+
+    def changes_since(
+        self, stream: UUID, after_version: int, erasures_after: int | None
+    ) -> tuple[list[StoredRow], tuple[int, list[str]]]:
+        """:meth:`select_stream` and :meth:`erasures_after` together: what a batch's
+        preparation asks before anything else (the registry's new events, the learners
+        erased meanwhile), in one round trip where the store can."""
+        return (
+            self.select_stream(stream, after_version=after_version),
+            self.erasures_after(erasures_after),
+        )
 
     @abstractmethod
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:

@@ -29,6 +29,7 @@ from ledger.keys import KeyRing
 from ledger.outcomes import Accepted, Channel, Duplicated, PreparedBatch, Rejected, Result
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.records import (
+    REGISTRY_STREAM,
     Appended,
     NewEvent,
     idempotency_key,
@@ -131,9 +132,13 @@ class IngestPipeline:
 
         The batch preparer (:mod:`ledger.fastpath`) takes every input it can, batch-wide;
         the inputs it declines go through this pipeline's own path event by event."""
-        self.registry.refresh()
-        # Learners erased elsewhere since the last batch lose their cached keys first.
-        erasures_seen = self.keyring.catch_up()
+        # New registry events, and learners erased elsewhere since the last batch (who
+        # lose their cached keys first), in one look-up.
+        rows, erasures = self.recorder.changes_since(
+            REGISTRY_STREAM, self.registry.version, self.keyring.erasures_seen
+        )
+        self.registry.apply(rows)
+        erasures_seen = self.keyring.caught_up(*erasures)
         if self._issuers_seen != self.registry.generation:
             self.fast.set_issuers(self.registry.all())
             self._issuers_seen = self.registry.generation

@@ -202,15 +202,29 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
 
     def select_stream(self, stream: UUID, *, after_version: int = 0) -> list[StoredRow]:
         with self._statement() as c:
-            c.execute(
-                "SELECT notification_id, originator_id, originator_version, topic, state"
-                f" FROM {self.t_events} WHERE originator_id = %s AND originator_version > %s"
-                " ORDER BY originator_version",
-                (stream, after_version),
-                prepare=True,
-                binary=True,
-            )
+            self._select_stream(c, stream, after_version)
             return self._rows(c.fetchall())
+
+    def _select_stream(self, c: psycopg.Cursor[DictRow], stream: UUID, after: int) -> None:
+        c.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            f" FROM {self.t_events} WHERE originator_id = %s AND originator_version > %s"
+            " ORDER BY originator_version",
+            (stream, after),
+            prepare=True,
+            binary=True,
+        )
+
+    def changes_since(
+        self, stream: UUID, after_version: int, erasures_after: int | None
+    ) -> tuple[list[StoredRow], tuple[int, list[str]]]:
+        # Both statements in one pipeline: one round trip instead of two.
+        with self._statement() as rows:
+            with rows.connection.pipeline():
+                self._select_stream(rows, stream, after_version)
+                erased = rows.connection.cursor()
+                self._erasures_after(erased, erasures_after)
+            return self._rows(rows.fetchall()), self._erased(erased, erasures_after)
 
     def max_position(self) -> int:
         with self._tx(commit=False) as c:
@@ -306,17 +320,30 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
 
     def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
         with self._statement() as c:
-            if position is None:
-                c.execute(f"SELECT coalesce(max(position), 0) AS p FROM {self.t_erasures}")
-                row = c.fetchone()
-                return (int(row["p"]) if row else 0), []
+            self._erasures_after(c, position)
+            return self._erased(c, position)
+
+    def _erasures_after(self, c: psycopg.Cursor[DictRow], position: int | None) -> None:
+        if position is None:
+            c.execute(
+                f"SELECT coalesce(max(position), 0) AS position, NULL AS learner_id"
+                f" FROM {self.t_erasures}"
+            )
+        else:
             c.execute(
                 f"SELECT position, learner_id FROM {self.t_erasures} WHERE position > %s"
                 " ORDER BY position",
                 (position,),
                 prepare=True,
             )
-            rows = c.fetchall()
+
+    @staticmethod
+    def _erased(c: psycopg.Cursor[DictRow], position: int | None) -> tuple[int, list[str]]:
+        """What :meth:`_erasures_after` found: the last erasure's position, and the
+        learners erased after ``position`` (none when it was None)."""
+        rows = c.fetchall()
+        if position is None:
+            return int(rows[0]["position"]), []
         return (rows[-1]["position"] if rows else position), [r["learner_id"] for r in rows]
 
     def destroy_key(self, learner_id: str, events: Sequence[NewEvent]) -> list[AppendOutcome]:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from ledger.errors import RegistryError, UnknownIssuerError
-from ledger.integrity import split_state
+from ledger.integrity import StoredRow, split_state
 from ledger.persistence import LedgerRecorder
 from ledger.records import (
     LEDGER_ISSUER_ID,
@@ -109,12 +109,24 @@ class IssuerRegistry:
         began = time.monotonic()
         if began - self._refreshed < max_age_s:
             return
-        for row in self._recorder.select_stream(REGISTRY_STREAM, after_version=self._version):
+        self.apply(self._recorder.select_stream(REGISTRY_STREAM, after_version=self._version))
+        self._refreshed = began
+
+    @property
+    def version(self) -> int:
+        """The registry stream's last version applied: what a refresh reads after."""
+        return self._version
+
+    def apply(self, rows: list[StoredRow]) -> None:
+        """Apply the registry stream's rows after :attr:`version`, read by the caller
+        (e.g. with other look-ups, :meth:`LedgerRecorder.changes_since`)."""
+        for row in rows:
+            if row.version <= self._version:
+                continue  # applied meanwhile by another thread's refresh
             _, _, _, body = split_state(row.state)
             record = orjson.loads(body)
             self._apply(row.topic, record)
             self._version = row.version
-        self._refreshed = began
 
     def _apply(self, topic: str, record: dict[str, Any]) -> None:
         raw = record["issuer"]

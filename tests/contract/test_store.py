@@ -152,6 +152,21 @@ def test_erasures_are_known_by_position_and_refuse_appends_prepared_before_them(
     )
 
 
+def test_changes_since_reads_a_stream_and_the_erasures_as_the_two_calls_do(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    stream = learner_stream("lrn_B")
+    assert recorder.changes_since(stream, 0, None) == ([], (0, []))
+    recorder.append([new_event("a", "lrn_A"), new_event("b", "lrn_B"), new_event("c", "lrn_B")])
+    position = recorder.destroy_key("lrn_A", [new_event("erased", "lrn_A")])[0].position
+    rows, erasures = recorder.changes_since(stream, 1, 0)
+    assert [r.version for r in rows] == [2]
+    assert rows == recorder.select_stream(stream, after_version=1)
+    assert erasures == (position, ["lrn_A"]) == recorder.erasures_after(0)
+    assert recorder.changes_since(stream, 2, None) == ([], (position, []))
+    assert recorder.changes_since(stream, 0, position)[1] == (position, [])
+
+
 def test_destroy_key_leaves_a_tombstone_and_records_the_erasure(
     recorder: LedgerRecorder, new_event: NewEventBuilder
 ) -> None:

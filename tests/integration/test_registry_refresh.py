@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ledger.persistence import LedgerRecorder
+from ledger.records import REGISTRY_STREAM
 from ledger.registry import IssuerRegistry
 from schemas.catalogue import load_catalogue
 
@@ -61,3 +62,22 @@ def test_a_registry_never_refreshed_reads_whatever_the_max_age(recorder: LedgerR
     _register(theirs, "uni-a")
     ours.refresh(max_age_s=3600)
     assert ours.get("uni-a") is not None
+
+
+def test_rows_read_before_another_refresh_applied_them_change_nothing(
+    recorder: LedgerRecorder,
+) -> None:
+    # A batch's preparation reads the registry's rows itself (changes_since) and applies
+    # them; a refresh in another thread may have applied the same rows meanwhile.
+    ours, theirs = _registries(recorder)
+    ours.refresh()
+    _register(theirs, "uni-a")
+    theirs.suspend("uni-a")
+    late = recorder.select_stream(REGISTRY_STREAM, after_version=ours.version)
+    ours.refresh()
+    generation = ours.generation
+    ours.apply(late)
+    issuer = ours.get("uni-a")
+    assert issuer is not None
+    assert not issuer.active
+    assert ours.generation == generation
