@@ -90,19 +90,16 @@ async def _ingest(
     ``drain=True``: everything is published first, then the worker empties the topics
     (the worker's own capacity; latency then includes the time spent waiting in Kafka).
     """
-    # (topic, Kafka timestamp, latency) of each message stored.
-    stored: list[tuple[str, float, float]] = []
-    commits: list[float] = []
+    # The messages of each append, and when it committed: expanded into each message's
+    # latency once the run is over, not on the measured worker's loop.
+    appended: list[tuple[list[Any], float]] = []
     cpu: dict[str, float] = {}
     with CpuSampler() as sampler, Ledger.open(settings) as ledger:
         tune_gc()  # as `ledger consume` does
         worker = IngestWorker(ledger, config)
 
         def observe(messages: list[Any], committed: float) -> None:
-            commits.append(committed)
-            stored.extend(
-                (m.topic, m.timestamp / 1000, committed - m.timestamp / 1000) for m in messages
-            )
+            appended.append((messages, committed))
 
         worker.on_commit = observe
         stop = asyncio.Event()
@@ -140,6 +137,12 @@ async def _ingest(
         for p in publishers:
             p.wait(timeout=60)
     counted = worker.stats.accepted
+    # (topic, Kafka timestamp, latency) of each message stored.
+    stored = [
+        (m.topic, m.timestamp / 1000, committed - m.timestamp / 1000)
+        for messages, committed in appended
+        for m in messages
+    ]
     # Paced: latency from the moment every publisher is sending (the first message of the
     # last publisher to start); the messages before, sent while the others still start
     # up on the same cores, count in latency_ms_all only.
