@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from ledger.crypto import DataKey, MasterKey, generate_key
 from ledger.errors import LearnerErasedError, StoreError
@@ -89,10 +89,24 @@ class KeyRing:
             for record in self._recorder.load_keys(unknown).values():
                 self._load(record)
 
-    def erased_among(self, learner_ids: Iterable[str]) -> set[str]:
-        """Which of these learners were erased (one query for those not cached)."""
+    def erased_among(self, learner_ids: Iterable[str], *, offering: Iterable[str] = ()) -> set[str]:
+        """Which of these learners were erased (one query for those not cached).
+
+        Args:
+            offering: those of them about to need a key for writing (their events carry
+                personal data): a key is offered for each not cached in the same query,
+                so :meth:`for_writing` finds it cached.
+
+        Raises:
+            MasterKeyMissingError: keys are offered and no master key is configured.
+        """
         wanted = set(learner_ids)
-        self.preload(wanted)
+        unknown = [lid for lid in wanted if lid not in self._cache]
+        offer = set(offering).intersection(unknown)
+        if offer:
+            self._offer(sorted(offer), also=[lid for lid in unknown if lid not in offer])
+        elif unknown:
+            self.preload(unknown)
         return {lid for lid in wanted if lid in self._cache and self._cache[lid] is None}
 
     def _load(self, record: KeyRecord) -> None:
@@ -117,25 +131,32 @@ class KeyRing:
         wanted = set(learner_ids)
         unknown = [lid for lid in wanted if lid not in self._cache]
         if unknown:
-            self._watch()
-            master = self._master_key()
-            offered = {lid: generate_key() for lid in unknown}
-            records = [
-                KeyRecord(lid, master.key_id, master.wrap(lid, raw), None)
-                for lid, raw in offered.items()
-            ]
-            wrapped = {r.learner_id: r.wrapped for r in records}
-            for record in self._recorder.insert_keys(records).values():
-                if record.wrapped is not None and record.wrapped == wrapped[record.learner_id]:
-                    self._remember(record.learner_id, DataKey(offered[record.learner_id]))
-                else:
-                    self._load(record)
+            self._offer(unknown)
         if any(lid not in self._cache for lid in wanted):
             raise StoreError("the key store returned no key for a learner it was given")
         erased = sorted(lid for lid in wanted if self._cache[lid] is None)
         if erased:
             raise LearnerErasedError(erased[0])
         return {lid: key for lid in wanted if (key := self._cache.get(lid)) is not None}
+
+    def _offer(self, learner_ids: list[str], *, also: Sequence[str] = ()) -> None:
+        """Offer a new key for each of these learners (none cached); the store keeps the
+        key a learner already has, or its tombstone. ``also``: learners whose stored keys
+        are read in the same query."""
+        self._watch()
+        master = self._master_key()
+        offered = {lid: generate_key() for lid in learner_ids}
+        records = [
+            KeyRecord(lid, master.key_id, master.wrap(lid, raw), None)
+            for lid, raw in offered.items()
+        ]
+        wrapped = {r.learner_id: r.wrapped for r in records}
+        for record in self._recorder.insert_keys(records, also=also).values():
+            mine = wrapped.get(record.learner_id)
+            if record.wrapped is not None and record.wrapped == mine:
+                self._remember(record.learner_id, DataKey(offered[record.learner_id]))
+            else:
+                self._load(record)
 
     def for_reading(self, learner_id: str) -> DataKey | None:
         """The learner's key, or None when erased or never created."""

@@ -240,10 +240,13 @@ class LedgerRecorder(ABC):
         """Wrapped keys (or tombstones) of the learners that have one."""
 
     @abstractmethod
-    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
+    def insert_keys(
+        self, records: Sequence[KeyRecord], *, also: Sequence[str] = ()
+    ) -> dict[str, KeyRecord]:
         """Store new wrapped keys; a learner that already has a key (or a tombstone) keeps
         it. Returns the stored record of each learner in ``records``: the one given, or
-        the one kept. The keys may be committed without waiting for them to be durable,
+        the one kept; and, read in the same query, those of the learners in ``also``
+        that have one (as :meth:`load_keys`). The keys may be committed without waiting for them to be durable,
         but are durable by the time any append committed after this call is."""
 
     @abstractmethod

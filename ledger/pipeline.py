@@ -245,9 +245,14 @@ class IngestPipeline:
         self, candidates: list[Candidate], results: list[Result | None], held: list[Held]
     ) -> list[Candidate]:
         subjects = {c.event["subject"] for c in candidates if "subject" in c.event}
+        # Learners the batch preparer sealed personal fields of get their keys in the
+        # same look-up (new learners: one round trip, not a read and then an insert).
+        personal: set[str] = set()
         for h in held:
-            subjects.update(h.admitted.subjects()[0])
-        erased = self.keyring.erased_among(subjects) if subjects else set()
+            every, sealed = h.admitted.subjects()
+            subjects.update(every)
+            personal.update(sealed)
+        erased = self.keyring.erased_among(subjects, offering=personal) if subjects else set()
         if not erased:
             return candidates
         # Inputs of erased learners take this pipeline's own path.

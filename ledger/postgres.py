@@ -282,9 +282,11 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
             )
             return {r["learner_id"]: _key_record(r) for r in c.fetchall()}
 
-    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
+    def insert_keys(
+        self, records: Sequence[KeyRecord], *, also: Sequence[str] = ()
+    ) -> dict[str, KeyRecord]:
         if not records:
-            return {}
+            return self.load_keys(also) if also else {}
         learners = [r.learner_id for r in records]
         with self._statement("write") as c, rolled_back_on_error(c.connection):
             # One round trip: one statement (the keys added, and those kept: the outer
@@ -309,7 +311,12 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
                     " RETURNING learner_id, key_id, wrapped, erased_at)"
                     " SELECT * FROM added UNION ALL SELECT learner_id, key_id, wrapped, erased_at"
                     f" FROM {self.t_learner_keys} WHERE learner_id = ANY(%s)",
-                    (learners, [r.key_id for r in records], [r.wrapped for r in records], learners),
+                    (
+                        learners,
+                        [r.key_id for r in records],
+                        [r.wrapped for r in records],
+                        [*learners, *also],
+                    ),
                     prepare=True,
                 )
                 c.execute("COMMIT")

@@ -286,9 +286,11 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
         with self._read() as c:
             return _load_keys(c, list(learner_ids))
 
-    def insert_keys(self, records: Sequence[KeyRecord]) -> dict[str, KeyRecord]:
+    def insert_keys(
+        self, records: Sequence[KeyRecord], *, also: Sequence[str] = ()
+    ) -> dict[str, KeyRecord]:
         if not records:
-            return {}
+            return self.load_keys(also) if also else {}
         now = utc_now()
         with self._write() as c:
             c.executemany(
@@ -296,7 +298,7 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
                 " (learner_id, key_id, wrapped, created_at) VALUES (?, ?, ?, ?)",
                 [(r.learner_id, r.key_id, r.wrapped, now) for r in records],
             )
-            return _load_keys(c, [r.learner_id for r in records])
+            return _load_keys(c, [*(r.learner_id for r in records), *also])
 
     def erasures_after(self, position: int | None) -> tuple[int, list[str]]:
         with self._read() as c:

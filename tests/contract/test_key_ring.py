@@ -76,3 +76,27 @@ def test_an_erased_learner_gets_no_key_in_a_process_that_never_saw_them(
         fresh.for_writing(["lrn_B", "lrn_A"])
     assert fresh.erased_among(["lrn_A", "lrn_B"]) == {"lrn_A"}
     assert recorder.load_keys(["lrn_A"])["lrn_A"].erased
+
+
+def test_the_erasure_check_offers_keys_to_the_learners_about_to_need_one(
+    recorder: LedgerRecorder, new_event: Callable[..., Any]
+) -> None:
+    ring(recorder).for_writing(["lrn_gone", "lrn_known"])
+    recorder.destroy_key("lrn_gone", [new_event("erasure", "lrn_gone")])
+    known = ring(recorder).for_writing(["lrn_known"])["lrn_known"]
+    store = Counted(recorder)
+    fresh = ring(store)
+    learners = ["lrn_gone", "lrn_known", "lrn_new", "lrn_plain"]
+    # One query: keys offered to those with personal data, the others only looked up.
+    erased = fresh.erased_among(learners, offering=["lrn_gone", "lrn_known", "lrn_new"])
+    assert erased == {"lrn_gone"}
+    assert store.calls == ["insert_keys"]
+    keys = fresh.for_writing(["lrn_known", "lrn_new"])
+    assert store.calls == ["insert_keys"]
+    assert keys["lrn_known"].material() == known.material()
+    stored = recorder.load_keys(learners)
+    assert set(stored) == {"lrn_gone", "lrn_known", "lrn_new"}
+    assert stored["lrn_gone"].erased
+    # A learner only looked up gets no key; one never seen is not erased.
+    assert fresh.erased_among(["lrn_plain"]) == set()
+    assert store.calls == ["insert_keys", "load_keys"]
