@@ -67,6 +67,8 @@ struct Parsed {
     subject: Option<String>,
     issuer: String,
     found: Found,
+    // The input's length: the stored record is about as long (grown once, not doubled).
+    size: usize,
 }
 
 /// Compiled schemas, limits and the registered issuers; prepares batches.
@@ -211,7 +213,7 @@ impl Preparer {
         for template in &etype.personal {
             strip(data, template, &mut Vec::new(), &mut found);
         }
-        Some(Parsed { event, topic, key, subject, issuer, found })
+        Some(Parsed { event, topic, key, subject, issuer, found, size: raw.len() })
     }
 }
 
@@ -224,7 +226,7 @@ fn seal_one(
     ciphers: &mut HashMap<String, Aes256Gcm>,
     streams: &mut HashMap<String, [u8; 16]>,
 ) -> Result<Sealed, String> {
-    let Parsed { mut event, topic, key, subject, issuer, found } = parsed;
+    let Parsed { mut event, topic, key, subject, issuer, found, size } = parsed;
     // An empty subject is no learner: the event goes to its issuer's stream.
     let name = match subject.as_deref() {
         Some(s) if !s.is_empty() => format!("learner:{s}"),
@@ -257,7 +259,9 @@ fn seal_one(
     }
     event.insert("issuer".to_owned(), Value::String(issuer));
     event.insert("recordedAt".to_owned(), Value::String(now.to_owned()));
-    let body = serde_json::to_vec(&Value::Object(event)).map_err(|e| e.to_string())?;
+    // Room for the input, the sealed personal fields' text and the recorded-at time.
+    let mut body = Vec::with_capacity(size + size / 2 + 128);
+    serde_json::to_writer(&mut body, &Value::Object(event)).map_err(|e| e.to_string())?;
     let content = content_digest(&topic, &key, &body);
     Ok((body, content, stream))
 }
