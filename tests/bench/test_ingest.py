@@ -41,6 +41,13 @@ def test_bench_ingest_saves_every_run_the_cpu_split_and_the_write_lock(tmp_path:
         assert cpu["its children"] == 0
     assert report["ledger_via_kafka_paced"]["cpu_us_per_event"] is None
     assert isinstance(report["target_met"], bool)
+    # Both references store the very rows the backlog run stored, the second with the
+    # events table's indexes, in transactions of the batch size.
+    raw, indexed = report["reference_raw_copy"], report["reference_indexed_copy"]
+    assert raw["events"] == indexed["events"] == backlog["events"]
+    assert indexed["events_per_second"] > 0
+    assert report["ratio_backlog_to_indexed_copy"] > 0
+    assert "indexed as the events table" in done.stdout
     assert isinstance(report["paced_p99_target_met"], bool)
     one, two = report["scale_out"]
     assert (one["workers"], two["workers"]) == (1, 2)
