@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -40,6 +40,7 @@ async def ensure_topics(
     *,
     partitions: int = DEFAULT_PARTITIONS,
     dead_letter: str | None = None,
+    configs: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the ones created.
 
@@ -47,6 +48,7 @@ async def ensure_topics(
         dead_letter: the dead-letter topic (created too): it takes messages up to
             DEAD_LETTER_MAX_BYTES, so any message an issuer topic took still fits with
             its reasons added.
+        configs: topic settings for the topics in ``names`` (not the dead-letter topic).
     """
     names = [*names, *([dead_letter] if dead_letter else [])]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -63,7 +65,9 @@ async def ensure_topics(
                             n,
                             num_partitions=partitions,
                             replication_factor=1,
-                            topic_configs=DEAD_LETTER_CONFIG if n == dead_letter else {},
+                            topic_configs=(
+                                DEAD_LETTER_CONFIG if n == dead_letter else dict(configs or {})
+                            ),
                         )
                         for n in wanted
                     ]

@@ -40,6 +40,11 @@ def test_bench_ingest_saves_every_run_the_cpu_split_and_the_write_lock(tmp_path:
         assert backlog["preparing_in"] == "thread"
         assert cpu["its children"] == 0
     assert report["ledger_via_kafka_paced"]["cpu_us_per_event"] is None
+    # The paced run again, on topics the broker timestamps: latency from its append.
+    from_broker = report["ledger_via_kafka_paced_from_broker"]
+    assert from_broker["events"] == report["ledger_via_kafka_paced"]["events"]
+    assert from_broker["latency_ms"]["p99"] > 0
+    assert "timed from the broker's append instead" in done.stdout
     assert isinstance(report["target_met"], bool)
     # Both references store the very rows the backlog run stored, the second with the
     # events table's indexes, in transactions of the batch size.
