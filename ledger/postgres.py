@@ -187,7 +187,7 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
     ) -> list[StoredRow]:
         check_partition(partition)
         k, n = partition or (0, 1)
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             # One statement for every case (prepared once): no bound, no partition = n 1.
             c.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state"
@@ -227,13 +227,13 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
             return self._rows(rows.fetchall()), self._erased(erased, erasures_after)
 
     def max_position(self) -> int:
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             c.execute(f"SELECT max(notification_id) AS m FROM {self.t_events}")
             row = c.fetchone()
             return int(row["m"] or 0) if row else 0
 
     def checkpoints(self) -> list[Checkpoint]:
-        with self._tx(commit=False) as c:
+        with self._statement() as c:
             c.execute(
                 "SELECT seq, first_position, last_position, count, head"
                 f" FROM {self.t_checkpoints} ORDER BY seq"
