@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +27,12 @@ class WorkerStats:
     lag: dict[str, int] = field(default_factory=dict)
 
     def count(self, results: list[Result]) -> None:
-        """Add one appended batch's outcomes."""
-        for r in results:
-            if isinstance(r, Accepted):
-                self.accepted += 1
-            elif isinstance(r, Duplicated):
-                self.duplicates += 1
-            elif isinstance(r, Rejected):
-                self.rejected += 1
+        """Add one appended batch's outcomes (counted by type in one pass in C, not a
+        Python test per result: a batch holds thousands)."""
+        kinds = Counter(map(type, results))
+        self.accepted += kinds[Accepted]
+        self.duplicates += kinds[Duplicated]
+        self.rejected += kinds[Rejected]
 
     @property
     def total_lag(self) -> int:
