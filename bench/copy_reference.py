@@ -10,33 +10,19 @@ import psycopg
 
 from ledger.dburl import PostgresUrl
 
-# The rows the ledger stored from the benchmark's events (not its registry's).
-_ROWS = (
-    "SELECT {columns} FROM \"{schema}\".ledger_events WHERE topic LIKE 'org.lll.%%'"
-    " ORDER BY notification_id"
-)
-
 
 def raw_copy(url: str, schema: str) -> dict[str, Any]:
     """Binary COPY of the rows the ledger stored into a plain table (no index), in one
     transaction: what the issue's target (≥ 50 %) is judged against."""
-    with psycopg.connect(**PostgresUrl.of(url).connection_kwargs(), autocommit=True) as conn:
-        columns = "originator_id, originator_version, topic, state"
-        rows = conn.execute(_ROWS.format(columns=columns, schema=schema)).fetchall()
-        conn.execute(
-            f'CREATE TABLE "{schema}".bench_raw (originator_id uuid, originator_version bigint,'
-            " topic text, state bytea)"
-        )
-        started = time.perf_counter()
-        with (
-            conn.transaction(),
-            conn.cursor() as cur,
-            cur.copy(f'COPY "{schema}".bench_raw FROM STDIN (FORMAT BINARY)') as copy,
-        ):
-            copy.set_types(["uuid", "int8", "text", "bytea"])
-            for row in rows:
-                copy.write_row(row)
-        return _rate(len(rows), time.perf_counter() - started)
+    return _timed_copy(
+        url,
+        schema,
+        f'CREATE TABLE "{schema}".bench_raw (originator_id uuid, originator_version bigint,'
+        " topic text, state bytea)",
+        "bench_raw",
+        {"originator_id": "uuid", "originator_version": "int8", "topic": "text", "state": "bytea"},
+        batch_size=None,
+    )
 
 
 def indexed_copy(url: str, schema: str, batch_size: int) -> dict[str, Any]:
@@ -45,31 +31,56 @@ def indexed_copy(url: str, schema: str, batch_size: int) -> dict[str, Any]:
     batch of the ledger's size, each commit waiting for the disk as an append's does: the
     database's own cost of storing these rows as the ledger must, without the ledger's
     work (parsing, validating, sealing, chaining, Kafka)."""
+    return _timed_copy(
+        url,
+        schema,
+        f'CREATE TABLE "{schema}".bench_indexed'
+        f' (LIKE "{schema}".ledger_events INCLUDING CONSTRAINTS INCLUDING INDEXES)',
+        "bench_indexed",
+        {
+            "notification_id": "int8",
+            "originator_id": "uuid",
+            "originator_version": "int8",
+            "topic": "text",
+            "state": "bytea",
+        },
+        batch_size=batch_size,
+    )
+
+
+def _timed_copy(
+    url: str,
+    schema: str,
+    create: str,
+    table: str,
+    types: dict[str, str],
+    *,
+    batch_size: int | None,
+) -> dict[str, Any]:
+    """Read the rows the ledger stored from the benchmark's events (not its registry's),
+    ``create`` the table, and time their binary COPY into it (the columns of ``types``),
+    ``batch_size`` rows per transaction (None: all in one)."""
+    columns = ", ".join(types)
     with psycopg.connect(**PostgresUrl.of(url).connection_kwargs(), autocommit=True) as conn:
-        columns = "notification_id, originator_id, originator_version, topic, state"
-        rows = conn.execute(_ROWS.format(columns=columns, schema=schema)).fetchall()
-        conn.execute(
-            f'CREATE TABLE "{schema}".bench_indexed'
-            f' (LIKE "{schema}".ledger_events INCLUDING CONSTRAINTS INCLUDING INDEXES)'
-        )
+        rows = conn.execute(
+            f"SELECT {columns} FROM \"{schema}\".ledger_events WHERE topic LIKE 'org.lll.%%'"
+            " ORDER BY notification_id"
+        ).fetchall()
+        conn.execute(create)
+        step = batch_size or max(len(rows), 1)
         started = time.perf_counter()
-        for first in range(0, len(rows), batch_size):
+        for first in range(0, len(rows), step):
             with (
                 conn.transaction(),
                 conn.cursor() as cur,
-                cur.copy(
-                    f'COPY "{schema}".bench_indexed ({columns}) FROM STDIN (FORMAT BINARY)'
-                ) as copy,
+                cur.copy(f'COPY "{schema}".{table} ({columns}) FROM STDIN (FORMAT BINARY)') as copy,
             ):
-                copy.set_types(["int8", "uuid", "int8", "text", "bytea"])
-                for row in rows[first : first + batch_size]:
+                copy.set_types(list(types.values()))
+                for row in rows[first : first + step]:
                     copy.write_row(row)
-        return _rate(len(rows), time.perf_counter() - started)
-
-
-def _rate(count: int, seconds: float) -> dict[str, Any]:
+        seconds = time.perf_counter() - started
     return {
-        "events": count,
+        "events": len(rows),
         "seconds": round(seconds, 3),
-        "events_per_second": round(count / seconds),
+        "events_per_second": round(len(rows) / seconds),
     }
