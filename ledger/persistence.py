@@ -245,9 +245,10 @@ class LedgerRecorder(ABC):
     ) -> dict[str, KeyRecord]:
         """Store new wrapped keys; a learner that already has a key (or a tombstone) keeps
         it. Returns the stored record of each learner in ``records``: the one given, or
-        the one kept; and, read in the same query, those of the learners in ``also``
-        that have one (as :meth:`load_keys`). The keys may be committed without waiting for them to be durable,
-        but are durable by the time any append committed after this call is."""
+        the one kept; and, read in the same query, those of the learners in ``also`` that
+        have one (as :meth:`load_keys`). The keys may be committed without waiting for
+        them to be durable, but are durable by the time any append committed after this
+        call is."""
 
     @abstractmethod
     def erasures_after(self, position: int | None) -> tuple[int, list[str]]:

@@ -332,10 +332,7 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
 
     def _erasures_after(self, c: psycopg.Cursor[DictRow], position: int | None) -> None:
         if position is None:
-            c.execute(
-                f"SELECT coalesce(max(position), 0) AS position, NULL AS learner_id"
-                f" FROM {self.t_erasures}"
-            )
+            c.execute(f"SELECT coalesce(max(position), 0) AS position FROM {self.t_erasures}")
         else:
             c.execute(
                 f"SELECT position, learner_id FROM {self.t_erasures} WHERE position > %s"
