@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,10 +27,35 @@ PARENT = os.getpid()
 
 
 class StampedRecord(LearnerRecordProjection):
-    """The learner record, each document stamped with the process that built it."""
+    """The learner record, each document stamped with the process that built it.
+
+    With ``started`` set, a worker process marks that file at its first event, and this
+    process waits for the mark at its first: each then takes a part however the machine
+    schedules them (forked under load, a worker may start after this one took every part).
+    """
+
+    started: Path | None = None
+
+    def keys(self, event: LedgerEvent) -> Iterable[str]:
+        if self.started is not None:
+            if os.getpid() != PARENT:
+                self.started.touch()
+            else:
+                wait_for(self.started.exists, "a rebuild worker's first event")
+                self.started = None
+        return super().keys(event)
 
     def finish(self, doc: Document) -> Document:
         return {**super().finish(doc), "builtBy": os.getpid()}
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit_s: float = 120.0) -> None:
+    """Return once ``condition`` holds; fail the test if it does not within ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {limit_s:.0f} s for {what}")
+        time.sleep(0.01)
 
 
 class FailingInWorkers(LearnerRecordProjection):
@@ -72,12 +97,14 @@ def opened(env: dict[str, str]) -> Iterator[tuple[Ledger, ProjectionStore]]:
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_rebuild_by_two_processes_equals_the_incremental_read_model(
-    ledger_env: dict[str, str],
+    ledger_env: dict[str, str], tmp_path: Path
 ) -> None:
     with opened(ledger_env) as (ledger, store):
-        runner = Projector(ledger, store, StampedRecord(), page=37)
+        projection = StampedRecord()
+        runner = Projector(ledger, store, projection, page=37)
         runner.catch_up()
         incremental = list(store.scan(NAME))
+        projection.started = tmp_path / "worker-started"
         head = ledger.recorder.max_position()
         assert runner.rebuild(workers=2) == head
         rebuilt = list(store.scan(NAME))
