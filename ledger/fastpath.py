@@ -4,10 +4,11 @@
 :class:`BatchPreparer` first. Its :meth:`~BatchPreparer.admit` parses, checks the nesting
 depth, validates against the catalogue and computes the idempotency key of every input it
 can take, and lifts the personal fields out; :meth:`~BatchPreparer.seal` then encrypts
-them and encodes the stored records. An input it declines (``None``) goes through the
+them and encodes the stored records into a run (:class:`ledger.batch.Run`; the compiled
+one keeps the rows out of the interpreter until PostgreSQL's append plans and encodes them,
+:func:`ledger.native.plan_copy`). An input it declines (``None``) goes through the
 pipeline's own event-by-event path, which stays the authority on every rejection and on
-the types that need more (corrections, embedded credentials). :func:`chain_copy`
-hash-links an append's rows and encodes them as one binary COPY block.
+the types that need more (corrections, embedded credentials).
 
 The compiled module is built from ``native/`` (Rust, by ``scripts/native``); without it
 the Python twin below does the same, more slowly (``LEDGER_NATIVE`` chooses; see
@@ -21,6 +22,7 @@ from typing import Any, Protocol, cast
 
 import orjson
 
+from ledger.batch import PythonRun, Run
 from ledger.crypto import DataKey, extract_personal, seal_personal
 from ledger.integrity import content_digest
 from ledger.native import native_module
@@ -31,9 +33,10 @@ from schemas.limits import deeper_than, may_nest_deeper
 from schemas.names import CREDENTIAL_ISSUED
 from schemas.validation import EventValidator
 
-# Per sealed input, in input order: (indexes, [keys, streams, topics, bodies, contents]),
-# then (index, reason) of each input whose sealing failed.
-Sealed = tuple[list[int], list[list[Any]], list[tuple[int, str]]]
+# The sealed inputs as a run (ledger.batch.Run: their indexes, keys, stream ids, topics,
+# bodies and content digests, in input order), then (index, reason) of each input whose
+# sealing failed.
+Sealed = tuple[Run, list[tuple[int, str]]]
 
 
 class AdmittedBatch(Protocol):
@@ -211,7 +214,7 @@ class PythonPreparer:
                 strict=True,
             ):
                 column.append(value)
-        return indexes, columns, failed
+        return PythonRun(indexes, columns), failed
 
 
 class NativePreparer:
@@ -247,8 +250,7 @@ class NativePreparer:
         return cast(AdmittedBatch, self._native.admit(raws, channel))
 
     def seal(self, admitted: AdmittedBatch, keys: dict[str, bytes], now: str) -> Sealed:
-        indexes, columns, failed = self._native.seal(admitted, keys, now)
-        return indexes, list(columns), failed
+        return cast(Sealed, self._native.seal(admitted, keys, now))
 
 
 def batch_preparer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.batch import EventBatch
 from ledger.records import NewEvent
 from schemas.validation import Problem
 
@@ -57,7 +58,8 @@ class PreparedBatch:
 
     results: list[Result | None]
     indexes: list[int]
-    events: list[NewEvent]
+    # The events to append, in input order; ``indexes[i]`` is the input of ``events[i]``.
+    events: EventBatch
     # The last erasure its preparation knew of (KeyRing.catch_up): the append refuses the
     # batch if one of its learners was erased after it.
     erasures_seen: int | None = None
@@ -79,4 +81,4 @@ def _unpickle_batch(
     erasures_seen: int | None,
 ) -> PreparedBatch:
     events = list(map(NewEvent._make, zip(*columns, strict=True)))
-    return PreparedBatch(results, indexes, events, erasures_seen)
+    return PreparedBatch(results, indexes, EventBatch.of(events), erasures_seen)

@@ -23,7 +23,7 @@ from eventsourcing.persistence import Tracking
 from ledger.errors import ErasedMeanwhileError
 from ledger.integrity import HASH_LEN, Checkpoint, StoredRow
 from ledger.notes import SignedCheckpoint
-from ledger.records import AppendOutcome, NewEvent, learner_stream
+from ledger.records import AppendOutcome, NewEvent, Outcomes, learner_stream
 from ledger.tiles import TileKey
 
 # Streams fall into this many slices (the low 4 bits of their id); a read of the log can
@@ -143,14 +143,17 @@ class StreamHeads:
 Trackings = Tracking | Sequence[Tracking] | None
 
 
-def refuse_erased(learners: Iterable[str], events: Sequence[NewEvent]) -> None:
+def refuse_erased(learners: Iterable[str], streams: Iterable[UUID]) -> None:
     """Refuse a batch about any of ``learners``, erased since it was prepared.
+
+    Args:
+        streams: the streams of the batch's events.
 
     Raises:
         ErasedMeanwhileError: some of the events are about one of them.
     """
-    streams = {learner_stream(learner): learner for learner in learners}
-    erased = {streams[e.stream] for e in events if e.stream in streams} if streams else set()
+    theirs = {learner_stream(learner): learner for learner in learners}
+    erased = {theirs[s] for s in streams if s in theirs} if theirs else set()
     if erased:
         raise ErasedMeanwhileError(
             f"{len(erased)} learner(s) of this batch were erased after it was prepared;"
@@ -195,6 +198,18 @@ class LedgerRecorder(ABC):
         :meth:`erasures_after`): an event of a learner erased since then fails the whole
         append (:class:`~ledger.errors.ErasedMeanwhileError`).
         """
+
+    def append_batch(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Trackings = None,
+        erasures_seen: int | None = None,
+    ) -> Outcomes:
+        """:meth:`append`, answering with columns (each event's position, and whether it
+        is new) rather than an object per event: what the ingest pipeline reads. An
+        adapter whose append plans in columns answers without making those objects."""
+        return Outcomes.of(self.append(events, tracking=tracking, erasures_seen=erasures_seen))
 
     @abstractmethod
     def select_log(

@@ -10,10 +10,10 @@ at once; the inputs it declines take this module's own path, event by event.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence, Set
-from uuid import UUID
 
 import orjson
 
+from ledger.batch import EventBatch, Run, interleaved
 from ledger.candidates import (
     Candidate,
     Held,
@@ -30,7 +30,6 @@ from ledger.outcomes import Accepted, Channel, Duplicated, PreparedBatch, Reject
 from ledger.persistence import LedgerRecorder, Trackings
 from ledger.records import (
     REGISTRY_STREAM,
-    Appended,
     NewEvent,
     idempotency_key,
     issuer_stream,
@@ -47,9 +46,6 @@ from schemas.limits import (
     too_deep,
 )
 from schemas.validation import EventValidator, format_path
-
-# Stream ids kept as objects by the pipeline (a learner's recur batch after batch).
-MAX_STREAMS_CACHED = 100_000
 
 
 class IngestPipeline:
@@ -83,7 +79,6 @@ class IngestPipeline:
             catalogue, validator, max_bytes=max_event_bytes, max_depth=max_json_depth, mode=native
         )
         self._issuers_seen = -1
-        self._streams: dict[bytes, UUID] = {}
 
     def process(
         self,
@@ -190,13 +185,13 @@ class IngestPipeline:
     def commit(self, batch: PreparedBatch, *, tracking: Trackings = None) -> list[Result]:
         """Append a prepared batch atomically and resolve every input's result."""
         results = list(batch.results)
-        outcomes = self.recorder.append(
+        outcomes = self.recorder.append_batch(
             batch.events, tracking=tracking, erasures_seen=batch.erasures_seen
         )
-        for index, out in zip(batch.indexes, outcomes, strict=True):
-            results[index] = (
-                Accepted(out.position) if isinstance(out, Appended) else Duplicated(out.position)
-            )
+        for index, position, new in zip(
+            batch.indexes, outcomes.positions, outcomes.fresh, strict=True
+        ):
+            results[index] = Accepted(position) if new else Duplicated(position)
         return [r if r is not None else reject("", "internal", "not processed") for r in results]
 
     def _admit(self, index: int, raw: bytes | str, channel: Channel) -> Candidate | Rejected:
@@ -298,7 +293,7 @@ class IngestPipeline:
 
     def _seal(
         self, candidates: list[Candidate], results: list[Result | None], held: list[Held]
-    ) -> tuple[list[int], list[NewEvent]]:
+    ) -> tuple[list[int], EventBatch]:
         """Encrypt each input's personal data and encode its record, on both paths; the
         indexes of the inputs sealed, in input order, and their events (one whose encoding
         fails is rejected as ``internal``)."""
@@ -319,13 +314,12 @@ class IngestPipeline:
         sealed = isolated(
             extracted, "sealing", lambda c: self._sealed(c, keys, now), refuser(results)
         )
-        slots: list[NewEvent | None] = [None] * len(results)
-        for c, event in sealed:
-            slots[c.index] = event
+        singles = {c.index: event for c, event in sealed}
+        runs: list[tuple[Run, int, int]] = []
         for h, learners in zip(held, personal, strict=True):
             wanted = {s: keys[s].material() for s in learners}
             try:
-                indexes, columns, failed = self.fast.seal(h.admitted, wanted, now)
+                run, failed = self.fast.seal(h.admitted, wanted, now)
             except BATCH_FAULTS:
                 raise
             except Exception as exc:
@@ -336,27 +330,10 @@ class IngestPipeline:
                     if i not in declined:
                         results[h.base + i] = Rejected((problem,))
                 continue
-            streams = [self._stream(s) for s in columns[1]]
-            for i, event in zip(
-                indexes,
-                map(NewEvent._make, zip(columns[0], streams, *columns[2:], strict=True)),
-                strict=True,
-            ):
-                slots[h.base + i] = event
+            runs.append((run, h.base, h.base + len(h.inputs)))
             for i, reason in failed:
                 results[h.base + i] = Rejected((internal_problem(RuntimeError(reason), "sealing"),))
-        return [i for i, e in enumerate(slots) if e is not None], [
-            e for e in slots if e is not None
-        ]
-
-    def _stream(self, raw: bytes) -> UUID:
-        """The stream id of 16 bytes, one object per stream (a batch repeats its learners)."""
-        stream = self._streams.get(raw)
-        if stream is None:
-            if len(self._streams) >= MAX_STREAMS_CACHED:
-                self._streams.clear()
-            stream = self._streams[raw] = UUID(bytes=raw)
-        return stream
+        return interleaved(runs, singles)
 
     def _sealed(self, c: Candidate, keys: dict[str, DataKey], now: str) -> NewEvent:
         event = c.event

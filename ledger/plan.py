@@ -1,6 +1,7 @@
-"""The append plan every store adapter shares: what one append writes, decided under the
-events table's write lock — each event new (with its stream version and chain hash),
-a repeat of an earlier one of the batch, or already stored."""
+"""What one append writes, decided under the events table's write lock: each event new
+(with its stream version and chain hash), a repeat of an earlier one of the batch, or
+already stored. SQLite's append keeps the new rows (:func:`plan_append`); PostgreSQL's
+gets them as one COPY block and the outcomes as columns (:func:`plan_copy_block`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from ledger.batch import EventBatch, stream_of
 from ledger.integrity import HASH_LEN, seal
-from ledger.native import ChainCopy
+from ledger.native import PlanCopy
 from ledger.records import Appended, AppendOutcome, Duplicate, NewEvent
 
 # A row of the events table: stream (originator id), version, topic, state.
@@ -32,8 +34,6 @@ class AppendPlan:
     # The new events' chain hashes, in order: what the append checkpoint keeps for the
     # Merkle tree (which then never reads the events themselves).
     hashes: bytes = b""
-    # The new rows as one binary COPY block (see plan_block), when not kept in ``stored``.
-    block: bytes = b""
 
     @property
     def count(self) -> int:
@@ -102,26 +102,63 @@ def plan_append(
     return plan
 
 
-def plan_block(
-    events: Sequence[NewEvent],
+@dataclass(frozen=True, slots=True)
+class CopyPlan:
+    """What one PostgreSQL append writes, decided under the write lock by ``plan_copy``
+    (:mod:`ledger.native`): its new rows as one binary COPY block, and what became of each
+    event, as columns.
+
+    Attributes:
+        block: the new rows, hash-linked, as one binary COPY block.
+        hashes: the new rows' chain hashes, concatenated (the checkpoint keeps them).
+        head: the chain head after the last new row.
+        positions: each event's position (a duplicate's: the earlier one's).
+        fresh: a byte per event, 1 for a new one.
+        versions: each event's stream version (0 for a duplicate).
+        heads: the last version of each stream written.
+    """
+
+    block: bytes
+    hashes: bytes
+    head: bytes
+    positions: list[int]
+    fresh: bytes
+    versions: list[int]
+    heads: dict[UUID, int]
+
+    @property
+    def count(self) -> int:
+        """How many events are new."""
+        return len(self.hashes) // HASH_LEN
+
+    def outcomes(self, events: Sequence[NewEvent]) -> list[AppendOutcome]:
+        """An outcome object per event (for callers of ``append``; the pipeline reads the
+        columns)."""
+        return [
+            Appended(position, event.stream, version) if new else Duplicate(position)
+            for event, position, new, version in zip(
+                events, self.positions, self.fresh, self.versions, strict=True
+            )
+        ]
+
+
+def plan_copy_block(
+    events: EventBatch,
     existing: dict[bytes, int],
     heads: dict[UUID, int],
     prev: bytes,
     first: int,
-    encode: ChainCopy,
-) -> AppendPlan:
-    """:func:`plan_append` with the new rows encoded as one binary COPY block (positions
-    from ``first``) by ``encode`` (:func:`ledger.native.chain_copy`) instead of kept as
-    rows."""
-    plan = AppendPlan(head=prev)
-    new = _place(plan, events, existing, heads)
-    if new:
-        plan.block, plan.hashes, plan.head = encode(
-            prev,
-            first,
-            [
-                (ev.stream.bytes, version, ev.topic, ev.key, ev.body, ev.content)
-                for ev, version in new
-            ],
-        )
-    return plan
+    plan: PlanCopy,
+) -> CopyPlan:
+    """Place ``events`` and encode their new rows with ``plan`` (``plan_copy``, compiled
+    or its twin), new positions from ``first``, linked after ``prev``.
+
+    Args:
+        existing: positions of already stored events, by idempotency key.
+        heads: current last version of each stream the batch touches.
+    """
+    block, hashes, head, positions, fresh, versions, ends = plan(
+        prev, first, events.parts(), existing, {s.bytes: v for s, v in heads.items()}
+    )
+    written = {stream_of(s): v for s, v in ends.items()}
+    return CopyPlan(block, hashes, head, positions, fresh, versions, written)

@@ -10,10 +10,11 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import DictRow
 
+from ledger.batch import EventBatch
 from ledger.dburl import PostgresUrl
 from ledger.errors import StoreUnavailableError
 from ledger.integrity import KEY_LEN, KEY_OFFSET, Checkpoint, StoredRow
-from ledger.native import chain_copy
+from ledger.native import plan_copy
 from ledger.persistence import (
     KeyRecord,
     LedgerRecorder,
@@ -90,7 +91,7 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
 
     def __init__(self, url: str | PostgresUrl, *, pool_size: int = 4, native: str | None = None):
         self.database = PostgresUrl.of(url) if isinstance(url, str) else url
-        self._encode = chain_copy(native)  # rows to COPY, in this LEDGER_NATIVE mode
+        self._plan = plan_copy(native)  # appends to COPY, in this LEDGER_NATIVE mode
         self.url = self.database.redacted
         self.schema = self.database.schema
         q = f'"{self.schema}".'
@@ -358,7 +359,9 @@ class PostgresLedgerRecorder(PostgresAppends, PostgresTreeTables, LedgerRecorder
                 " SET wrapped = NULL, erased_at = now()",
                 (learner_id,),
             )
-            outcomes, update = self._append(c, events, None, optimistic=False, begin=False)
+            batch = EventBatch.of(events)
+            plan, update = self._append(c, batch, None, optimistic=False, begin=False)
+            outcomes = plan.outcomes(batch)
             c.execute(
                 f"INSERT INTO {self.t_erasures} (position, learner_id) VALUES (%s, %s)"
                 " ON CONFLICT (position) DO NOTHING",

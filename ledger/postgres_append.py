@@ -35,12 +35,13 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 
+from ledger.batch import EventBatch
 from ledger.integrity import GENESIS, HASH_LEN
-from ledger.native import ChainCopy
+from ledger.native import PlanCopy
 from ledger.persistence import HeadsUpdate, StreamHeads, Trackings, as_trackings, refuse_erased
-from ledger.plan import plan_block
+from ledger.plan import CopyPlan, plan_copy_block
 from ledger.recorders import PostgresEventsourcing
-from ledger.records import AppendOutcome, NewEvent
+from ledger.records import AppendOutcome, NewEvent, Outcomes
 from ledger.transactions import LockClock
 
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
@@ -74,7 +75,7 @@ class PostgresAppends:
     eventsourcing: PostgresEventsourcing
     lock: LockClock
     _heads: StreamHeads
-    _encode: ChainCopy
+    _plan: PlanCopy
 
     def _failures(self, what: str) -> AbstractContextManager[None]:
         raise NotImplementedError
@@ -89,8 +90,26 @@ class PostgresAppends:
         tracking: Trackings = None,
         erasures_seen: int | None = None,
     ) -> list[AppendOutcome]:
+        batch = EventBatch.of(events)
+        plan = self._appended(batch, tracking, erasures_seen)
+        return [] if plan is None else plan.outcomes(batch)
+
+    def append_batch(
+        self,
+        events: Sequence[NewEvent],
+        *,
+        tracking: Trackings = None,
+        erasures_seen: int | None = None,
+    ) -> Outcomes:
+        plan = self._appended(EventBatch.of(events), tracking, erasures_seen)
+        return Outcomes([], b"") if plan is None else Outcomes(plan.positions, plan.fresh)
+
+    def _appended(
+        self, events: EventBatch, tracking: Trackings, erasures_seen: int | None
+    ) -> CopyPlan | None:
+        """The batch appended; None when there was nothing to append."""
         if not events and not as_trackings(tracking):
-            return []
+            return None
         with self._failures("write"):
             try:
                 return self._append_once(events, tracking, erasures_seen, optimistic=True)
@@ -99,19 +118,19 @@ class PostgresAppends:
 
     def _append_once(
         self,
-        events: Sequence[NewEvent],
+        events: EventBatch,
         tracking: Trackings,
         erasures_seen: int | None,
         *,
         optimistic: bool,
-    ) -> list[AppendOutcome]:
+    ) -> CopyPlan:
         with self._explicit() as c:
-            outcomes, update = self._append(
+            plan, update = self._append(
                 c, events, tracking, optimistic=optimistic, erasures_seen=erasures_seen
             )
         self.lock.released()
         self._heads.committed(update)
-        return outcomes
+        return plan
 
     @contextmanager
     def _explicit(self) -> Iterator[psycopg.Cursor[DictRow]]:
@@ -126,19 +145,19 @@ class PostgresAppends:
     def _append(
         self,
         c: psycopg.Cursor[DictRow],
-        events: Sequence[NewEvent],
+        events: EventBatch,
         tracking: Trackings,
         *,
         optimistic: bool,
         begin: bool = True,
         erasures_seen: int | None = None,
-    ) -> tuple[list[AppendOutcome], HeadsUpdate]:
+    ) -> tuple[CopyPlan, HeadsUpdate]:
         """The batch appended inside ``c``'s transaction, begun here when ``begin`` (the
         caller began it otherwise). ``optimistic``: the rows are copied as if none were
         stored (:class:`_RedeliveredError` when one was); else the keys are looked up first.
         ``erasures_seen``: refused if one of the batch's learners was erased since (read
         under the lock, which erasures take too)."""
-        streams = list({e.stream for e in events})
+        streams = events.stream_ids()
         asked = self._heads.unknown(streams)
         # The EXCLUSIVE lock eventsourcing takes for gap-free notification ids also makes
         # the chain head, stream versions and key checks below race-free.
@@ -171,7 +190,7 @@ class PostgresAppends:
         self.lock.granted()
         if erasures_seen is not None:
             c.nextset()
-            refuse_erased([r["learner_id"] for r in c.fetchall()], events)
+            refuse_erased([r["learner_id"] for r in c.fetchall()], streams)
         prev, last = (bytes(row["h"]), int(row["n"])) if row else (GENESIS, 0)
         known = set(asked)
 
@@ -190,8 +209,8 @@ class PostgresAppends:
             changed_since=lambda position: self._versions_after(c, position),
             load=load,
         )
-        existing = {} if optimistic else self._positions(c, list({e.key for e in events}))
-        plan = plan_block(events, existing, dict(heads), prev, last + 1, self._encode)
+        existing = {} if optimistic else self._positions(c, list(set(events.keys())))
+        plan = plan_copy_block(events, existing, heads, prev, last + 1, self._plan)
         if plan.count:
             try:
                 self._copy_block(c, plan.block)
@@ -200,30 +219,29 @@ class PostgresAppends:
                     raise _RedeliveredError from exc
                 raise
         trackings = as_trackings(tracking)
-        positions = list(range(last + 1, last + plan.count + 1))
-        if positions or trackings:
+        if plan.count or trackings:
             with c.connection.pipeline():
-                if positions:
-                    self._close_block(c, positions, plan.head, plan.hashes)
+                if plan.count:
+                    self._close_block(c, last + 1, last + plan.count, plan.head, plan.hashes)
                 recorded = self.eventsourcing.send_trackings(c, trackings)
             recorded()
-        heads.update(plan.versions)
-        return plan.outcomes(positions), HeadsUpdate(last, last + len(positions), heads)
+        heads.update(plan.heads)
+        return plan, HeadsUpdate(last, last + plan.count, heads)
 
     def _close_block(
-        self, c: psycopg.Cursor[DictRow], positions: list[int], head: bytes, hashes: bytes
+        self, c: psycopg.Cursor[DictRow], first: int, last: int, head: bytes, hashes: bytes
     ) -> None:
         """The sequence moved past the block's positions (for anyone inserting through
         eventsourcing), the append's checkpoint row, and eventsourcing's notification."""
         c.execute(
             "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
-            (self.t_events, positions[-1]),
+            (self.t_events, last),
             prepare=True,
         )
         c.execute(
             f"INSERT INTO {self.t_checkpoints}"
             " (first_position, last_position, count, head, hashes) VALUES (%s, %s, %s, %s, %s)",
-            (positions[0], positions[-1], len(positions), head, hashes),
+            (first, last, last - first + 1, head, hashes),
             prepare=True,
         )
         self.eventsourcing.notify(c)
@@ -248,7 +266,7 @@ class PostgresAppends:
         return {r["originator_id"]: r["v"] for r in c.fetchall()}
 
     def _copy_block(self, c: psycopg.Cursor[DictRow], block: bytes) -> None:
-        """Insert a binary COPY block of rows (:func:`ledger.plan.plan_block`) into
+        """Insert a binary COPY block of rows (:func:`ledger.plan.plan_copy_block`) into
         eventsourcing's events table: several times faster than its INSERT of an array.
         Under the EXCLUSIVE lock this is the only writer; the rows' positions, given
         explicitly, follow the log's last (the unique index refuses any clash), and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -99,6 +100,24 @@ class Duplicate:
 
 
 AppendOutcome = Appended | Duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """What became of each event of an append, as two columns, not an object per event
+    (see :meth:`ledger.persistence.LedgerRecorder.append_batch`).
+
+    Attributes:
+        positions: each event's position (a duplicate's: the one stored before it).
+        fresh: a byte per event: 1 when this append stored it, 0 for a duplicate.
+    """
+
+    positions: list[int]
+    fresh: bytes
+
+    @classmethod
+    def of(cls, outcomes: Sequence[AppendOutcome]) -> Outcomes:
+        return cls([o.position for o in outcomes], bytes(isinstance(o, Appended) for o in outcomes))
 
 
 class LedgerEvent(NamedTuple):

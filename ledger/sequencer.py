@@ -51,7 +51,7 @@ class InFlight:
         last ``recent`` batches in flight."""
         in_flight = frozenset[bytes]().union(*self.recent)
         prepared = self.pipeline.prepare_groups(groups, in_flight=in_flight)
-        self.recent.append(frozenset(e.key for e in prepared.events))
+        self.recent.append(frozenset(prepared.events.keys()))
         return prepared
 
 

@@ -145,7 +145,7 @@ class SQLiteLedgerRecorder(SQLiteTreeTables, LedgerRecorder):
                 c.execute(
                     "SELECT learner_id FROM ledger_erasures WHERE position > ?", (erasures_seen,)
                 )
-                refuse_erased([r[0] for r in c.fetchall()], events)
+                refuse_erased([r[0] for r in c.fetchall()], {e.stream for e in events})
             outcomes, update = self._append(c, events, tracking)
         self._heads.committed(update)
         return outcomes

@@ -21,7 +21,7 @@ use base64::Engine;
 use blake2::digest::{Update, VariableOutput};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const NONCE_LEN: usize = 12;
+// Nonces drawn from the operating system at a time.
+const NONCES_PER_DRAW: usize = 256;
 const KEY_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 // An integral float this large was an integer literal past 64 bits: the Python parser
@@ -219,13 +221,34 @@ impl Preparer {
 
 type Sealed = (Vec<u8>, [u8; HASH_LEN], [u8; 16]);
 
-fn seal_one(
-    parsed: Parsed,
-    keys: &HashMap<String, Vec<u8>>,
-    now: &str,
-    ciphers: &mut HashMap<String, Aes256Gcm>,
-    streams: &mut HashMap<String, [u8; 16]>,
-) -> Result<Sealed, String> {
+/// What sealing one batch's inputs shares: the learners' ciphers, the stream ids, and
+/// nonces drawn from the operating system a few hundred at a time (one system call each
+/// time, not one per input; each nonce is used once).
+struct Sealing<'k> {
+    keys: &'k HashMap<String, Vec<u8>>,
+    ciphers: HashMap<String, Aes256Gcm>,
+    streams: HashMap<String, [u8; 16]>,
+    nonces: Vec<u8>,
+}
+
+impl<'k> Sealing<'k> {
+    fn new(keys: &'k HashMap<String, Vec<u8>>) -> Self {
+        Sealing { keys, ciphers: HashMap::new(), streams: HashMap::new(), nonces: Vec::new() }
+    }
+
+    fn nonce(&mut self) -> Result<[u8; NONCE_LEN], String> {
+        if self.nonces.len() < NONCE_LEN {
+            self.nonces = vec![0u8; NONCE_LEN * NONCES_PER_DRAW];
+            getrandom::fill(&mut self.nonces).map_err(|e| e.to_string())?;
+        }
+        let rest = self.nonces.len() - NONCE_LEN;
+        let nonce = self.nonces[rest..].try_into().expect("NONCE_LEN bytes");
+        self.nonces.truncate(rest);
+        Ok(nonce)
+    }
+}
+
+fn seal_one(parsed: Parsed, now: &str, sealing: &mut Sealing<'_>) -> Result<Sealed, String> {
     let Parsed { mut event, topic, key, subject, issuer, found, size } = parsed;
     // An empty subject is no learner: the event goes to its issuer's stream.
     let name = match subject.as_deref() {
@@ -233,22 +256,20 @@ fn seal_one(
         _ => format!("issuer:{issuer}"),
     };
     // A batch repeats its learners: each stream id is hashed once.
-    let stream = *streams.entry(name).or_insert_with_key(|name| stream_id(name));
+    let stream = *sealing.streams.entry(name).or_insert_with_key(|name| stream_id(name));
     if !found.is_empty() {
         let learner = subject.filter(|s| !s.is_empty()).ok_or("personal data and no learner")?;
-        if !ciphers.contains_key(&learner) {
-            let data_key = keys.get(&learner).ok_or("personal data and no data key")?;
+        if !sealing.ciphers.contains_key(&learner) {
+            let data_key = sealing.keys.get(&learner).ok_or("personal data and no data key")?;
             let cipher = Aes256Gcm::new_from_slice(data_key).map_err(|_| "a data key is not 32 bytes")?;
-            ciphers.insert(learner.clone(), cipher);
+            sealing.ciphers.insert(learner.clone(), cipher);
         }
-        let cipher = &ciphers[&learner];
         let plain = serde_json::to_vec(&found_json(&found)).map_err(|e| e.to_string())?;
         let mut aad = Vec::with_capacity(32);
         aad.extend_from_slice(&stream);
         aad.extend_from_slice(&key);
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
-        let sealed = cipher
+        let nonce = sealing.nonce()?;
+        let sealed = sealing.ciphers[&learner]
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad })
             .map_err(|_| "encryption failed")?;
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
@@ -353,47 +374,119 @@ impl Preparer {
 
     /// Encode the stored records of the admitted inputs still held. `keys`: the data key
     /// (32 bytes) of every learner whose events carry personal fields; `now`: the
-    /// recorded-at time. Returns columns over the sealed inputs, in input order:
-    /// (indexes, keys, streams, topics, bodies, content digests), and (index, reason) for
-    /// each input that failed.
-    #[allow(clippy::type_complexity)]
-    fn seal<'py>(
+    /// recorded-at time. Returns the sealed inputs as a `Run` (in input order, kept here,
+    /// not as objects of the interpreter) and (index, reason) for each input that failed.
+    fn seal(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         admitted: &mut Admitted,
         keys: HashMap<String, Vec<u8>>,
         now: &str,
-    ) -> PyResult<(Vec<usize>, [Bound<'py, PyList>; 5], Vec<(usize, String)>)> {
+    ) -> PyResult<(Run, Vec<(usize, String)>)> {
         let work: Vec<(usize, Parsed)> =
             admitted.events.iter_mut().enumerate().filter_map(|(i, e)| e.take().map(|p| (i, p))).collect();
-        let sealed: Vec<(usize, [u8; KEY_LEN], String, Result<Sealed, String>)> = py.detach(|| {
-            let (mut ciphers, mut streams) = (HashMap::new(), HashMap::new());
-            work.into_iter()
-                .map(|(i, parsed)| {
-                    let (key, topic) = (parsed.key, parsed.topic.clone());
-                    (i, key, topic, seal_one(parsed, &keys, now, &mut ciphers, &mut streams))
-                })
-                .collect()
-        });
-        let columns = [(); 5].map(|_| PyList::empty(py));
-        let mut indexes = Vec::with_capacity(sealed.len());
-        let mut failed = Vec::new();
-        let mut topics: HashMap<String, Bound<'py, PyString>> = HashMap::new();
-        for (i, key, topic, result) in sealed {
-            match result {
-                Ok((body, content, stream)) => {
-                    let name = topics.entry(topic).or_insert_with_key(|t| PyString::new(py, t)).clone();
-                    indexes.push(i);
-                    columns[0].append(PyBytes::new(py, &key))?;
-                    columns[1].append(PyBytes::new(py, &stream))?;
-                    columns[2].append(name)?;
-                    columns[3].append(PyBytes::new(py, &body))?;
-                    columns[4].append(PyBytes::new(py, &content))?;
+        Ok(py.detach(|| {
+            let mut sealing = Sealing::new(&keys);
+            let mut named: HashMap<String, usize> = HashMap::new();
+            let mut run = Run { indexes: Vec::with_capacity(work.len()), rows: Vec::with_capacity(work.len()), topics: Vec::new() };
+            let mut failed = Vec::new();
+            for (i, parsed) in work {
+                let key = parsed.key;
+                let topic = match named.get(&parsed.topic) {
+                    Some(&n) => n,
+                    None => {
+                        run.topics.push(parsed.topic.clone());
+                        named.insert(parsed.topic.clone(), run.topics.len() - 1);
+                        run.topics.len() - 1
+                    }
+                };
+                match seal_one(parsed, now, &mut sealing) {
+                    Ok((body, content, stream)) => {
+                        run.indexes.push(i);
+                        run.rows.push(SealedRow { key, stream, topic, body, content });
+                    }
+                    Err(reason) => failed.push((i, reason)),
                 }
-                Err(reason) => failed.push((i, reason)),
             }
+            (run, failed)
+        }))
+    }
+}
+
+/// One sealed input: the stored record's parts, ready for `plan_copy`.
+struct SealedRow {
+    key: [u8; KEY_LEN],
+    stream: [u8; 16],
+    // Index into the run's topics.
+    topic: usize,
+    body: Vec<u8>,
+    content: [u8; HASH_LEN],
+}
+
+/// The inputs of a group `Preparer.seal` encoded, in input order, held as they are until
+/// `plan_copy` writes them into a COPY block: the interpreter sees a row only when asked
+/// (`columns`), as the Python pipeline's own appends do.
+#[pyclass(frozen, module = "lll_native")]
+struct Run {
+    indexes: Vec<usize>,
+    rows: Vec<SealedRow>,
+    topics: Vec<String>,
+}
+
+impl Run {
+    fn span(&self, start: usize, stop: Option<usize>) -> PyResult<std::ops::Range<usize>> {
+        let stop = stop.unwrap_or(self.rows.len());
+        if start > stop || stop > self.rows.len() {
+            return Err(PyValueError::new_err(format!(
+                "rows {start}..{stop} are not within the run's {}",
+                self.rows.len()
+            )));
         }
-        Ok((indexes, columns, failed))
+        Ok(start..stop)
+    }
+}
+
+#[pymethods]
+impl Run {
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The index of each sealed input in its group, in order.
+    fn indexes(&self) -> Vec<usize> {
+        self.indexes.clone()
+    }
+
+    /// The idempotency keys of rows `start` to `stop` (default: all).
+    #[pyo3(signature = (start = 0, stop = None))]
+    fn keys<'py>(&self, py: Python<'py>, start: usize, stop: Option<usize>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        Ok(self.rows[self.span(start, stop)?].iter().map(|r| PyBytes::new(py, &r.key)).collect())
+    }
+
+    /// The stream ids (16 bytes) rows `start` to `stop` belong to, each once, in order.
+    #[pyo3(signature = (start = 0, stop = None))]
+    fn streams<'py>(&self, py: Python<'py>, start: usize, stop: Option<usize>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let mut seen = HashSet::new();
+        Ok(self.rows[self.span(start, stop)?]
+            .iter()
+            .filter(|r| seen.insert(r.stream))
+            .map(|r| PyBytes::new(py, &r.stream))
+            .collect())
+    }
+
+    /// Rows `start` to `stop` as columns: keys, streams, topics, bodies, content digests.
+    #[pyo3(signature = (start = 0, stop = None))]
+    fn columns<'py>(&self, py: Python<'py>, start: usize, stop: Option<usize>) -> PyResult<[Bound<'py, PyList>; 5]> {
+        let columns = [(); 5].map(|_| PyList::empty(py));
+        let names: Vec<Bound<'py, PyString>> = self.topics.iter().map(|t| PyString::new(py, t)).collect();
+        for r in &self.rows[self.span(start, stop)?] {
+            columns[0].append(PyBytes::new(py, &r.key))?;
+            columns[1].append(PyBytes::new(py, &r.stream))?;
+            columns[2].append(&names[r.topic])?;
+            columns[3].append(PyBytes::new(py, &r.body))?;
+            columns[4].append(PyBytes::new(py, &r.content))?;
+        }
+        Ok(columns)
     }
 }
 
@@ -465,7 +558,7 @@ fn chain_copy<'py>(
     first: i64,
     rows: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let mut head: [u8; HASH_LEN] = fixed(prev, "the previous hash")?;
+    let prev: [u8; HASH_LEN] = fixed(prev, "the previous hash")?;
     // Each row's fields, held here so the views below stay valid with the lock released.
     let mut held: Vec<[Bound<'py, PyAny>; 6]> = Vec::new();
     for row in rows.try_iter()? {
@@ -487,47 +580,216 @@ fn chain_copy<'py>(
         let topic = topic.cast::<PyString>().map_err(|_| PyValueError::new_err("a topic must be text"))?;
         views.push((stream, version.extract()?, topic.to_str()?.as_bytes(), key, bytes_of(body, "a body")?, content));
     }
-    let (block, hashes) = py.detach(|| {
-        let size: usize = views.iter().map(|r| 19 + 12 + 16 + 12 + r.2.len() + 4 + 80 + r.4.len()).sum();
-        let mut block = Vec::with_capacity(size + 32);
-        block.extend_from_slice(b"PGCOPY\n\xff\r\n\x00");
-        block.extend_from_slice(&0i32.to_be_bytes());
-        block.extend_from_slice(&0i32.to_be_bytes());
-        let mut hashes = Vec::with_capacity(views.len() * HASH_LEN);
-        for (n, (stream, version, topic, key, body, content)) in views.iter().enumerate() {
-            let mut h = Sha256::new();
-            Digest::update(&mut h, head);
-            Digest::update(&mut h, stream);
-            Digest::update(&mut h, (*version as u64).to_be_bytes());
-            Digest::update(&mut h, content);
-            let digest: [u8; HASH_LEN] = h.finalize().into();
-            block.extend_from_slice(&5i16.to_be_bytes());
-            block.extend_from_slice(&8i32.to_be_bytes());
-            block.extend_from_slice(&(first + n as i64).to_be_bytes());
-            block.extend_from_slice(&16i32.to_be_bytes());
-            block.extend_from_slice(stream);
-            block.extend_from_slice(&8i32.to_be_bytes());
-            block.extend_from_slice(&version.to_be_bytes());
-            block.extend_from_slice(&(topic.len() as i32).to_be_bytes());
-            block.extend_from_slice(topic);
-            block.extend_from_slice(&((2 * HASH_LEN + KEY_LEN + body.len()) as i32).to_be_bytes());
-            block.extend_from_slice(&digest);
-            block.extend_from_slice(&head);
-            block.extend_from_slice(key);
-            block.extend_from_slice(body);
-            hashes.extend_from_slice(&digest);
-            head = digest;
-        }
-        block.extend_from_slice(&(-1i16).to_be_bytes());
-        (block, hashes)
-    });
+    let (block, hashes, head) =
+        py.detach(|| encode_block(prev, first, views.iter().map(|&(s, v, t, k, b, c)| (s, v, t, k, b, c))));
     Ok((PyBytes::new(py, &block), PyBytes::new(py, &hashes), PyBytes::new(py, &head)))
+}
+
+/// Hash-link rows (stream, version, topic, key, body, content digest) after `prev` and
+/// encode them as one binary COPY block for positions from `first`: the block, the chain
+/// hashes concatenated, the new head.
+fn encode_block<'a>(
+    prev: [u8; HASH_LEN],
+    first: i64,
+    rows: impl ExactSizeIterator<Item = RowView<'a>> + Clone,
+) -> (Vec<u8>, Vec<u8>, [u8; HASH_LEN]) {
+    let mut head = prev;
+    let size: usize = rows.clone().map(|r| 19 + 12 + 16 + 12 + r.2.len() + 4 + 80 + r.4.len()).sum();
+    let mut block = Vec::with_capacity(size + 32);
+    block.extend_from_slice(b"PGCOPY\n\xff\r\n\x00");
+    block.extend_from_slice(&0i32.to_be_bytes());
+    block.extend_from_slice(&0i32.to_be_bytes());
+    let mut hashes = Vec::with_capacity(rows.len() * HASH_LEN);
+    for (n, (stream, version, topic, key, body, content)) in rows.enumerate() {
+        let mut h = Sha256::new();
+        Digest::update(&mut h, head);
+        Digest::update(&mut h, stream);
+        Digest::update(&mut h, (version as u64).to_be_bytes());
+        Digest::update(&mut h, content);
+        let digest: [u8; HASH_LEN] = h.finalize().into();
+        block.extend_from_slice(&5i16.to_be_bytes());
+        block.extend_from_slice(&8i32.to_be_bytes());
+        block.extend_from_slice(&(first + n as i64).to_be_bytes());
+        block.extend_from_slice(&16i32.to_be_bytes());
+        block.extend_from_slice(stream);
+        block.extend_from_slice(&8i32.to_be_bytes());
+        block.extend_from_slice(&version.to_be_bytes());
+        block.extend_from_slice(&(topic.len() as i32).to_be_bytes());
+        block.extend_from_slice(topic);
+        block.extend_from_slice(&((2 * HASH_LEN + KEY_LEN + body.len()) as i32).to_be_bytes());
+        block.extend_from_slice(&digest);
+        block.extend_from_slice(&head);
+        block.extend_from_slice(key);
+        block.extend_from_slice(body);
+        hashes.extend_from_slice(&digest);
+        head = digest;
+    }
+    block.extend_from_slice(&(-1i16).to_be_bytes());
+    (block, hashes, head)
+}
+
+// A sealed row read in place: stream, topic, key, body, content digest.
+type SealedView<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a [u8], &'a [u8]);
+
+// What a part of `plan_copy` holds while the rows are read in place.
+enum Held<'py> {
+    Run(Bound<'py, Run>, std::ops::Range<usize>),
+    Row([Bound<'py, PyAny>; 5]),
+}
+
+fn row_fields<'py>(row: &Bound<'py, PyAny>) -> PyResult<[Bound<'py, PyAny>; 5]> {
+    let tuple = row.cast::<PyTuple>().map_err(|_| PyValueError::new_err("a row must be a tuple"))?;
+    if tuple.len() != 5 {
+        return Err(PyValueError::new_err(format!("a row has 5 fields, not {}", tuple.len())));
+    }
+    Ok([0, 1, 2, 3, 4].map(|i| tuple.get_item(i).expect("index checked")))
+}
+
+fn sealed_view<'a>(fields: &'a [Bound<'_, PyAny>; 5]) -> PyResult<SealedView<'a>> {
+    let [key, stream, topic, body, content] = fields;
+    let key = bytes_of(key, "a key")?;
+    fixed::<KEY_LEN>(key, "a key")?;
+    let stream = bytes_of(stream, "a stream id")?;
+    fixed::<16>(stream, "a stream id")?;
+    let content = bytes_of(content, "a content digest")?;
+    fixed::<HASH_LEN>(content, "a content digest")?;
+    let topic = topic.cast::<PyString>().map_err(|_| PyValueError::new_err("a topic must be text"))?;
+    Ok((stream, topic.to_str()?.as_bytes(), key, bytes_of(body, "a body")?, content))
+}
+
+/// The parts of an append, read in place: each `(run, start, stop)` (rows of a `Run`, or
+/// of any object whose `columns(start, stop)` gives the five columns) or a row `(key,
+/// stream id, topic, body, content digest)`.
+fn held_parts<'py>(parts: &Bound<'py, PyList>) -> PyResult<Vec<Held<'py>>> {
+    let mut held = Vec::with_capacity(parts.len());
+    for part in parts.iter() {
+        let tuple = part.cast::<PyTuple>().map_err(|_| PyValueError::new_err("a part must be a tuple"))?;
+        match tuple.len() {
+            3 => {
+                let (run, start, stop): (Bound<'py, PyAny>, usize, usize) = tuple.extract()?;
+                if let Ok(native) = run.cast::<Run>() {
+                    let span = native.get().span(start, Some(stop))?;
+                    held.push(Held::Run(native.clone(), span));
+                } else {
+                    let columns: [Bound<'py, PyList>; 5] = run.call_method1("columns", (start, stop))?.extract()?;
+                    for n in 0..columns[0].len() {
+                        let row = [0, 1, 2, 3, 4].map(|c| columns[c].get_item(n));
+                        let [a, b, c, d, e] = row;
+                        held.push(Held::Row([a?, b?, c?, d?, e?]));
+                    }
+                }
+            }
+            5 => held.push(Held::Row(row_fields(&part)?)),
+            n => return Err(PyValueError::new_err(format!("a part has 3 or 5 fields, not {n}"))),
+        }
+    }
+    Ok(held)
+}
+
+/// Plan an append under the events table's lock and encode its new rows: `parts` (see
+/// `held_parts`) in order; `existing`: the position of each key already stored; `heads`:
+/// each stream's last version (16-byte id; absent: a new stream); new rows take positions
+/// from `first` and are hash-linked after `prev`.
+///
+/// Returns the COPY block, the new rows' chain hashes, the new head, each event's
+/// position, whether each is new (a byte each, 1 or 0), each event's version (0 for a
+/// duplicate), and the last version of every stream written.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn plan_copy<'py>(
+    py: Python<'py>,
+    prev: &[u8],
+    first: i64,
+    parts: &Bound<'py, PyList>,
+    existing: &Bound<'py, PyDict>,
+    heads: &Bound<'py, PyDict>,
+) -> PyResult<(
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Vec<i64>,
+    Bound<'py, PyBytes>,
+    Vec<i64>,
+    Bound<'py, PyDict>,
+)> {
+    let prev: [u8; HASH_LEN] = fixed(prev, "the previous hash")?;
+    let held = held_parts(parts)?;
+    let mut views: Vec<SealedView<'_>> = Vec::new();
+    for part in &held {
+        match part {
+            Held::Run(run, span) => {
+                let run = run.get();
+                views.extend(run.rows[span.clone()].iter().map(|r| {
+                    (&r.stream[..], run.topics[r.topic].as_bytes(), &r.key[..], &r.body[..], &r.content[..])
+                }));
+            }
+            Held::Row(fields) => views.push(sealed_view(fields)?),
+        }
+    }
+    let n = views.len();
+    let (mut positions, mut fresh, mut versions) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut placed: HashMap<&[u8], i64> = HashMap::with_capacity(n);
+    let mut current: HashMap<&[u8], i64> = HashMap::new();
+    let mut new: Vec<(usize, i64)> = Vec::with_capacity(n);
+    let look_up = !existing.is_empty();
+    for (i, &(stream, _, key, _, _)) in views.iter().enumerate() {
+        let stored = if look_up { existing.get_item(PyBytes::new(py, key))? } else { None };
+        let earlier = match stored {
+            Some(position) => Some(position.extract::<i64>()?),
+            None => placed.get(key).copied(),
+        };
+        if let Some(position) = earlier {
+            positions.push(position);
+            fresh.push(0u8);
+            versions.push(0);
+            continue;
+        }
+        let version = match current.get_mut(stream) {
+            Some(last) => *last + 1,
+            None => match heads.get_item(PyBytes::new(py, stream))? {
+                Some(last) => last.extract::<i64>()? + 1,
+                None => 1,
+            },
+        };
+        current.insert(stream, version);
+        let position = first + new.len() as i64;
+        placed.insert(key, position);
+        positions.push(position);
+        fresh.push(1);
+        versions.push(version);
+        new.push((i, version));
+    }
+    let (block, hashes, head) = py.detach(|| {
+        encode_block(
+            prev,
+            first,
+            new.iter().map(|&(i, version)| {
+                let (stream, topic, key, body, content) = views[i];
+                (stream, version, topic, key, body, content)
+            }),
+        )
+    });
+    let ends = PyDict::new(py);
+    for (stream, version) in current {
+        ends.set_item(PyBytes::new(py, stream), version)?;
+    }
+    Ok((
+        PyBytes::new(py, &block),
+        PyBytes::new(py, &hashes),
+        PyBytes::new(py, &head),
+        positions,
+        PyBytes::new(py, &fresh),
+        versions,
+        ends,
+    ))
 }
 
 #[pymodule]
 fn lll_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Preparer>()?;
     m.add_class::<Admitted>()?;
+    m.add_class::<Run>()?;
     m.add_function(wrap_pyfunction!(chain_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_copy, m)?)?;
     Ok(())
 }

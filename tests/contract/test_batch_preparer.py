@@ -72,8 +72,9 @@ def _sealed(
     declined = admitted.declined()
     _, personal = admitted.subjects()
     held = [i for i, _ in admitted.held_keys()]
-    indexes, columns, failed = prep.seal(admitted, {s: keys[s] for s in personal}, NOW)
-    return declined, held, indexes, columns, failed
+    run, failed = prep.seal(admitted, {s: keys[s] for s in personal}, NOW)
+    assert len(run) == len(run.indexes())
+    return declined, held, run.indexes(), run.columns(), failed
 
 
 def _plain(body: bytes, stream: bytes, key: bytes, data_key: bytes | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from eventsourcing.persistence import Tracking
 from ledger.errors import ErasedMeanwhileError, StoreConflictError
 from ledger.integrity import ChainVerifier
 from ledger.persistence import KeyRecord, LedgerRecorder, partition_of
-from ledger.records import Appended, Duplicate, learner_stream
+from ledger.records import Appended, Duplicate, Outcomes, learner_stream
 from tests.conftest import NewEventBuilder
 
 
@@ -52,6 +52,19 @@ def test_append_repeat_within_one_batch_is_stored_once(
     assert outcomes[0] == Appended(1, learner_stream("lrn_A"), 1)
     assert outcomes[2] == Duplicate(1)
     assert recorder.max_position() == 2
+
+
+def test_append_batch_answers_each_events_position_and_whether_it_is_new(
+    recorder: LedgerRecorder, new_event: NewEventBuilder
+) -> None:
+    recorder.append([new_event("x", "lrn_B")])
+    batch = [new_event("y"), new_event("x", "lrn_B"), new_event("z"), new_event("y")]
+    outcomes = recorder.append_batch(batch)
+    assert outcomes == Outcomes([2, 1, 3, 2], b"\x01\x00\x01\x00")
+    # A redelivery: every event a duplicate, at the position stored.
+    assert recorder.append_batch(batch) == Outcomes([2, 1, 3, 2], bytes(4))
+    assert recorder.append_batch([]) == Outcomes([], b"")
+    assert [o.version for o in recorder.append([new_event("w")]) if isinstance(o, Appended)] == [3]
 
 
 def test_append_same_id_from_other_source_is_a_different_event(

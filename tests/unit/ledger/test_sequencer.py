@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ledger.batch import EventBatch
 from ledger.outcomes import Accepted, Channel, PreparedBatch
 from ledger.parallel import RECENT_BATCHES
 from ledger.records import NewEvent
@@ -31,7 +32,7 @@ Groups = Sequence[tuple[Sequence[bytes | str], Channel]]
 
 def _batch(keys: Sequence[bytes]) -> PreparedBatch:
     events = [NewEvent.of(k, STREAM, "org.lll.test.thing.v1", b"{}") for k in keys]
-    return PreparedBatch([None] * len(keys), list(range(len(keys))), events)
+    return PreparedBatch([None] * len(keys), list(range(len(keys))), EventBatch.of(events))
 
 
 class FakePipeline:
