@@ -117,6 +117,7 @@ class Outcomes:
 
     @classmethod
     def of(cls, outcomes: Sequence[AppendOutcome]) -> Outcomes:
+        """The columns of these outcome objects."""
         return cls([o.position for o in outcomes], bytes(isinstance(o, Appended) for o in outcomes))
 
 
