@@ -7,6 +7,7 @@ block and chain hashes are byte for byte the same.
 
 from __future__ import annotations
 
+import base64
 import importlib
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,25 @@ def _nested(levels: int) -> Any:
 
 def _owner(issuers: list[Issuer], event: dict[str, Any]) -> str:
     return next(i.id for i in issuers if i.source == event["source"])
+
+
+def test_every_sealed_input_has_a_nonce_of_its_own(
+    demo: tuple[list[Issuer], list[bytes]],
+) -> None:
+    # The compiled sealer draws nonces from the system a few hundred at a time: a batch
+    # sealing more than one draw's worth must still never use a nonce twice (AES-GCM).
+    issuers, raws = demo
+    subjects = {orjson.loads(r).get("subject") for r in raws} - {None}
+    keys = {s: generate_key() for s in subjects}
+    for prep in preparers():
+        columns = _sealed(prep, raws, issuers, keys)[3]
+        nonces = [
+            base64.b64decode(orjson.loads(body)["pd"])[:12]
+            for body in columns[3]
+            if b'"pd"' in body
+        ]
+        assert len(nonces) > 2 * 256
+        assert len(set(nonces)) == len(nonces)
 
 
 @pytest.mark.parametrize("kind", ["python", "native"])
