@@ -333,13 +333,16 @@ impl Preparer {
         Ok(Preparer { types: compiled, issuers: RwLock::new(HashMap::new()), max_bytes, max_depth })
     }
 
-    /// Replace the registered issuers: (source, id, active, types) each.
-    fn set_issuers(&self, issuers: Vec<(String, String, bool, Vec<String>)>) {
-        let table = issuers
+    /// Replace the registered issuers: (source, id, active, types) each. Safe beside an
+    /// `admit` in another thread: the table is swapped once that admit's read is over.
+    fn set_issuers(&self, py: Python<'_>, issuers: Vec<(String, String, bool, Vec<String>)>) {
+        let table: HashMap<String, Issuer> = issuers
             .into_iter()
             .map(|(source, id, active, types)| (source, Issuer { id, active, types: types.into_iter().collect() }))
             .collect();
-        *self.issuers.write().expect("issuers lock") = table;
+        // Waiting for the lock without the interpreter's: an admit holding the table
+        // needs the interpreter back to finish, and would wait for this thread forever.
+        py.detach(|| *self.issuers.write().expect("issuers lock") = table);
     }
 
     /// Parse, check, validate and authorise every input (`channel`: the issuer the
@@ -361,8 +364,10 @@ impl Preparer {
                 }
             })
             .collect();
-        let issuers = self.issuers.read().expect("issuers lock");
+        // The table is read (and its lock taken and released) without the interpreter's
+        // lock: see `set_issuers`.
         let events: Vec<Option<Parsed>> = py.detach(|| {
+            let issuers = self.issuers.read().expect("issuers lock");
             views
                 .iter()
                 .map(|raw| raw.and_then(|r| self.parse(r, &issuers, channel.as_deref())))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -118,6 +120,80 @@ def test_both_preparers_take_the_same_inputs_and_seal_the_same_records(
         assert mine["recordedAt"] == NOW
         personal += "pd" in mine
     assert personal > 100  # personal fields were lifted and sealed, not merely copied
+
+
+# Run in a child: had the two threads stopped each other for good, the interpreter's lock
+# would be held for good too, and the test could not even time out.
+_ADMIT_WHILE_SWAPPING = """
+import sys, threading, orjson
+from ledger.fastpath import NativePreparer
+from ledger.registry import Issuer
+from schemas.catalogue import load_catalogue
+from schemas.validation import EventValidator
+
+catalogue = load_catalogue()
+given = orjson.loads(open(sys.argv[1], "rb").read())
+issuers = [Issuer(i["id"], i["name"], i["source"], i["kind"], frozenset(catalogue.names()))
+           for i in given["issuers"]]
+raws = [r.encode() for r in given["raws"]]
+native = NativePreparer(__import__("lll_native"), catalogue, EventValidator(catalogue),
+                        max_bytes=65_536, max_depth=32)
+native.set_issuers(issuers)
+done = threading.Event()
+declined, swaps = [], [0]
+
+def admit():
+    try:
+        for _ in range(60):
+            declined.append(len(native.admit(list(raws), None).declined()))
+    finally:
+        done.set()
+
+def swap():
+    while not done.is_set():
+        native.set_issuers(issuers)
+        swaps[0] += 1
+
+threads = [threading.Thread(target=t) for t in (admit, swap)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(orjson.dumps({"declined": declined, "swaps": swaps[0]}).decode())
+"""
+
+
+def test_the_issuer_table_is_replaced_safely_while_another_thread_admits(
+    demo: tuple[list[Issuer], list[bytes]], tmp_path: Path
+) -> None:
+    # The compiled preparer may be shared by threads: one admitting while another
+    # replaces the issuer table. set_issuers once waited for the table's lock holding the
+    # interpreter's, while the admit holding the table waited for the interpreter to
+    # return: both stopped for good.
+    compiled()
+    issuers, raws = demo
+    given = tmp_path / "given.json"
+    given.write_bytes(
+        orjson.dumps({
+            "issuers": [{"id": i.id, "name": i.name, "source": i.source, "kind": i.kind}
+                        for i in issuers],
+            "raws": [r.decode() for r in raws[:1000]],
+        })
+    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _ADMIT_WHILE_SWAPPING, str(given)],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail("admit and set_issuers, in two threads, stopped each other")
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    answer = orjson.loads(done.stdout)
+    assert len(answer["declined"]) == 60
+    assert answer["swaps"] > 0
+    # The same table throughout: every admit took the same inputs, most of them.
+    assert len(set(answer["declined"])) == 1
+    assert answer["declined"][0] < 100
 
 
 def _nested(levels: int) -> Any:
