@@ -45,8 +45,8 @@ def test_the_outage_limit_is_bounded() -> None:
 
 def test_a_worker_polls_the_kafka_batch_unless_the_append_batch_is_larger() -> None:
     kafka = KafkaSettings()
-    assert kafka.worker_batch(500) == kafka.batch_size == 2000
-    assert kafka.worker_batch(5000) == 5000
+    assert kafka.worker_batch(500) == kafka.batch_size == 5000
+    assert kafka.worker_batch(8000) == 8000
 
 
 def test_the_worker_configuration_takes_its_defaults_from_the_settings() -> None:
@@ -60,6 +60,6 @@ def test_the_worker_configuration_takes_its_defaults_from_the_settings() -> None
     )
     config = WorkerConfig.of(kafka, client_id="w1")
     assert (config.bootstrap, config.group, config.dead_letter_topic) == ("kafka:9092", "g", "dead")
-    assert (config.batch_size, config.max_outage_s, config.client_id) == (2000, 60, "w1")
+    assert (config.batch_size, config.max_outage_s, config.client_id) == (5000, 60, "w1")
     bare = WorkerConfig("kafka:9092", "g", "dead")
     assert (bare.batch_size, bare.max_outage_s) == (KafkaSettings.batch_size, 0)
