@@ -66,13 +66,13 @@ def check_corrections(
     candidates: list[Candidate],
     results: list[Result | None],
     in_flight: Set[bytes],
-    earlier: Callable[[], Iterable[tuple[int, bytes]]],
+    earlier: Callable[[Set[bytes]], Iterable[tuple[int, bytes]]],
     positions_of: Callable[[list[bytes]], Mapping[bytes, int]],
 ) -> list[Candidate]:
     """Refuse corrections of another issuer's events, or of events neither stored, in
-    flight, nor earlier in the batch (``earlier()``: index and key of the inputs the batch
-    preparer took, in order, asked for only when the batch holds a correction); the
-    candidates kept."""
+    flight, nor earlier in the batch (``earlier(targets)``: index and key of the inputs
+    the batch preparer took whose key is one of the corrections' targets, in order, asked
+    for only when the batch holds a correction); the candidates kept."""
     fixes = [c for c in candidates if c.etype.category == CORRECTIONS]
     if not fixes:
         return candidates
@@ -83,8 +83,8 @@ def check_corrections(
         for c in fixes
     }
     wanted = set(targets.values())
-    known = set(positions_of(list(wanted))) | (wanted & in_flight)
-    taken = iter(earlier())
+    known = set(positions_of(list(wanted))) | {k for k in wanted if k in in_flight}
+    taken = iter(earlier(wanted))
     pending = next(taken, None)
     kept = []
     for c in candidates:

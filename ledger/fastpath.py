@@ -17,6 +17,7 @@ the Python twin below does the same, more slowly (``LEDGER_NATIVE`` chooses; see
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -53,6 +54,11 @@ class AdmittedBatch(Protocol):
 
     def held_keys(self) -> list[tuple[int, bytes]]:
         """(index, idempotency key) of the inputs held, in input order."""
+        ...
+
+    def held_among(self, keys: Set[bytes]) -> list[tuple[int, bytes]]:
+        """(index, idempotency key) of the inputs held whose key is one of ``keys``, in
+        input order."""
         ...
 
     def decline(self, subjects: set[str]) -> list[int]:
@@ -112,6 +118,9 @@ class _PythonAdmitted:
 
     def held_keys(self) -> list[tuple[int, bytes]]:
         return [(i, e.key) for i, e in enumerate(self.events) if e is not None]
+
+    def held_among(self, keys: Set[bytes]) -> list[tuple[int, bytes]]:
+        return [(i, e.key) for i, e in enumerate(self.events) if e is not None and e.key in keys]
 
     def decline(self, subjects: set[str]) -> list[int]:
         given = [i for i, e in enumerate(self.events) if e is not None and e.subject in subjects]

@@ -279,8 +279,8 @@ class IngestPipeline:
         held: list[Held],
     ) -> list[Candidate]:
         # A correction may refer to an event earlier in this batch, whichever path took it.
-        def earlier() -> Iterable[tuple[int, bytes]]:
-            return ((h.base + i, key) for h in held for i, key in h.admitted.held_keys())
+        def earlier(targets: Set[bytes]) -> Iterable[tuple[int, bytes]]:
+            return ((h.base + i, key) for h in held for i, key in h.admitted.held_among(targets))
 
         return check_corrections(
             candidates, results, in_flight, earlier, self.recorder.positions_of

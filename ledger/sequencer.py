@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -31,6 +32,28 @@ Tag = TypeVar("Tag")
 # older is committed by then, so only that one batch's keys are in flight.
 STREAM_DEPTH = 1
 STREAM_RECENT = 1
+
+
+class KeysOf(AbstractSet[bytes]):
+    """The keys of several batches, as one set, without copying them into one: a batch
+    asks only whether its corrections' targets are among them."""
+
+    def __init__(self, batches: tuple[frozenset[bytes], ...]) -> None:
+        self._batches = batches
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in keys for keys in self._batches)
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen: set[bytes] = set()
+        for keys in self._batches:
+            for key in keys:
+                if key not in seen:
+                    seen.add(key)
+                    yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class InFlight:
@@ -49,8 +72,7 @@ class InFlight:
     def prepare(self, groups: Groups) -> PreparedBatch:
         """:meth:`~ledger.pipeline.IngestPipeline.prepare_groups`, with the keys of the
         last ``recent`` batches in flight."""
-        in_flight = frozenset[bytes]().union(*self.recent)
-        prepared = self.pipeline.prepare_groups(groups, in_flight=in_flight)
+        prepared = self.pipeline.prepare_groups(groups, in_flight=KeysOf(tuple(self.recent)))
         self.recent.append(frozenset(prepared.events.keys()))
         return prepared
 

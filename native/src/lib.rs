@@ -526,6 +526,20 @@ impl Admitted {
             .collect()
     }
 
+    /// (index, idempotency key) of the inputs held whose key is one of `keys`, in input
+    /// order: where a batch's corrections may find their targets, without a key object
+    /// per input.
+    fn held_among<'py>(&self, py: Python<'py>, keys: HashSet<Vec<u8>>) -> Vec<(usize, Bound<'py, PyBytes>)> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        self.events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().filter(|p| keys.contains(&p.key[..])).map(|p| (i, PyBytes::new(py, &p.key))))
+            .collect()
+    }
+
     /// Give up the inputs of these learners (the Python pipeline takes them); their indexes.
     fn decline(&mut self, subjects: HashSet<String>) -> Vec<usize> {
         let mut given = Vec::new();

@@ -259,6 +259,26 @@ def test_a_preparer_declines_what_it_must_not_decide(
     assert taken == [True, True] + [False] * (len(cases) - 2)
 
 
+def test_both_preparers_find_the_held_inputs_with_given_keys(
+    demo: tuple[list[Issuer], list[bytes]],
+) -> None:
+    issuers, raws = demo
+    found = []
+    for prep in preparers():
+        prep.set_issuers(issuers)
+        admitted = prep.admit(list(raws[:600]), None)
+        held = admitted.held_keys()
+        assert len(held) > 500
+        # Some keys held, one held twice over in the batch's keys, and one no input has.
+        wanted = {held[3][1], held[250][1], held[-1][1], bytes(16)}
+        among = admitted.held_among(wanted)
+        assert among == [(i, k) for i, k in held if k in wanted]
+        assert [i for i, _ in among] == [held[3][0], held[250][0], held[-1][0]]
+        assert admitted.held_among(set()) == []
+        found.append(among)
+    assert found[0] == found[1]
+
+
 def test_a_batch_preparer_gives_up_the_inputs_of_learners_named(
     demo: tuple[list[Issuer], list[bytes]],
 ) -> None:

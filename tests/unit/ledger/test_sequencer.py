@@ -16,6 +16,7 @@ from ledger.records import NewEvent
 from ledger.sequencer import (
     STREAM_RECENT,
     InFlight,
+    KeysOf,
     PreparerThread,
     Sequencer,
     commit_in_order,
@@ -94,6 +95,18 @@ def test_in_flight_batch_with_every_input_rejected_adds_no_keys() -> None:
     for raws in ([b"a1"], [], [b"c1"]):
         sequence.prepare([(raws, FILE)])
     assert pipeline.in_flight[-1] == {b"a1"}
+
+
+def test_the_keys_of_recent_batches_read_as_one_set_without_being_copied_into_one() -> None:
+    keys = KeysOf((frozenset({b"a", b"b"}), frozenset(), frozenset({b"b", b"c"})))
+    assert b"a" in keys
+    assert b"c" in keys
+    assert b"d" not in keys
+    assert sorted(keys) == [b"a", b"b", b"c"]
+    assert len(keys) == 3
+    assert keys == {b"a", b"b", b"c"}
+    assert {b"c", b"d"} & keys == {b"c"}
+    assert len(KeysOf(())) == 0
 
 
 def test_preparer_thread_prepares_in_submission_order_with_recent_keys() -> None:
