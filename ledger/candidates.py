@@ -83,7 +83,7 @@ def check_corrections(
         for c in fixes
     }
     wanted = set(targets.values())
-    known = set(positions_of(list(wanted))) | {k for k in wanted if k in in_flight}
+    known = set(positions_of(list(wanted))) | (wanted & in_flight)
     taken = iter(earlier(wanted))
     pending = next(taken, None)
     kept = []

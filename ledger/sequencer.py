@@ -27,6 +27,7 @@ from ledger.pipeline import IngestPipeline
 Groups = Sequence[tuple[Sequence[bytes | str], Channel]]
 Batches = Iterable[tuple[Sequence[bytes | str], Channel]]
 Tag = TypeVar("Tag")
+Key = TypeVar("Key")
 
 # Ledger.ingest_stream prepares one batch while the one before it appends; everything
 # older is committed by then, so only that one batch's keys are in flight.
@@ -44,16 +45,18 @@ class KeysOf(AbstractSet[bytes]):
     def __contains__(self, key: object) -> bool:
         return any(key in keys for keys in self._batches)
 
+    @classmethod
+    def _from_iterable(cls, keys: Iterable[Key]) -> AbstractSet[Key]:
+        # What ``&`` and the other operators answer: a plain set (``wanted & in_flight``
+        # looks up only the few keys wanted).
+        return frozenset(keys)
+
+    # Iterating or counting, never asked for by a batch, copies them into one after all.
     def __iter__(self) -> Iterator[bytes]:
-        seen: set[bytes] = set()
-        for keys in self._batches:
-            for key in keys:
-                if key not in seen:
-                    seen.add(key)
-                    yield key
+        return iter(frozenset[bytes]().union(*self._batches))
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(frozenset[bytes]().union(*self._batches))
 
 
 class InFlight:

@@ -495,6 +495,17 @@ impl Run {
     }
 }
 
+impl Admitted {
+    /// (index, idempotency key) of the inputs held whose key passes `keep`, in input order.
+    fn held_where<'py>(&self, py: Python<'py>, keep: impl Fn(&[u8]) -> bool) -> Vec<(usize, Bound<'py, PyBytes>)> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().filter(|p| keep(&p.key)).map(|p| (i, PyBytes::new(py, &p.key))))
+            .collect()
+    }
+}
+
 #[pymethods]
 impl Admitted {
     /// The inputs the Python pipeline must take itself, in input order.
@@ -519,25 +530,14 @@ impl Admitted {
 
     /// (index, idempotency key) of the inputs held, in input order.
     fn held_keys<'py>(&self, py: Python<'py>) -> Vec<(usize, Bound<'py, PyBytes>)> {
-        self.events
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|p| (i, PyBytes::new(py, &p.key))))
-            .collect()
+        self.held_where(py, |_| true)
     }
 
     /// (index, idempotency key) of the inputs held whose key is one of `keys`, in input
     /// order: where a batch's corrections may find their targets, without a key object
     /// per input.
     fn held_among<'py>(&self, py: Python<'py>, keys: HashSet<Vec<u8>>) -> Vec<(usize, Bound<'py, PyBytes>)> {
-        if keys.is_empty() {
-            return Vec::new();
-        }
-        self.events
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| e.as_ref().filter(|p| keys.contains(&p.key[..])).map(|p| (i, PyBytes::new(py, &p.key))))
-            .collect()
+        self.held_where(py, |key| keys.contains(key))
     }
 
     /// Give up the inputs of these learners (the Python pipeline takes them); their indexes.
