@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -25,13 +27,17 @@ PROPERTY = settings(
 )
 
 
-def fresh_ledger() -> Ledger:
-    folder = tempfile.mkdtemp(prefix="ledger-prop-")
-    ledger = Ledger.open(
-        Settings.from_env({}, database_url=f"sqlite:///{folder}/l.db", _master_key=generate_key())
-    )
-    register_issuers(ledger.registry, ISSUERS)
-    return ledger
+@contextmanager
+def fresh_ledger() -> Iterator[Ledger]:
+    """An empty ledger in a folder of its own, removed (with the ledger closed) after use:
+    hypothesis opens one per example, hundreds per run."""
+    with tempfile.TemporaryDirectory(prefix="ledger-prop-") as folder:
+        settings = Settings.from_env(
+            {}, database_url=f"sqlite:///{folder}/l.db", _master_key=generate_key()
+        )
+        with Ledger.open(settings) as ledger:
+            register_issuers(ledger.registry, ISSUERS)
+            yield ledger
 
 
 def lines(batch: list[dict[str, Any]]) -> list[bytes]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -26,10 +28,16 @@ PROPERTY = settings(
 )
 
 
-def fresh_store() -> SQLiteProjectionStore:
-    store = SQLiteProjectionStore(tempfile.mkdtemp(prefix="ledger-read-") + "/read.db")
-    store.create_tables()
-    return store
+@contextmanager
+def fresh_store() -> Iterator[SQLiteProjectionStore]:
+    """An empty read model in a folder of its own, closed and removed after use."""
+    with tempfile.TemporaryDirectory(prefix="ledger-read-") as folder:
+        store = SQLiteProjectionStore(folder + "/read.db")
+        try:
+            store.create_tables()
+            yield store
+        finally:
+            store.close()
 
 
 @PROPERTY
@@ -45,41 +53,41 @@ def test_incremental_projection_equals_rebuild_from_zero(
     """Ingest in chunks, catching up between them in small pages (erasing a learner on
     the way), then compare with a rebuild of the whole log into an empty store: the
     learner record, and the disclosures and exports logged apart."""
-    incremental, rebuilt = fresh_store(), fresh_store()
-    erased: set[str] = set()
-    with fresh_ledger() as ledger:
-        runner = Projector(ledger, incremental, LearnerRecordProjection(), page=page)
-        logs = Projector(ledger, incremental, LearnerActivityProjection(), page=page)
-        start = 0
-        for size in [*cuts, len(batch)]:
-            chunk = batch[start : start + size]
-            start += size
-            ledger.ingest([orjson.dumps(e) for e in chunk], FILE)
+    with fresh_store() as incremental, fresh_store() as rebuilt:
+        erased: set[str] = set()
+        with fresh_ledger() as ledger:
+            runner = Projector(ledger, incremental, LearnerRecordProjection(), page=page)
+            logs = Projector(ledger, incremental, LearnerActivityProjection(), page=page)
+            start = 0
+            for size in [*cuts, len(batch)]:
+                chunk = batch[start : start + size]
+                start += size
+                ledger.ingest([orjson.dumps(e) for e in chunk], FILE)
+                runner.catch_up()
+                logs.catch_up()
+                if erase and start >= len(batch) // 2:
+                    learners = sorted({e["subject"] for e in batch if "subject" in e})
+                    if learners:
+                        ledger.erase(learners[0])
+                        erased.add(learners[0])
+                    erase = False
             runner.catch_up()
             logs.catch_up()
-            if erase and start >= len(batch) // 2:
-                learners = sorted({e["subject"] for e in batch if "subject" in e})
-                if learners:
-                    ledger.erase(learners[0])
-                    erased.add(learners[0])
-                erase = False
-        runner.catch_up()
-        logs.catch_up()
-        Projector(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
-        Projector(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
-        for name in (NAME, ACTIVITY):
-            assert (
-                incremental.position(name)
-                == rebuilt.position(name)
-                == ledger.recorder.max_position()
+            Projector(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
+            Projector(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
+            for name in (NAME, ACTIVITY):
+                assert (
+                    incremental.position(name)
+                    == rebuilt.position(name)
+                    == ledger.recorder.max_position()
+                )
+                assert list(incremental.scan(name)) == list(rebuilt.scan(name))
+            # Every learner an event concerns has a record (a tombstone once erased), save
+            # those only disclosed or exported (logged apart, in projections.activity).
+            assert [k for k, _ in rebuilt.scan(NAME)] == sorted(
+                erased
+                | {e["subject"] for e in batch if "subject" in e and e["type"] not in ACTIVITY_LOGS}
             )
-            assert list(incremental.scan(name)) == list(rebuilt.scan(name))
-        # Every learner an event concerns has a record (a tombstone once erased), save
-        # those only disclosed or exported (logged apart, in projections.activity).
-        assert [k for k, _ in rebuilt.scan(NAME)] == sorted(
-            erased
-            | {e["subject"] for e in batch if "subject" in e and e["type"] not in ACTIVITY_LOGS}
-        )
 
 
 class FailingOnce(LearnerRecordProjection):
@@ -107,8 +115,7 @@ def test_runner_holding_pages_in_memory_applies_each_event_once_despite_a_failur
 ) -> None:
     """Pages held in memory between saves (any ``flush_rows``), a failure in the middle,
     a retry by the same runner: the read model equals one projected page by page."""
-    held, reference = fresh_store(), fresh_store()
-    with fresh_ledger() as ledger:
+    with fresh_store() as held, fresh_store() as reference, fresh_ledger() as ledger:
         ledger.ingest([orjson.dumps(e) for e in batch], FILE)
         projection = FailingOnce(fail_at)
         runner = Projector(ledger, held, projection, page=page, flush_rows=flush_rows)
