@@ -225,6 +225,22 @@ def _run(
         asyncio.run(delete_topics(bootstrap, topics))
 
 
+def backlog_round(
+    drained: dict[str, Any], raw: dict[str, Any], indexed: dict[str, Any]
+) -> dict[str, Any]:
+    """One drain of the backlog with the two COPY references of the rows it stored, run
+    right after it, and the targets judged against them."""
+    rate = drained["events_per_second"]
+    return {
+        "backlog": drained,
+        "raw_copy": raw,
+        "indexed_copy": indexed,
+        "ratio_to_raw_copy": round(rate / raw["events_per_second"], 3),
+        "ratio_to_indexed_copy": round(rate / indexed["events_per_second"], 3),
+        "target_met": rate >= TARGET and rate >= TARGET_RATIO * raw["events_per_second"],
+    }
+
+
 def run_ingest_bench(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     env = Settings.from_env()
@@ -259,13 +275,22 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         concurrent, schema = _run(base, bootstrap, specs, by_source, args, drain=False)
         schemas.append(schema)
         time.sleep(SETTLE_S)
-        console.print("ingest of a full backlog (published first)")
-        drained, schema = _run(base, bootstrap, specs, by_source, args, drain=True)
-        schemas.append(schema)
-        console.print("reference: raw COPY of the same rows")
-        raw = raw_copy(base, schema)
-        console.print("reference: COPY of the same rows, indexed as the ledger's, per batch")
-        indexed = indexed_copy(base, schema, args.batch_size)
+        rounds: list[dict[str, Any]] = []
+        for n in range(1, args.rounds + 1):
+            if n > 1:
+                time.sleep(SETTLE_S)
+            of = f", round {n} of {args.rounds}" if args.rounds > 1 else ""
+            console.print(f"ingest of a full backlog (published first){of}")
+            drained, schema = _run(base, bootstrap, specs, by_source, args, drain=True)
+            schemas.append(schema)
+            console.print("reference: raw COPY of the same rows")
+            raw = raw_copy(base, schema)
+            console.print("reference: COPY of the same rows, indexed as the ledger's, per batch")
+            indexed = indexed_copy(base, schema, args.batch_size)
+            rounds.append(backlog_round(drained, raw, indexed))
+        # The median round stands for the backlog: its references ran right after it.
+        median = sorted(rounds, key=lambda r: r["backlog"]["events_per_second"])[len(rounds) // 2]
+        drained, raw, indexed = median["backlog"], median["raw_copy"], median["indexed_copy"]
         console.print(f"reference: eventsourcing aggregate per event × {args.reference_events}")
         lines = [line for lines in by_source.values() for line in lines][: args.reference_events]
         schemas.append(f"{schema}_ref")
@@ -293,15 +318,17 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
         "ledger_via_kafka_paced_from_broker": from_broker,
         "reference_raw_copy": raw,
         "reference_indexed_copy": indexed,
-        "ratio_backlog_to_indexed_copy": round(drained["events_per_second"] / indexed["events_per_second"], 3),
+        "ratio_backlog_to_indexed_copy": median["ratio_to_indexed_copy"],
         "reference_eventsourcing_aggregate_per_event": {
             "events": reference.events, "events_per_second": round(reference.rate),
         },
-        "ratio_backlog_to_raw_copy": round(drained["events_per_second"] / raw["events_per_second"], 3),
+        "ratio_backlog_to_raw_copy": median["ratio_to_raw_copy"],
         "ratio_backlog_to_eventsourcing_reference": round(drained["events_per_second"] / reference.rate, 1),
         "target_events_per_second": TARGET,
         "target_ratio_to_raw_copy": TARGET_RATIO,
-        "target_met": drained["events_per_second"] >= TARGET and drained["events_per_second"] >= TARGET_RATIO * raw["events_per_second"],
+        "target_met": median["target_met"],
+        "backlog_rounds": rounds,
+        "target_met_in_rounds": sum(r["target_met"] for r in rounds),
         "paced_p99_target_ms": PACED_P99_MS,
         "paced_p99_target_met": paced["latency_ms"]["p99"] < PACED_P99_MS,
         "paced_publishers_nice": PUBLISHER_NICE,
@@ -339,6 +366,20 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     cpu = ", ".join(f"{k} {v}" for k, v in drained["cpu_us_per_event"].items())
     notes = [
         backlog,
+        *(
+            [
+                f"backlog in {len(rounds)} rounds, each beside its own references: "
+                + "; ".join(
+                    f"{r['backlog']['events_per_second']:,}/s = {r['ratio_to_raw_copy']:.1%} of"
+                    f" raw COPY, {r['ratio_to_indexed_copy']:.1%} of the indexed one"
+                    for r in rounds
+                )
+                + f"; target met in {report['target_met_in_rounds']} of {len(rounds)};"
+                " the median round is the backlog above"
+            ]
+            if len(rounds) > 1
+            else []
+        ),
         f"backlog = {report['ratio_backlog_to_indexed_copy']:.1%} of a COPY of the same rows into"
         f" a table indexed as the events table, in transactions of {args.batch_size}",
         f"backlog CPU µs per event: {cpu}",

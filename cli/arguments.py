@@ -52,6 +52,13 @@ def add_bench_commands(
         "--paced-rate", type=int, default=5000, help="events/s of the latency run below capacity"
     )
     ing.add_argument("--reference-events", type=int, default=2_000)
+    ing.add_argument(
+        "--rounds",
+        type=at_least_one,
+        default=1,
+        help="drain the backlog this many times, each followed by its own COPY references;"
+        " the median round is reported as the backlog (a shared machine's speed drifts)",
+    )
     ing.add_argument("--postgres-url", help="default LEDGER_BENCH_POSTGRES_URL")
     ing.add_argument("--bootstrap", help="default LEDGER_KAFKA_BOOTSTRAP")
     ing.add_argument("--out", help="JSON results file (default bench-results/ingest-<time>.json)")
