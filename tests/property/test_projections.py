@@ -53,41 +53,40 @@ def test_incremental_projection_equals_rebuild_from_zero(
     """Ingest in chunks, catching up between them in small pages (erasing a learner on
     the way), then compare with a rebuild of the whole log into an empty store: the
     learner record, and the disclosures and exports logged apart."""
-    with fresh_store() as incremental, fresh_store() as rebuilt:
-        erased: set[str] = set()
-        with fresh_ledger() as ledger:
-            runner = Projector(ledger, incremental, LearnerRecordProjection(), page=page)
-            logs = Projector(ledger, incremental, LearnerActivityProjection(), page=page)
-            start = 0
-            for size in [*cuts, len(batch)]:
-                chunk = batch[start : start + size]
-                start += size
-                ledger.ingest([orjson.dumps(e) for e in chunk], FILE)
-                runner.catch_up()
-                logs.catch_up()
-                if erase and start >= len(batch) // 2:
-                    learners = sorted({e["subject"] for e in batch if "subject" in e})
-                    if learners:
-                        ledger.erase(learners[0])
-                        erased.add(learners[0])
-                    erase = False
+    erased: set[str] = set()
+    with fresh_store() as incremental, fresh_store() as rebuilt, fresh_ledger() as ledger:
+        runner = Projector(ledger, incremental, LearnerRecordProjection(), page=page)
+        logs = Projector(ledger, incremental, LearnerActivityProjection(), page=page)
+        start = 0
+        for size in [*cuts, len(batch)]:
+            chunk = batch[start : start + size]
+            start += size
+            ledger.ingest([orjson.dumps(e) for e in chunk], FILE)
             runner.catch_up()
             logs.catch_up()
-            Projector(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
-            Projector(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
-            for name in (NAME, ACTIVITY):
-                assert (
-                    incremental.position(name)
-                    == rebuilt.position(name)
-                    == ledger.recorder.max_position()
-                )
-                assert list(incremental.scan(name)) == list(rebuilt.scan(name))
-            # Every learner an event concerns has a record (a tombstone once erased), save
-            # those only disclosed or exported (logged apart, in projections.activity).
-            assert [k for k, _ in rebuilt.scan(NAME)] == sorted(
-                erased
-                | {e["subject"] for e in batch if "subject" in e and e["type"] not in ACTIVITY_LOGS}
+            if erase and start >= len(batch) // 2:
+                learners = sorted({e["subject"] for e in batch if "subject" in e})
+                if learners:
+                    ledger.erase(learners[0])
+                    erased.add(learners[0])
+                erase = False
+        runner.catch_up()
+        logs.catch_up()
+        Projector(ledger, rebuilt, LearnerRecordProjection(), page=1000).rebuild()
+        Projector(ledger, rebuilt, LearnerActivityProjection(), page=1000).rebuild()
+        for name in (NAME, ACTIVITY):
+            assert (
+                incremental.position(name)
+                == rebuilt.position(name)
+                == ledger.recorder.max_position()
             )
+            assert list(incremental.scan(name)) == list(rebuilt.scan(name))
+        # Every learner an event concerns has a record (a tombstone once erased), save
+        # those only disclosed or exported (logged apart, in projections.activity).
+        assert [k for k, _ in rebuilt.scan(NAME)] == sorted(
+            erased
+            | {e["subject"] for e in batch if "subject" in e and e["type"] not in ACTIVITY_LOGS}
+        )
 
 
 class FailingOnce(LearnerRecordProjection):
