@@ -241,6 +241,22 @@ def backlog_round(
     }
 
 
+def rounds_note(rounds: list[dict[str, Any]]) -> list[str]:
+    """Every round's rate and ratios, printed when there was more than one."""
+    if len(rounds) < 2:
+        return []
+    each = "; ".join(
+        f"{r['backlog']['events_per_second']:,}/s = {r['ratio_to_raw_copy']:.1%} of raw COPY,"
+        f" {r['ratio_to_indexed_copy']:.1%} of the indexed one"
+        for r in rounds
+    )
+    met = sum(r["target_met"] for r in rounds)
+    return [
+        f"backlog in {len(rounds)} rounds, each beside its own references: {each}; target met"
+        f" in {met} of {len(rounds)}; the median round is the backlog above"
+    ]
+
+
 def run_ingest_bench(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     env = Settings.from_env()
@@ -366,20 +382,7 @@ def run_ingest_bench(args: argparse.Namespace) -> int:
     cpu = ", ".join(f"{k} {v}" for k, v in drained["cpu_us_per_event"].items())
     notes = [
         backlog,
-        *(
-            [
-                f"backlog in {len(rounds)} rounds, each beside its own references: "
-                + "; ".join(
-                    f"{r['backlog']['events_per_second']:,}/s = {r['ratio_to_raw_copy']:.1%} of"
-                    f" raw COPY, {r['ratio_to_indexed_copy']:.1%} of the indexed one"
-                    for r in rounds
-                )
-                + f"; target met in {report['target_met_in_rounds']} of {len(rounds)};"
-                " the median round is the backlog above"
-            ]
-            if len(rounds) > 1
-            else []
-        ),
+        *rounds_note(rounds),
         f"backlog = {report['ratio_backlog_to_indexed_copy']:.1%} of a COPY of the same rows into"
         f" a table indexed as the events table, in transactions of {args.batch_size}",
         f"backlog CPU µs per event: {cpu}",
